@@ -1,0 +1,53 @@
+"""vecload: pretrained word vectors as PyTorch embeddings you can trust.
+
+``import vecload`` is cheap: torch and gensim are imported only when a name that needs them is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from vecload.errors import (
+    FormatError,
+    FrozenTableModified,
+    IntegrityError,
+    OutputExistsError,
+    ParseError,
+    VecloadError,
+)
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; imported on first use (these modules import torch).
+_LAZY = {
+    "Vectors": "vecload.vectors",
+    "convert": "vecload.vectors",
+    "load": "vecload.vectors",
+    "ReadOptions": "vecload.formats.table",
+}
+
+__all__ = [
+    "FormatError",
+    "FrozenTableModified",
+    "IntegrityError",
+    "OutputExistsError",
+    "ParseError",
+    "VecloadError",
+    "__version__",
+    *_LAZY,
+]
+
+if TYPE_CHECKING:
+    from vecload.formats.table import ReadOptions
+    from vecload.vectors import Vectors, convert, load
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vecload' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

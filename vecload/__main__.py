@@ -1,0 +1,3 @@
+from vecload.cli import main
+
+main()

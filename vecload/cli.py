@@ -1,0 +1,121 @@
+"""The ``vecload`` command: a thin shell over the library. Each command parses options, calls one
+library function and reports; library errors become one-paragraph messages with exit status 1."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vecload import __version__
+from vecload.errors import VecloadError
+
+
+def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into click errors (exit 1) and Ctrl-C into a short message (exit 130)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except VecloadError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("interrupted; nothing was written", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+_READ_OPTIONS = [
+    click.option("--format", "fmt", type=click.Choice(["glove", "word2vec", "word2vec-binary"]),
+                 help="Read as this format instead of detecting it."),
+    click.option("--engine", type=click.Choice(["native", "gensim"]), default=None,
+                 help="Which reader parses the file (default: native)."),
+    click.option("--member", default=None, help="The member to read from a zip archive (or SRC as archive.zip:member)."),
+    click.option("--limit", type=click.IntRange(min=0), default=None, help="Read only the first N rows."),
+    click.option("--unicode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict",
+                 help="What to do with tokens that are not valid UTF-8."),
+    click.option("--duplicates", type=click.Choice(["first", "error"]), default="first",
+                 help="Keep the first row of a repeated token (and report the rest), or refuse the file."),
+    click.option("--nonfinite", type=click.Choice(["keep", "error"]), default="keep",
+                 help="Keep rows with NaN/Inf values (and report them), or refuse the file."),
+]
+
+
+def _read_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_READ_OPTIONS):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vecload")
+def main() -> None:
+    """Pretrained word vectors (GloVe, word2vec, fastText .vec) as PyTorch embeddings."""
+
+
+@main.command()
+@click.argument("src")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
+              help="The tensor file to write (default: beside SRC, glove.6B.50d.txt -> glove.6B.50d.pth).")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@_read_options
+@_errors
+def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None, engine: str | None,
+            member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str) -> None:
+    """Convert SRC to OUT.pth (the float32 weight tensor) and OUT.vocab.json (its tokens, in row order)."""
+    from vecload.vectors import convert as convert_file, load_converted, vocab_path
+
+    written = convert_file(src, out, force=force, format=fmt, engine=engine, member=member, limit=limit,
+                           unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
+                           progress=_progress(quiet))
+    if not quiet:
+        vectors = load_converted(written)
+        meta = vectors.meta
+        click.echo(f"read {src} as {meta['format']}: {meta['count']} x {meta['dim']}")
+        click.echo(f"  {_report_line(meta)}")
+        click.echo(f"wrote {written} ({Path(written).stat().st_size:,} bytes, float32 [{meta['count']}, {meta['dim']}])")
+        click.echo(f"wrote {vocab_path(written)} (tokens in row order, source sha256, tensor fingerprint)")
+
+
+@main.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, for scripts.")
+@click.option("--verify", is_flag=True, help="For a converted file, hash every byte of the tensor.")
+@_read_options
+@_errors
+def info(path: str, as_json: bool, verify: bool, fmt: str | None, engine: str | None, member: str | None,
+         limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str) -> None:
+    """Describe a source or converted file: format, count, dim, sha256, first tokens, norms."""
+    from vecload.inspect import describe
+
+    details = describe(path, verify=verify, format=fmt, engine=engine, member=member, limit=limit,
+                       unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite)
+    if as_json:
+        click.echo(json.dumps(details, ensure_ascii=False, indent=2))
+        return
+    for key, value in details.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for sub, subvalue in value.items():
+                click.echo(f"  {sub}: {subvalue}")
+        else:
+            click.echo(f"{key}: {value}")
+
+
+def _report_line(meta: dict[str, Any]) -> str:
+    from vecload.formats.table import ParseReport
+
+    report = ParseReport(**meta.get("report", {}))
+    return report.summary()

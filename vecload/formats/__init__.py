@@ -1,0 +1,56 @@
+"""Readers for word-vector files. They return numpy arrays and know nothing of torch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from vecload.errors import VecloadError
+from vecload.formats.detect import FORMATS, check_format, detect_format
+from vecload.formats.source import Source, open_source
+from vecload.formats.table import ParseReport, ReadOptions, Table
+
+__all__ = ["ENGINES", "FORMATS", "ParseReport", "ReadOptions", "Source", "Table", "open_source", "read_table"]
+
+
+def _gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
+    from vecload.formats.gensim import read_gensim
+
+    return read_gensim(source, fmt, options)
+
+
+#: Reading engines by name; each takes (source, format, options) and returns a Table.
+ENGINES: dict[str, Callable[[Source, str, ReadOptions], Table]] = {"gensim": _gensim}
+DEFAULT_ENGINE = "gensim"
+
+
+def read_table(
+    path: str | os.PathLike[str] | Source,
+    *,
+    format: str | None = None,
+    engine: str | None = None,
+    member: str | None = None,
+    options: ReadOptions | None = None,
+) -> Table:
+    """Read a vector file into tokens and a float32 matrix.
+
+    Args:
+        path: The file (``archive.zip:member`` for a member of a zip archive), or a Source.
+        format: Skip detection and read as this format (one of :data:`FORMATS`).
+        engine: ``"native"`` or ``"gensim"``; None picks the default.
+        member: The member of a zip archive to read.
+        options: Limits, filters and policies.
+
+    Returns:
+        The table and a report of what was read.
+
+    Raises:
+        FormatError: The file is in no supported format.
+        ParseError: The file is malformed; the message names the line or byte offset.
+    """
+    source = path if isinstance(path, Source) else open_source(path, member)
+    fmt = check_format(format) if format else detect_format(source)
+    name = engine or DEFAULT_ENGINE
+    if name not in ENGINES:
+        raise VecloadError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
+    return ENGINES[name](source, fmt, options or ReadOptions())

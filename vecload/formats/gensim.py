@@ -1,0 +1,210 @@
+"""The reference engine: gensim's ``KeyedVectors.load_word2vec_format``, made safe.
+
+gensim reads the numbers; a structural pre-scan of our own (tokens and row boundaries only) catches
+what gensim gets silently wrong: rows dropped when the header's count is too small, duplicate tokens
+(gensim leaves ``None`` keys behind), rows of the wrong length, and errors without a line number.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from vecload.errors import ParseError
+from vecload.formats.detect import BOM, parse_header
+from vecload.formats.source import Source
+from vecload.formats.table import ReadOptions, Table, TableBuilder
+
+_CHUNK = 1 << 20
+
+
+def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
+    """Read a source with gensim, checked against a structural pre-scan.
+
+    Args:
+        source: The stream to read.
+        fmt: One of ``glove``, ``word2vec``, ``word2vec-binary``.
+        options: The read options.
+
+    Returns:
+        The table, bit-identical to what gensim parses, with duplicates handled by ``options``.
+
+    Raises:
+        ParseError: The file is malformed, or gensim would silently return a wrong table.
+    """
+    from gensim.models import KeyedVectors
+
+    if fmt == "word2vec-binary":
+        tokens, where, dim, bom = _scan_binary(source, options)
+    else:
+        tokens, where, dim, bom = _scan_text(source, fmt, options)
+    with _plain_path(source) as path, _gensim_errors(source.name):
+        kv = KeyedVectors.load_word2vec_format(
+            os.fspath(path),
+            binary=fmt == "word2vec-binary",
+            no_header=fmt == "glove",
+            unicode_errors=options.unicode_errors,
+            limit=len(tokens) if fmt != "glove" else (options.limit or None),
+        )
+    gensim_tokens = [t[1:] if bom and i == 0 and t.startswith("\ufeff") else t for i, t in enumerate(kv.index_to_key)]
+    if None in kv.index_to_key or kv.vectors.shape[0] != len(gensim_tokens):
+        raise ParseError(source.name, "gensim returned an inconsistent table (None keys); use engine='native'")
+    index = {t: i for i, t in enumerate(gensim_tokens)}
+    missing = [t for t in tokens if t not in index]
+    if missing:
+        raise ParseError(
+            source.name,
+            f"gensim's tokens differ from the file's rows (for example {missing[0]!r}); use engine='native'",
+        )
+    builder = TableBuilder(source.name, fmt, dim, options, unit="offset" if fmt == "word2vec-binary" else "line")
+    builder.report.bom = bom
+    rows = kv.vectors[np.fromiter((index[t] for t in tokens), dtype=np.intp, count=len(tokens))]
+    builder.add_chunk(tokens, np.asarray(rows, dtype=np.float32), where)
+    if fmt != "glove":
+        builder.report.header = [_header_of(source).count, dim]
+    return builder.finish()
+
+
+def _header_of(source: Source):
+    with source.open() as stream:
+        return parse_header(stream.readline(), source.name)
+
+
+def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str], list[int], int, bool]:
+    """Tokens and line numbers of a text file, split as gensim splits, with every row's length checked."""
+    tokens: list[str] = []
+    where: list[int] = []
+    limit = options.limit
+    with source.open() as stream:
+        first = stream.readline()
+        bom = first.startswith(BOM)
+        line_no = 1
+        header = None
+        if fmt == "word2vec":
+            header = parse_header(first, source.name)
+            dim = header.dim
+            line = stream.readline()
+            line_no = 2
+        else:
+            line = first[len(BOM):] if bom else first
+            dim = len(line.rstrip().split(b" ")) - 1
+        while line and (limit is None or len(tokens) < limit):
+            if header is not None and len(tokens) == header.count:
+                if line.strip():
+                    raise ParseError(
+                        source.name,
+                        f"the header promises {header.count} rows but there are more (gensim would "
+                        f"silently drop them); fix the header's count",
+                        line=line_no,
+                    )
+            else:
+                parts = line.rstrip().split(b" ")
+                if len(parts) - 1 != dim:
+                    raise ParseError(
+                        source.name,
+                        f"{len(parts) - 1} values, expected {dim} (gensim splits on single spaces; "
+                        f"tokens with spaces need engine='native')",
+                        line=line_no,
+                    )
+                tokens.append(_decode(parts[0], options, source.name, line_no))
+                where.append(line_no)
+            line = stream.readline()
+            line_no += 1
+    if header is not None and limit is None and len(tokens) < header.count:
+        raise ParseError(
+            source.name,
+            f"the header promises {header.count} rows but the file ends after {len(tokens)}",
+            line=line_no,
+        )
+    if dim <= 0:
+        raise ParseError(source.name, "the first row has no values", line=1)
+    return tokens, where, dim, bom
+
+
+def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[int], int, bool]:
+    """Tokens and byte offsets of a word2vec binary file, walked record by record as gensim does."""
+    with source.open() as stream:
+        data = stream.read()
+    newline = data.find(b"\n")
+    header = parse_header(data[: newline + 1], source.name)
+    bom = data.startswith(BOM)
+    record = header.dim * 4
+    pos = newline + 1
+    count = header.count if options.limit is None else min(header.count, options.limit)
+    tokens: list[str] = []
+    where: list[int] = []
+    for _ in range(count):
+        space = data.find(b" ", pos)
+        if space < 0 or len(data) - space - 1 < record:
+            raise ParseError(
+                source.name,
+                f"the file ends inside record {len(tokens) + 1} of {header.count} (truncated?)",
+                offset=pos,
+            )
+        try:
+            token = data[pos:space].decode("utf-8", options.unicode_errors).lstrip("\n")
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                source.name,
+                f"token of record {len(tokens) + 1} is not valid UTF-8 ({exc.reason}); "
+                f"unicode_errors='replace' or 'ignore' repairs it",
+                offset=pos,
+            ) from exc
+        tokens.append(token)
+        where.append(pos)
+        pos = space + 1 + record
+    if options.limit is None and data[pos:].strip():
+        raise ParseError(
+            source.name,
+            f"data after the {header.count} records the header promises (gensim would silently "
+            f"drop it); fix the header's count",
+            offset=pos,
+        )
+    return tokens, where, header.dim, bom
+
+
+def _decode(raw: bytes, options: ReadOptions, name: str, line_no: int) -> str:
+    try:
+        return raw.decode("utf-8", options.unicode_errors)
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            name,
+            f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+            f"unicode_errors='replace' or 'ignore' repairs it",
+            line=line_no,
+        ) from exc
+
+
+@contextmanager
+def _plain_path(source: Source) -> Iterator[Path]:
+    """A path gensim can open: the file itself, or a temporary decompressed copy."""
+    suffix_ok = {None: True, "gzip": source.path.suffix == ".gz", "bz2": source.path.suffix == ".bz2"}
+    if source.compression != "zip" and suffix_ok.get(source.compression, False):
+        yield source.path
+        return
+    with tempfile.TemporaryDirectory(prefix="vecload-") as tmp:
+        plain = Path(tmp) / "plain"
+        with source.open() as stream, open(plain, "wb") as out:
+            shutil.copyfileobj(stream, out, _CHUNK)
+        yield plain
+
+
+@contextmanager
+def _gensim_errors(name: str) -> Iterator[None]:
+    """Turn gensim's bare exceptions into ParseErrors naming the file, and quiet its logging."""
+    log = logging.getLogger("gensim.models.keyedvectors")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    except (ValueError, EOFError, UnicodeDecodeError, IndexError) as exc:
+        raise ParseError(name, f"gensim could not read it: {exc}") from exc
+    finally:
+        log.setLevel(level)

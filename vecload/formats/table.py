@@ -1,0 +1,222 @@
+"""What every reader returns: tokens in row order, a float32 matrix, and a report of what it saw."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+#: How many examples of each problem a report keeps (the counts are always complete).
+MAX_EXAMPLES = 20
+
+
+@dataclass
+class ParseReport:
+    """What a reader saw while reading, kept in the converted file's metadata.
+
+    Attributes:
+        rows_read: Data rows in the file (header excluded) that the reader looked at.
+        rows_kept: Rows in the result.
+        header: ``[count, dim]`` from a word2vec header, or None.
+        bom: The stream started with a UTF-8 byte order mark (stripped).
+        duplicates: Rows dropped because their token appeared earlier (the first is kept).
+        filtered: Rows dropped by a token filter (duplicates are only detected among kept tokens).
+        nonfinite: Rows with NaN or Inf values (kept unless rejected).
+        decoding_repairs: Tokens whose bytes were not valid UTF-8 and were repaired.
+        examples: Up to :data:`MAX_EXAMPLES` ``[token, line or record]`` pairs per problem above.
+    """
+
+    rows_read: int = 0
+    rows_kept: int = 0
+    header: list[int] | None = None
+    bom: bool = False
+    duplicates: int = 0
+    filtered: int = 0
+    nonfinite: int = 0
+    decoding_repairs: int = 0
+    examples: dict[str, list[list]] = field(default_factory=dict)
+
+    def note(self, problem: str, token: str, where: int) -> None:
+        """Count one occurrence of ``problem`` and keep it as an example if there is room."""
+        setattr(self, problem, getattr(self, problem) + 1)
+        kept = self.examples.setdefault(problem, [])
+        if len(kept) < MAX_EXAMPLES:
+            kept.append([token, where])
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for people: rows read and kept, then only the problems that occurred."""
+        parts = [f"{self.rows_read} rows read", f"{self.rows_kept} kept"]
+        for problem in ("duplicates", "filtered", "nonfinite", "decoding_repairs"):
+            count = getattr(self, problem)
+            if count:
+                shown = ", ".join(repr(t) for t, _ in self.examples.get(problem, [])[:3])
+                parts.append(f"{count} {problem.replace('_', ' ')} ({shown})")
+        if self.bom:
+            parts.append("UTF-8 BOM stripped")
+        return "; ".join(parts)
+
+
+@dataclass
+class Table:
+    """Tokens in row order and their vectors.
+
+    Attributes:
+        tokens: One token per row.
+        vectors: A C-contiguous float32 array of shape ``[len(tokens), dim]``.
+        format: The format the rows were read as.
+        report: What the reader saw.
+    """
+
+    tokens: list[str]
+    vectors: np.ndarray
+    format: str
+    report: ParseReport
+
+    def __post_init__(self) -> None:
+        assert self.vectors.dtype == np.float32 and self.vectors.ndim == 2
+        assert self.vectors.shape[0] == len(self.tokens), (self.vectors.shape, len(self.tokens))
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a reader treats what it finds.
+
+    Attributes:
+        limit: Read only the first ``limit`` rows of the file (frequency-sorted files make this useful).
+        keep: Keep only the tokens for which this returns True (a set's ``__contains__`` works).
+        unicode_errors: For tokens that are not valid UTF-8: ``"strict"`` (an error), ``"replace"``
+            or ``"ignore"`` (repaired and counted in the report).
+        duplicates: ``"first"`` keeps the first row of a repeated token and reports the rest;
+            ``"error"`` refuses the file.
+        nonfinite: ``"keep"`` keeps rows with NaN or Inf and reports them; ``"error"`` refuses the file.
+        progress: Show a tqdm progress bar.
+    """
+
+    limit: int | None = None
+    keep: Callable[[str], bool] | None = None
+    unicode_errors: str = "strict"
+    duplicates: str = "first"
+    nonfinite: str = "keep"
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"limit must be >= 0, got {self.limit}")
+        for name, allowed in (
+            ("unicode_errors", ("strict", "replace", "ignore")),
+            ("duplicates", ("first", "error")),
+            ("nonfinite", ("keep", "error")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+
+class TableBuilder:
+    """Collects rows chunk by chunk, applying the duplicate, filter and non-finite policies.
+
+    Memory stays proportional to the rows kept: each chunk keeps only its selected rows, and
+    :meth:`finish` copies them into the final matrix one chunk at a time, freeing each as it goes.
+
+    Args:
+        name: The source's name, for messages.
+        fmt: The format being read.
+        dim: The number of values per row.
+        options: The read options.
+        unit: ``"line"`` when locations are line numbers, ``"offset"`` for byte offsets.
+    """
+
+    def __init__(self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line") -> None:
+        self.name = name
+        self.format = fmt
+        self.dim = dim
+        self.options = options
+        self.unit = unit
+        self.report = ParseReport()
+        self._seen: dict[str, int] = {}
+        self._tokens: list[str] = []
+        self._chunks: list[np.ndarray] = []
+
+    @property
+    def remaining(self) -> int | None:
+        """How many more rows may be read before ``limit`` is reached (None: no limit)."""
+        if self.options.limit is None:
+            return None
+        return self.options.limit - self.report.rows_read
+
+    def add_chunk(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> None:
+        """Add consecutive rows of the file.
+
+        Args:
+            tokens: The rows' tokens.
+            rows: A float32 array ``[len(tokens), dim]``.
+            where: Each row's line number (or byte offset), for reports and errors.
+        """
+        if not len(tokens):
+            return
+        bad_rows = ~np.isfinite(rows).all(axis=1)
+        keep = self.options.keep
+        selected: list[int] = []
+        report = self.report
+        for i, token in enumerate(tokens):
+            if bad_rows[i]:
+                if self.options.nonfinite == "error":
+                    raise self._error("a value is NaN or infinite (nonfinite='keep' accepts it)", where[i])
+                report.note("nonfinite", token, int(where[i]))
+            if keep is not None and not keep(token):
+                report.note("filtered", token, int(where[i]))
+                continue
+            first = self._seen.get(token)
+            if first is not None:
+                self._duplicate(token, first, int(where[i]))
+                continue
+            self._seen[token] = int(where[i])
+            selected.append(i)
+        report.rows_read += len(tokens)
+        if len(selected) == len(tokens):
+            kept = np.ascontiguousarray(rows, dtype=np.float32)
+        else:
+            kept = rows[np.asarray(selected, dtype=np.intp)]
+        if len(selected):
+            self._tokens.extend(tokens[i] for i in selected)
+            self._chunks.append(kept)
+
+    def _duplicate(self, token: str, first: int, where: int) -> None:
+        if self.options.duplicates == "error":
+            raise self._error(
+                f"duplicate token {token!r} (first at {self.unit} {first}); duplicates='first' keeps "
+                f"the first and reports the rest",
+                where,
+            )
+        self.report.note("duplicates", token, where)
+
+    def _error(self, message: str, where: int) -> Exception:
+        from vecload.errors import ParseError
+
+        if self.unit == "line":
+            return ParseError(self.name, message, line=int(where))
+        return ParseError(self.name, message, offset=int(where))
+
+    def finish(self) -> Table:
+        """Return the table; the builder must not be used afterwards."""
+        total = len(self._tokens)
+        out = np.empty((total, self.dim), dtype=np.float32)
+        row = 0
+        chunks, self._chunks = self._chunks, []
+        chunks.reverse()
+        while chunks:
+            chunk = chunks.pop()
+            out[row : row + len(chunk)] = chunk
+            row += len(chunk)
+            del chunk
+        self.report.rows_kept = total
+        tokens, self._tokens = self._tokens, []
+        return Table(tokens, out, self.format, self.report)

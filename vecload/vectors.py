@@ -1,0 +1,349 @@
+"""The loaded table (:class:`Vectors`), and the converted form: ``NAME.pth`` plus ``NAME.vocab.json``.
+
+``NAME.pth`` holds exactly the float32 weight tensor, so ``torch.load(p, weights_only=True)`` returns it.
+``NAME.vocab.json`` holds the tokens in row order and the metadata: where the rows came from, how they
+were read, and a fingerprint of the tensor, so that a vocabulary is never paired with the wrong tensor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from vecload import __version__
+from vecload._atomic import write_all
+from vecload.errors import IntegrityError, VecloadError
+from vecload.formats import ReadOptions, Source, open_source, read_table
+from vecload.formats.table import Table
+
+if TYPE_CHECKING:
+    from torch import nn
+
+VOCAB_SUFFIX = ".vocab.json"
+VOCAB_KIND = "vecload-vocabulary"
+VOCAB_LAYOUT = 1
+_SAMPLE_ROWS = 1024
+
+
+class Vectors:
+    """Tokens and their vectors, one row per token.
+
+    Args:
+        tokens: One token per row, all distinct.
+        vectors: A float32 tensor ``[len(tokens), dim]``.
+        meta: Metadata (source, format, parse report, ...), as stored beside a converted file.
+
+    Example:
+        >>> v = vecload.load("glove.6B.50d.pth")
+        >>> v["the"].shape, v.index("the"), "the" in v
+        (torch.Size([50]), 0, True)
+    """
+
+    def __init__(self, tokens: list[str], vectors: torch.Tensor, meta: dict[str, Any] | None = None) -> None:
+        if vectors.dtype != torch.float32 or vectors.dim() != 2:
+            raise ValueError(f"vectors must be a 2-D float32 tensor, got {vectors.dtype} {tuple(vectors.shape)}")
+        if vectors.shape[0] != len(tokens):
+            raise ValueError(f"{len(tokens)} tokens for {vectors.shape[0]} rows")
+        self.tokens = tokens
+        self.vectors = vectors
+        self.meta: dict[str, Any] = meta or {}
+        self._index: dict[str, int] | None = None
+
+    @property
+    def dim(self) -> int:
+        """The number of values per vector."""
+        return int(self.vectors.shape[1])
+
+    @property
+    def stoi(self) -> dict[str, int]:
+        """Token to row, built on first use."""
+        if self._index is None:
+            self._index = {token: row for row, token in enumerate(self.tokens)}
+            if len(self._index) != len(self.tokens):
+                raise IntegrityError("the vocabulary has duplicate tokens, so rows cannot be addressed by token")
+        return self._index
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self.stoi
+
+    def __getitem__(self, token: str) -> torch.Tensor:
+        return self.vectors[self.index(token)]
+
+    def index(self, token: str) -> int:
+        """The row of ``token``.
+
+        Raises:
+            KeyError: The token is not in the vocabulary.
+        """
+        try:
+            return self.stoi[token]
+        except KeyError:
+            raise KeyError(f"{token!r} is not in the vocabulary ({len(self)} tokens)") from None
+
+    def __repr__(self) -> str:
+        return f"Vectors(count={len(self)}, dim={self.dim})"
+
+    def to_embedding(self, freeze: bool = True, padding_idx: int | None = None, **kwargs: Any) -> nn.Embedding:
+        """An ``nn.Embedding`` over these rows, via ``nn.Embedding.from_pretrained``.
+
+        Args:
+            freeze: Keep the weight out of training (``requires_grad=False``).
+            padding_idx: As in ``nn.Embedding``.
+            **kwargs: ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``.
+        """
+        from vecload.embedding import to_embedding
+
+        return to_embedding(self.vectors, freeze=freeze, padding_idx=padding_idx, **kwargs)
+
+    def save(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write ``path`` (the tensor) and the vocabulary beside it, atomically.
+
+        Returns:
+            The tensor's path.
+
+        Raises:
+            OutputExistsError: An output exists and ``force`` is False.
+        """
+        out = Path(path)
+        vectors = self.vectors.contiguous()
+        meta = dict(self.meta)
+        meta.update(count=len(self), dim=self.dim, vecload_version=__version__, tensor=fingerprint(vectors))
+        document = {"kind": VOCAB_KIND, "layout": VOCAB_LAYOUT, "meta": meta, "tokens": self.tokens}
+        write_all(
+            [
+                (out, lambda tmp: torch.save(vectors, tmp)),
+                (vocab_path(out), lambda tmp: _write_json(tmp, document)),
+            ],
+            force=force,
+        )
+        return out
+
+
+def vocab_path(pth: str | os.PathLike[str]) -> Path:
+    """The vocabulary file that belongs to a tensor file: ``X.pth`` -> ``X.vocab.json``."""
+    path = Path(pth)
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(stem + VOCAB_SUFFIX)
+
+
+def default_output(source: Source) -> Path:
+    """Where ``convert`` writes by default: beside the source, ``glove.6B.50d.txt.gz`` -> ``glove.6B.50d.pth``."""
+    return source.path.with_name(source.stem + ".pth")
+
+
+def fingerprint(vectors: torch.Tensor) -> dict[str, Any]:
+    """An exact fingerprint of a float32 table: its shape, a hash of sampled rows, and a hash of all bytes."""
+    array = vectors.detach().cpu().contiguous().numpy()
+    return {
+        "dtype": "float32",
+        "shape": list(array.shape),
+        "sample_sha256": _sample_hash(array),
+        "sha256": hashlib.sha256(memoryview(array).cast("B")).hexdigest(),
+    }
+
+
+def _sample_hash(array: np.ndarray) -> str:
+    """A hash of up to 1024 evenly spaced rows (and the last), cheap on a memory-mapped tensor."""
+    rows = array.shape[0]
+    picks = np.unique(np.linspace(0, max(rows - 1, 0), num=min(rows, _SAMPLE_ROWS), dtype=np.int64))
+    digest = hashlib.sha256(repr(array.shape).encode())
+    if rows:
+        digest.update(np.ascontiguousarray(array[picks]).tobytes())
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, document: dict) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, ensure_ascii=False, indent=None, separators=(",", ":"))
+        fh.write("\n")
+
+
+def is_converted(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a file written by ``torch.save`` (a zip holding ``data.pkl``)."""
+    file = Path(path)
+    if not file.is_file() or not zipfile.is_zipfile(file):
+        return False
+    try:
+        with zipfile.ZipFile(file) as archive:
+            return any(name.endswith("data.pkl") for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def load_converted(path: str | os.PathLike[str], *, verify: bool = False) -> Vectors:
+    """Load a converted ``.pth`` and its vocabulary, refusing anything that does not match.
+
+    The tensor is loaded with ``weights_only=True`` (no code from the file runs) and memory-mapped.
+
+    Args:
+        path: The ``.pth`` file.
+        verify: Also hash every byte of the tensor against the fingerprint (slower on large tables).
+
+    Raises:
+        IntegrityError: The file is damaged or unsafe, or the vocabulary does not match the tensor.
+    """
+    pth = Path(path)
+    vocab_file = vocab_path(pth)
+    if not vocab_file.is_file():
+        raise IntegrityError(f"{pth}: no vocabulary beside it (expected {vocab_file}); convert the source again")
+    document = _read_vocab(vocab_file)
+    try:
+        tensor = torch.load(pth, weights_only=True, mmap=True, map_location="cpu")
+    except Exception as exc:  # torch raises many types for damaged or unsafe files
+        raise IntegrityError(
+            f"{pth}: cannot be loaded safely as a tensor ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            f"it is damaged or is not a file vecload wrote"
+        ) from exc
+    meta, tokens = document["meta"], document["tokens"]
+    _check_tensor(pth, tensor, meta, tokens, verify)
+    return Vectors(tokens, tensor, meta)
+
+
+def _read_vocab(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            document = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IntegrityError(f"{path}: damaged vocabulary file ({exc})") from exc
+    if not isinstance(document, dict) or document.get("kind") != VOCAB_KIND:
+        raise IntegrityError(f"{path}: not a vecload vocabulary file")
+    if document.get("layout") != VOCAB_LAYOUT:
+        raise IntegrityError(f"{path}: vocabulary layout {document.get('layout')!r} is not supported by this version")
+    tokens, meta = document.get("tokens"), document.get("meta")
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens) or not isinstance(meta, dict):
+        raise IntegrityError(f"{path}: damaged vocabulary file (tokens or metadata malformed)")
+    return document
+
+
+def _check_tensor(pth: Path, tensor: object, meta: dict, tokens: list[str], verify: bool) -> None:
+    if not isinstance(tensor, torch.Tensor):
+        raise IntegrityError(f"{pth}: holds a {type(tensor).__name__}, not a tensor")
+    if tensor.dtype != torch.float32 or tensor.dim() != 2:
+        raise IntegrityError(f"{pth}: holds a {tensor.dtype} tensor of shape {tuple(tensor.shape)}; expected 2-D float32")
+    if tensor.shape[0] != len(tokens):
+        raise IntegrityError(f"{pth}: has {tensor.shape[0]} rows but its vocabulary has {len(tokens)} tokens")
+    expected = meta.get("tensor") or {}
+    array = tensor.numpy()
+    if list(array.shape) != expected.get("shape") or _sample_hash(array) != expected.get("sample_sha256"):
+        raise IntegrityError(
+            f"{pth}: the tensor does not match its vocabulary's fingerprint (a vocabulary paired with the "
+            f"wrong tensor, or a modified file); convert the source again"
+        )
+    if verify and hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest() != expected.get("sha256"):
+        raise IntegrityError(f"{pth}: the tensor's bytes do not match the fingerprint (modified or damaged)")
+
+
+def from_table(table: Table, source: Source | None = None, options: dict[str, Any] | None = None) -> Vectors:
+    """Wrap a reader's table as :class:`Vectors`, recording where it came from."""
+    meta: dict[str, Any] = {"format": table.format, "report": table.report.to_dict()}
+    if source is not None:
+        meta["source"] = describe_source(source)
+    if options:
+        meta["options"] = options
+    return Vectors(table.tokens, torch.from_numpy(table.vectors), meta)
+
+
+def describe_source(source: Source) -> dict[str, Any]:
+    """Name, size and sha256 of the stored source file."""
+    digest = hashlib.sha256()
+    with open(source.path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            digest.update(block)
+    return {
+        "name": source.path.name,
+        "member": source.member,
+        "compression": source.compression,
+        "size": source.path.stat().st_size,
+        "sha256": digest.hexdigest(),
+    }
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    engine: str | None = None,
+    member: str | None = None,
+    verify: bool = False,
+    **read_options: Any,
+) -> Vectors:
+    """Load vectors from a source file (GloVe, word2vec text or binary, fastText .vec) or a converted .pth.
+
+    Args:
+        path: The file; ``archive.zip:member`` reads a member of a zip archive.
+        format: Read as this format instead of detecting it.
+        engine: ``"native"`` or ``"gensim"``.
+        member: The member of a zip archive.
+        verify: For a converted file, hash every byte against the fingerprint.
+        **read_options: :class:`vecload.ReadOptions` fields (``limit``, ``keep``, ``unicode_errors``,
+            ``duplicates``, ``nonfinite``, ``progress``).
+
+    Returns:
+        The vectors.
+
+    Example:
+        >>> v = vecload.load("glove.6B.50d.txt")
+        >>> emb = v.to_embedding(freeze=True)
+    """
+    if member is None and is_converted(path):
+        if format or engine or read_options:
+            raise VecloadError(f"{path}: is a converted file; format, engine and read options apply to sources")
+        return load_converted(path, verify=verify)
+    source = open_source(path, member)
+    table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
+    return from_table(table, source, _recorded_options(format, engine, read_options))
+
+
+def convert(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    format: str | None = None,
+    engine: str | None = None,
+    member: str | None = None,
+    **read_options: Any,
+) -> Path:
+    """Convert a source file into ``OUT.pth`` (the float32 tensor) and ``OUT.vocab.json``.
+
+    Args:
+        src: The source file.
+        out: The tensor's path; by default beside the source (``glove.6B.50d.txt`` -> ``glove.6B.50d.pth``).
+        force: Overwrite existing outputs.
+        format, engine, member, **read_options: As for :func:`load`.
+
+    Returns:
+        The tensor's path.
+
+    Raises:
+        OutputExistsError: An output exists and ``force`` is False (checked before reading).
+    """
+    source = open_source(src, member)
+    target = Path(out) if out is not None else default_output(source)
+    from vecload._atomic import check_writable
+
+    check_writable([target, vocab_path(target)], force)
+    table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
+    vectors = from_table(table, source, _recorded_options(format, engine, read_options))
+    return vectors.save(target, force=force)
+
+
+def _recorded_options(format: str | None, engine: str | None, read_options: dict[str, Any]) -> dict[str, Any]:
+    from vecload.formats import DEFAULT_ENGINE
+
+    recorded: dict[str, Any] = {"format": format, "engine": engine or DEFAULT_ENGINE}
+    for key, value in read_options.items():
+        if key in ("progress",):
+            continue
+        recorded[key] = value if isinstance(value, (str, int, float, bool, type(None))) else f"<{type(value).__name__}>"
+    return recorded
