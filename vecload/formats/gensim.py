@@ -45,17 +45,28 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
         tokens, where, dim, bom = _scan_binary(source, options)
     else:
         tokens, where, dim, bom = _scan_text(source, fmt, options)
-    with _plain_path(source) as path, _gensim_errors(source.name):
-        kv = KeyedVectors.load_word2vec_format(
-            os.fspath(path),
-            binary=fmt == "word2vec-binary",
-            no_header=fmt == "glove",
-            unicode_errors=options.unicode_errors,
-            limit=len(tokens) if fmt != "glove" else (options.limit or None),
-        )
-    gensim_tokens = [t[1:] if bom and i == 0 and t.startswith("\ufeff") else t for i, t in enumerate(kv.index_to_key)]
-    if None in kv.index_to_key or kv.vectors.shape[0] != len(gensim_tokens):
-        raise ParseError(source.name, "gensim returned an inconsistent table (None keys); use engine='native'")
+    try:
+        with _plain_path(source) as path, _gensim_errors(source.name):
+            kv = KeyedVectors.load_word2vec_format(
+                os.fspath(path),
+                binary=fmt == "word2vec-binary",
+                no_header=fmt == "glove",
+                unicode_errors=options.unicode_errors,
+                limit=len(tokens) if fmt != "glove" else (options.limit or None),
+            )
+    except ParseError as exc:
+        if fmt != "word2vec-binary":
+            _locate_bad_number(source, where, exc)
+        raise
+    # With duplicate tokens gensim leaves trailing None keys over unfilled rows; drop both (the pre-scan
+    # reports the duplicates).
+    gensim_tokens = list(kv.index_to_key)
+    while gensim_tokens and gensim_tokens[-1] is None:
+        gensim_tokens.pop()
+    if None in gensim_tokens or kv.vectors.shape[0] < len(gensim_tokens):
+        raise ParseError(source.name, "gensim returned an inconsistent table; use engine='native'")
+    if bom and gensim_tokens and gensim_tokens[0].startswith("\ufeff"):
+        gensim_tokens[0] = gensim_tokens[0][1:]
     index = {t: i for i, t in enumerate(gensim_tokens)}
     missing = [t for t in tokens if t not in index]
     if missing:
@@ -65,7 +76,7 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
         )
     builder = TableBuilder(source.name, fmt, dim, options, unit="offset" if fmt == "word2vec-binary" else "line")
     builder.report.bom = bom
-    rows = kv.vectors[np.fromiter((index[t] for t in tokens), dtype=np.intp, count=len(tokens))]
+    rows = kv.vectors[: len(gensim_tokens)][np.fromiter((index[t] for t in tokens), dtype=np.intp, count=len(tokens))]
     builder.add_chunk(tokens, np.asarray(rows, dtype=np.float32), where)
     if fmt != "glove":
         builder.report.header = [_header_of(source).count, dim]
@@ -168,6 +179,21 @@ def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[
             offset=pos,
         )
     return tokens, where, header.dim, bom
+
+
+def _locate_bad_number(source: Source, where: list[int], cause: ParseError) -> None:
+    """Find the row whose value gensim could not parse, and raise an error naming its line."""
+    rows = set(where)
+    with source.open() as stream:
+        for line_no, line in enumerate(stream, start=1):
+            if line_no not in rows:
+                continue
+            for field in line.rstrip().split(b" ")[1:]:
+                try:
+                    float(field)
+                except ValueError:
+                    shown = field[:40].decode("utf-8", "replace")
+                    raise ParseError(source.name, f"{shown!r} is not a number", line=line_no) from cause
 
 
 def _decode(raw: bytes, options: ReadOptions, name: str, line_no: int) -> str:

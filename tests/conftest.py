@@ -1,0 +1,69 @@
+"""Shared fixtures: the committed tiny files, gensim's real vector files, and an independent parser."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def gensim_data() -> Path:
+    """The folder of real vector files that gensim's wheel ships."""
+    import gensim
+
+    return Path(gensim.__file__).parent / "test" / "test_data"
+
+
+@pytest.fixture
+def gensim_dir() -> Path:
+    """gensim's test data folder."""
+    return gensim_data()
+
+
+def reference_parse(path: Path, binary: bool = False, header: bool | None = None) -> tuple[list[str], np.ndarray]:
+    """A deliberately simple, independent parser: tokens and float32(float(decimal)) values.
+
+    Text: the token is everything before the last ``dim`` fields. Binary: records of ``token<space>``
+    followed by ``dim`` little-endian float32s, an optional newline before each token.
+    """
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    elif raw[:3] == b"BZh":
+        raw = bz2.decompress(raw)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if binary:
+        first, _, body = raw.partition(b"\n")
+        count, dim = map(int, first.split())
+        tokens, values, pos = [], [], 0
+        for _ in range(count):
+            while body[pos : pos + 1] == b"\n":
+                pos += 1
+            space = body.index(b" ", pos)
+            tokens.append(body[pos:space].decode("utf-8"))
+            values.append(struct.unpack(f"<{dim}f", body[space + 1 : space + 1 + 4 * dim]))
+            pos = space + 1 + 4 * dim
+        return tokens, np.array(values, dtype=np.float32).reshape(count, dim)
+    lines = [line.rstrip() for line in raw.decode("utf-8").splitlines() if line.strip()]
+    if header is None:
+        header = len(lines[0].split()) == 2 and all(f.isdigit() for f in lines[0].split())
+    dim = int(lines[0].split()[1]) if header else len(lines[0].split(" ")) - 1
+    body = lines[1:] if header else lines
+    tokens, rows = [], []
+    for line in body:
+        fields = line.split(" ")
+        tokens.append(" ".join(fields[:-dim]))
+        rows.append([np.float32(float(x)) for x in fields[-dim:]])
+    return tokens, np.array(rows, dtype=np.float32).reshape(len(tokens), dim)
+
+
+def bits(array: np.ndarray) -> np.ndarray:
+    """The raw bit patterns of a float32 array, for exact comparison (NaN payloads and -0.0 included)."""
+    return np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)

@@ -1,0 +1,137 @@
+"""The converted form (tensor + vocabulary), vecload.load and vecload.convert."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import vecload
+from tests.conftest import FIXTURES, bits, gensim_data, reference_parse
+from vecload.errors import IntegrityError, OutputExistsError, ParseError
+from vecload.vectors import vocab_path
+
+
+def test_convert_real_glove_gives_the_exact_float32_tensor(tmp_path: Path) -> None:
+    """glove.6B.50d's head converts to a [76, 50] float32 tensor equal to its decimals in float32."""
+    src = gensim_data() / "test_glove.txt"
+    out = vecload.convert(src, tmp_path / "glove.pth")
+    weight = torch.load(out, weights_only=True)
+    assert weight.shape == torch.Size([76, 50]) and weight.dtype == torch.float32
+    tokens, values = reference_parse(src)
+    assert np.array_equal(bits(weight.numpy()), bits(values))
+    document = json.loads(vocab_path(out).read_text(encoding="utf-8"))
+    assert document["tokens"] == tokens
+    embedding = nn.Embedding.from_pretrained(torch.load(out, weights_only=True), freeze=True)
+    assert torch.equal(embedding(torch.tensor([tokens.index("the")]))[0], torch.from_numpy(values[tokens.index("the")]))
+
+
+def test_round_trip_convert_then_load(tmp_path: Path) -> None:
+    """load() of a converted file returns the same tokens and bits as load() of its source."""
+    src = gensim_data() / "euclidean_vectors.bin"
+    direct = vecload.load(src)
+    converted = vecload.load(vecload.convert(src, tmp_path / "e.pth"))
+    assert converted.tokens == direct.tokens
+    assert np.array_equal(bits(converted.vectors.numpy()), bits(direct.vectors.numpy()))
+    assert converted.meta["format"] == "word2vec-binary"
+    assert converted.meta["source"]["name"] == "euclidean_vectors.bin"
+    assert converted.meta["count"] == len(direct) and converted.meta["dim"] == direct.dim
+
+
+def test_vectors_lookup_api(tmp_path: Path) -> None:
+    """len, in, [] and index() agree with the row order of the file."""
+    vectors = vecload.load(FIXTURES / "tiny.w2v.txt")
+    tokens, values = reference_parse(FIXTURES / "tiny.w2v.txt")
+    assert len(vectors) == 4 and vectors.dim == 3 and vectors.tokens == tokens
+    assert "café" in vectors and "missing" not in vectors
+    assert vectors.index("café") == 2
+    assert torch.equal(vectors["café"], torch.from_numpy(values[2]))
+    with pytest.raises(KeyError, match="'missing' is not in the vocabulary"):
+        vectors.index("missing")
+
+
+def test_default_output_sits_beside_the_source_without_extensions(tmp_path: Path) -> None:
+    """glove.6B.50d.txt.gz converts to glove.6B.50d.pth and glove.6B.50d.vocab.json beside it."""
+    src = tmp_path / "glove.6B.50d.txt.gz"
+    shutil.copy(FIXTURES / "tiny.glove.txt.gz", src)
+    out = vecload.convert(src)
+    assert out == tmp_path / "glove.6B.50d.pth"
+    assert (tmp_path / "glove.6B.50d.vocab.json").is_file()
+
+
+def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    """An existing output is left alone unless force=True."""
+    out = tmp_path / "t.pth"
+    out.write_bytes(b"precious")
+    with pytest.raises(OutputExistsError, match="already exists; pass force=True"):
+        vecload.convert(FIXTURES / "tiny.glove.txt", out)
+    assert out.read_bytes() == b"precious"
+    vecload.convert(FIXTURES / "tiny.glove.txt", out, force=True)
+    assert torch.load(out, weights_only=True).shape == (4, 3)
+
+
+def test_failed_conversion_writes_nothing(tmp_path: Path) -> None:
+    """A malformed source leaves no output and no temporary file behind."""
+    with pytest.raises(ParseError):
+        vecload.convert(FIXTURES / "bad" / "short-row.txt", tmp_path / "x.pth")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_vocabulary_paired_with_the_wrong_tensor_is_refused(tmp_path: Path) -> None:
+    """Swapping in another tensor of the same shape fails the fingerprint check."""
+    out = vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "a.pth")
+    other = vecload.convert(FIXTURES / "tiny.w2v.bin", tmp_path / "b.pth")
+    weight = torch.load(other, weights_only=True)
+    weight[1, 1] += 1.0
+    torch.save(weight, out)
+    with pytest.raises(IntegrityError, match="does not match its vocabulary's fingerprint"):
+        vecload.load(out)
+
+
+def test_verify_hashes_every_byte(tmp_path: Path) -> None:
+    """verify=True notices a change outside the sampled rows; the default sample check passes it."""
+    src = tmp_path / "big.txt"
+    rows = 3000
+    src.write_text("".join(f"w{i} {i}.5 -{i}.25\n" for i in range(rows)), encoding="utf-8")
+    out = vecload.convert(src, tmp_path / "big.pth")
+    weight = torch.load(out, weights_only=True)
+    sampled = set(np.unique(np.linspace(0, rows - 1, num=1024, dtype=np.int64)).tolist())
+    row = next(r for r in range(rows) if r not in sampled)
+    weight[row, 0] = 42.0
+    torch.save(weight, out)
+    assert vecload.load(out).vectors[row, 0] == 42.0
+    with pytest.raises(IntegrityError, match="do not match the fingerprint"):
+        vecload.load(out, verify=True)
+
+
+def test_missing_vocabulary_is_an_error(tmp_path: Path) -> None:
+    """A .pth without its vocabulary cannot be loaded as vectors."""
+    out = vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "a.pth")
+    vocab_path(out).unlink()
+    with pytest.raises(IntegrityError, match="no vocabulary beside it"):
+        vecload.load(out)
+
+
+def test_to_embedding_frozen_table_survives_adamw_with_weight_decay() -> None:
+    """A frozen embedding's weight is bit-identical after AdamW steps; freeze=False does move it."""
+    vectors = vecload.load(gensim_data() / "test_glove.txt")
+    before = vectors.vectors.clone()
+    for freeze in (True, False):
+        torch.manual_seed(0)
+        embedding = vectors.to_embedding(freeze=freeze)
+        head = nn.Linear(vectors.dim, 2)
+        params = [p for p in [*embedding.parameters(), *head.parameters()] if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=0.1, weight_decay=0.1)
+        for _ in range(5):
+            optimizer.zero_grad()
+            loss = head(embedding(torch.arange(len(vectors)))).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+        changed = not torch.equal(embedding.weight.detach(), before)
+        assert changed is (not freeze)
+    assert torch.equal(vectors.vectors, before)
