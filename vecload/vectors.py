@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,8 +170,10 @@ def _write_json(path: Path, document: dict) -> None:
 
 
 def is_converted(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is a file written by ``torch.save`` (a zip holding ``data.pkl``)."""
+    """True when ``path`` is meant as a converted file: named ``.pth``/``.pt``, or a ``torch.save`` zip."""
     file = Path(path)
+    if file.suffix in (".pth", ".pt"):
+        return True
     if not file.is_file() or not zipfile.is_zipfile(file):
         return False
     try:
@@ -193,16 +196,23 @@ def load_converted(path: str | os.PathLike[str], *, verify: bool = False) -> Vec
         IntegrityError: The file is damaged or unsafe, or the vocabulary does not match the tensor.
     """
     pth = Path(path)
+    if not pth.is_file():
+        raise IntegrityError(f"{pth}: no such file")
     vocab_file = vocab_path(pth)
     if not vocab_file.is_file():
         raise IntegrityError(f"{pth}: no vocabulary beside it (expected {vocab_file}); convert the source again")
     document = _read_vocab(vocab_file)
     try:
         tensor = torch.load(pth, weights_only=True, mmap=True, map_location="cpu")
-    except Exception as exc:  # torch raises many types for damaged or unsafe files
+    except pickle.UnpicklingError as exc:
         raise IntegrityError(
-            f"{pth}: cannot be loaded safely as a tensor ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
-            f"it is damaged or is not a file vecload wrote"
+            f"{pth}: refused: it holds Python objects other than a plain tensor, which could run code when "
+            f"unpickled; vecload loads only the tensors it writes (convert the source again)"
+        ) from exc
+    except Exception as exc:  # torch raises many types for damaged files
+        raise IntegrityError(
+            f"{pth}: cannot be read as a tensor file ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            f"it is truncated, damaged or not a file vecload wrote; convert the source again"
         ) from exc
     meta, tokens = document["meta"], document["tokens"]
     _check_tensor(pth, tensor, meta, tokens, verify)

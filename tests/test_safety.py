@@ -1,0 +1,159 @@
+"""Untrusted converted files and interrupted conversions: nothing executed, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import vecload
+from tests.conftest import FIXTURES
+from vecload.errors import IntegrityError
+from vecload.vectors import vocab_path
+
+
+class _Payload:
+    """Unpickling this runs a shell command that creates a marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _converted(tmp_path: Path, name: str = "t.pth") -> Path:
+    return vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / name)
+
+
+def test_malicious_pickle_is_refused_and_not_run(tmp_path: Path) -> None:
+    """A .pth whose pickle runs code under a plain torch.load is refused by vecload without running it."""
+    out = _converted(tmp_path)
+    marker = tmp_path / "pwned"
+    torch.save(_Payload(marker), out)
+    with pytest.raises(IntegrityError, match="refused: it holds Python objects other than a plain tensor"):
+        vecload.load(out)
+    assert not marker.exists()
+    torch.load(out, weights_only=False)  # the payload is real: an unsafe load runs it
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_pth_is_refused(tmp_path: Path, keep: float) -> None:
+    """A .pth cut short is an IntegrityError naming the file."""
+    out = _converted(tmp_path)
+    data = out.read_bytes()
+    out.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(IntegrityError, match=r"t\.pth: cannot be read as a tensor file"):
+        vecload.load(out)
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        (torch.zeros(4, 3, dtype=torch.float64), r"torch\.float64 tensor of shape \(4, 3\); expected 2-D float32"),
+        (torch.zeros(12), r"torch\.float32 tensor of shape \(12,\); expected 2-D float32"),
+        (torch.zeros(5, 3), "has 5 rows but its vocabulary has 4 tokens"),
+        (torch.zeros(4, 3), "does not match its vocabulary's fingerprint"),
+        ({"weight": torch.zeros(4, 3)}, "holds a dict, not a tensor"),
+    ],
+)
+def test_wrong_tensor_is_refused(tmp_path: Path, tensor: object, message: str) -> None:
+    """A tensor of the wrong dtype, rank, shape or content, or no tensor at all, is refused."""
+    out = _converted(tmp_path)
+    torch.save(tensor, out)
+    with pytest.raises(IntegrityError, match=message):
+        vecload.load(out)
+
+
+def test_vocabulary_with_missing_token_is_refused(tmp_path: Path) -> None:
+    """A vocabulary whose token count no longer matches the tensor is refused."""
+    out = _converted(tmp_path)
+    document = json.loads(vocab_path(out).read_text(encoding="utf-8"))
+    document["tokens"].pop()
+    vocab_path(out).write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(IntegrityError, match="has 4 rows but its vocabulary has 3 tokens"):
+        vecload.load(out)
+
+
+def test_damaged_vocabulary_is_refused(tmp_path: Path) -> None:
+    """A vocabulary that is not JSON is an IntegrityError naming it."""
+    out = _converted(tmp_path)
+    vocab_path(out).write_text('{"kind": "vecload-vocabulary", "tok', encoding="utf-8")
+    with pytest.raises(IntegrityError, match=r"t\.vocab\.json: damaged vocabulary file"):
+        vecload.load(out)
+
+
+def test_exception_inside_the_writer_leaves_old_outputs_intact(tmp_path: Path, monkeypatch) -> None:
+    """If writing fails half-way, even with force=True the previous pair stays and no temp file remains."""
+    out = _converted(tmp_path)
+    before = (out.read_bytes(), vocab_path(out).read_bytes())
+    real_save = torch.save
+
+    def failing_save(obj, path, *args, **kwargs):
+        real_save(obj, path, *args, **kwargs)
+        with open(path, "r+b") as fh:
+            fh.truncate(10)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="No space left"):
+        vecload.convert(FIXTURES / "tiny.w2v.txt", out, force=True)
+    assert (out.read_bytes(), vocab_path(out).read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.pth", "t.vocab.json"]
+
+
+def test_exception_inside_the_writer_leaves_nothing_new(tmp_path: Path, monkeypatch) -> None:
+    """A failed first conversion leaves neither a partial .pth nor a vocabulary without its tensor."""
+    def failing_dump(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", failing_dump)
+    with pytest.raises(OSError):
+        vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "n.pth")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigint_during_a_real_conversion_leaves_nothing(tmp_path: Path) -> None:
+    """Ctrl-C sent to a running `vecload convert` exits 130 and writes no output and no temp file."""
+    src = tmp_path / "big.txt"
+    with open(src, "w", encoding="utf-8") as fh:
+        for i in range(60_000):
+            fh.write(f"w{i} " + " ".join(f"{(i * 7 + j) % 1000 / 997:.6f}" for j in range(50)) + "\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    existing = out_dir / "big.pth"
+    existing.write_bytes(b"old tensor")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vecload", "convert", str(src), "-o", str(existing), "--force", "--engine", "gensim", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    _wait_until_reading(proc.pid, src)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert b"interrupted; nothing was written" in err and b"Traceback" not in err
+    assert existing.read_bytes() == b"old tensor"
+    assert [p.name for p in out_dir.iterdir()] == ["big.pth"]
+
+
+def _wait_until_reading(pid: int, src: Path, timeout: float = 60.0) -> None:
+    """Block until process ``pid`` has ``src`` open (it is reading it)."""
+    deadline = time.monotonic() + timeout
+    fd_dir = Path(f"/proc/{pid}/fd")
+    while time.monotonic() < deadline:
+        try:
+            if any(os.readlink(fd) == str(src) for fd in fd_dir.iterdir()):
+                return
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.002)
+    raise AssertionError("the conversion never opened its source")
