@@ -18,6 +18,8 @@ FORMAT_HELP = (
 
 BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 1 << 16
+#: The longest line a text reader accepts (a 300-d row is about 3 KB); longer means binary data read as text.
+MAX_LINE_BYTES = 1 << 24
 _HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)[ \t]*\r?$")
 _NUMBER_CHARS = re.compile(rb"^[0-9eE+\-.nNaAiIfF \t\r]*$")
 _FASTTEXT_BIN_MAGIC = 793712314
@@ -59,6 +61,11 @@ def sniff(head: bytes, name: str) -> str:
     _refuse_known_foreign(head, name)
     text_head = head[len(BOM):] if head.startswith(BOM) else head
     first, newline, rest = text_head.partition(b"\n")
+    if not newline and len(head) >= HEAD_BYTES:
+        raise FormatError(
+            f"{name}: has no line break in its first {HEAD_BYTES >> 10} KiB, so it is not a text vector file "
+            f"and has no word2vec header; supported formats: {FORMAT_HELP}"
+        )
     header = _HEADER.match(first)
     if header and newline:
         dim = int(header.group(2))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from vecload.errors import ParseError
-from vecload.formats.detect import BOM, parse_header
+from vecload.formats.detect import BOM, MAX_LINE_BYTES, parse_header
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
 
@@ -94,14 +94,14 @@ def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str
     where: list[int] = []
     limit = options.limit
     with source.open() as stream:
-        first = stream.readline()
+        first = _readline(stream, source.name, 1)
         bom = first.startswith(BOM)
         line_no = 1
         header = None
         if fmt == "word2vec":
             header = parse_header(first, source.name)
             dim = header.dim
-            line = stream.readline()
+            line = _readline(stream, source.name, 2)
             line_no = 2
         else:
             line = first[len(BOM):] if bom else first
@@ -126,8 +126,8 @@ def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str
                     )
                 tokens.append(_decode(parts[0], options, source.name, line_no))
                 where.append(line_no)
-            line = stream.readline()
             line_no += 1
+            line = _readline(stream, source.name, line_no)
     if header is not None and limit is None and len(tokens) < header.count:
         raise ParseError(
             source.name,
@@ -137,6 +137,19 @@ def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str
     if dim <= 0:
         raise ParseError(source.name, "the first row has no values", line=1)
     return tokens, where, dim, bom
+
+
+def _readline(stream, name: str, line_no: int) -> bytes:
+    """One line, refusing lines so long that the file must be binary data read as text."""
+    line = stream.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise ParseError(
+            name,
+            f"a line longer than {MAX_LINE_BYTES >> 20} MiB: this is not a text vector file "
+            f"(binary data read as text?)",
+            line=line_no,
+        )
+    return line
 
 
 def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[int], int, bool]:
