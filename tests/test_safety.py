@@ -157,3 +157,18 @@ def _wait_until_reading(pid: int, src: Path, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.002)
     raise AssertionError("the conversion never opened its source")
+
+
+@pytest.mark.parametrize("compress", ["gzip", "bz2"])
+def test_truncated_compressed_stream_is_a_parse_error_with_offset(tmp_path: Path, compress: str) -> None:
+    """A gzip or bz2 file cut short is reported with the file and the byte offset, and nothing is written."""
+    import bz2
+    import gzip
+
+    body = b"".join(f"w{i} {i}.5 1.25 -3\n".encode() for i in range(5000))
+    packed = gzip.compress(body) if compress == "gzip" else bz2.compress(body)
+    src = tmp_path / "v.txt.gz"
+    src.write_bytes(packed[:-100])
+    with pytest.raises(vecload.ParseError, match=rf"v\.txt\.gz: byte \d+: the {compress} stream is truncated or damaged"):
+        vecload.convert(src, tmp_path / "v.pth")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.txt.gz"]

@@ -11,11 +11,12 @@ import gzip
 import io
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vecload.errors import FormatError
+from vecload.errors import FormatError, ParseError
 
 GZIP_MAGIC = b"\x1f\x8b"
 BZ2_MAGIC = b"BZh"
@@ -51,15 +52,19 @@ class Source:
         return name
 
     def open(self) -> BinaryIO:
-        """Open a fresh binary stream of the decompressed bytes."""
+        """Open a fresh binary stream of the decompressed bytes.
+
+        Reading it raises :class:`ParseError` (with the byte offset reached) where a compressed stream is
+        truncated or damaged, instead of the decompressor's bare exception.
+        """
         if self.compression == "zip":
             archive = zipfile.ZipFile(self.path)
-            return _ZipMemberStream(archive, archive.open(self.member))  # type: ignore[arg-type]
+            return _GuardedStream(self, archive.open(self.member), archive)  # type: ignore[arg-type]
         raw = open(self.path, "rb")
         if self.compression == "gzip":
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+            return _GuardedStream(self, gzip.GzipFile(fileobj=raw, mode="rb"), raw)
         if self.compression == "bz2":
-            return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
+            return _GuardedStream(self, bz2.BZ2File(raw, mode="rb"), raw)
         return raw
 
     def size(self) -> int:
@@ -138,29 +143,46 @@ def _zip_source(file: Path, member: str | None) -> Source:
     return Source(file, member, "zip")
 
 
-class _ZipMemberStream(io.RawIOBase):
-    """A zip member's stream that closes its archive when closed."""
+class _GuardedStream(io.RawIOBase):
+    """A decompressing stream that reports damage as a ParseError and closes what lies beneath it."""
 
-    def __init__(self, archive: zipfile.ZipFile, stream: BinaryIO) -> None:
-        self._archive = archive
+    def __init__(self, source: Source, stream: BinaryIO, underlying) -> None:
+        self._source = source
         self._stream = stream
+        self._underlying = underlying
+        self._position = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._stream.read(len(buffer))
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
     def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        return self._stream.read(size)
+        return self._guard(self._stream.read, size)
 
     def readline(self, size: int = -1) -> bytes:  # type: ignore[override]
-        return self._stream.readline(size)
+        return self._guard(self._stream.readline, size)
+
+    def _guard(self, method, size: int) -> bytes:
+        try:
+            data = method(size)
+        except (EOFError, OSError, zlib.error, zipfile.BadZipFile) as exc:
+            raise ParseError(
+                self._source.name,
+                f"the {self._source.compression} stream is truncated or damaged ({exc}); "
+                f"download the file again",
+                offset=self._position,
+            ) from exc
+        self._position += len(data)
+        return data
 
     def close(self) -> None:
         if not self.closed:
-            self._stream.close()
-            self._archive.close()
+            try:
+                self._stream.close()
+            finally:
+                self._underlying.close()
         super().close()
