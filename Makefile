@@ -20,8 +20,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# A long fuzz session of every reader (the default test run tries a few dozen cases per test).
+FUZZ_EXAMPLES ?= 3000
 fuzz: $(STAMP)
-	$(BIN)/python -m pytest -q -m fuzz -p no:cacheprovider tests/test_fuzz.py
+	VECLOAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
