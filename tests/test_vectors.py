@@ -135,3 +135,12 @@ def test_to_embedding_frozen_table_survives_adamw_with_weight_decay() -> None:
         changed = not torch.equal(embedding.weight.detach(), before)
         assert changed is (not freeze)
     assert torch.equal(vectors.vectors, before)
+
+
+def test_save_with_progress_writes_the_same_file(tmp_path: Path) -> None:
+    """The progress bar only observes the write: both files hold the same bytes."""
+    vectors = vecload.load(gensim_data() / "lee_fasttext.vec")
+    plain = vectors.save(tmp_path / "plain.pth")
+    shown = vectors.save(tmp_path / "shown.pth", progress=True)
+    assert torch.equal(torch.load(plain, weights_only=True), torch.load(shown, weights_only=True))
+    assert vecload.load(shown, verify=True).tokens == vectors.tokens

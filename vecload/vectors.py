@@ -106,8 +106,13 @@ class Vectors:
 
         return to_embedding(self.vectors, freeze=freeze, padding_idx=padding_idx, **kwargs)
 
-    def save(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    def save(self, path: str | os.PathLike[str], *, force: bool = False, progress: bool = False) -> Path:
         """Write ``path`` (the tensor) and the vocabulary beside it, atomically.
+
+        Args:
+            path: The tensor's path; the vocabulary goes beside it (``X.pth`` -> ``X.vocab.json``).
+            force: Overwrite existing files.
+            progress: Show a tqdm bar while the tensor is written.
 
         Returns:
             The tensor's path.
@@ -122,7 +127,7 @@ class Vectors:
         document = {"kind": VOCAB_KIND, "layout": VOCAB_LAYOUT, "meta": meta, "tokens": self.tokens}
         write_all(
             [
-                (out, lambda tmp: torch.save(vectors, tmp)),
+                (out, lambda tmp: _save_tensor(vectors, tmp, progress)),
                 (vocab_path(out), lambda tmp: _write_json(tmp, document)),
             ],
             force=force,
@@ -161,6 +166,28 @@ def _sample_hash(array: np.ndarray) -> str:
     if rows:
         digest.update(np.ascontiguousarray(array[picks]).tobytes())
     return digest.hexdigest()
+
+
+def _save_tensor(vectors: torch.Tensor, path: Path, progress: bool) -> None:
+    """torch.save the bare tensor, with a byte-count progress bar if asked."""
+    if not progress:
+        torch.save(vectors, path)
+        return
+    from tqdm import tqdm
+
+    total = vectors.numel() * vectors.element_size()
+    with open(path, "wb") as fh, tqdm(total=total, unit="B", unit_scale=True, desc="writing", leave=False) as bar:
+
+        class _Counting:
+            def write(self, data) -> int:
+                written = fh.write(data)
+                bar.update(min(written, max(total - bar.n, 0)))
+                return written
+
+            def flush(self) -> None:
+                fh.flush()
+
+        torch.save(vectors, _Counting())
 
 
 def _write_json(path: Path, document: dict) -> None:
@@ -345,7 +372,7 @@ def convert(
     check_writable([target, vocab_path(target)], force)
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     vectors = from_table(table, source, _recorded_options(format, engine, read_options))
-    return vectors.save(target, force=force)
+    return vectors.save(target, force=force, progress=bool(read_options.get("progress")))
 
 
 def _recorded_options(format: str | None, engine: str | None, read_options: dict[str, Any]) -> dict[str, Any]:
