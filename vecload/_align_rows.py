@@ -1,0 +1,120 @@
+"""Row-level work of an alignment: the in-place gather, the OOV initialisation and the row statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vecload.errors import VecloadError
+
+#: Rows the statistics accumulator converts to float64 at a time.
+_STATS_BLOCK = 4096
+
+
+def gather_in_place(buf: np.ndarray, dest: np.ndarray, source_index: np.ndarray, n: int) -> np.ndarray:
+    """``out[dest[i]] = buf[source_index[i]]`` in ``buf``'s own memory, resized to ``n`` rows.
+
+    Peak memory stays at the larger of the two tables instead of their sum: the buffer grows in place
+    (realloc), every row used is moved once along the chains and cycles of the (injective) first-use
+    mapping, then rows used by several task tokens are copied, and the buffer shrinks.
+    """
+    m = buf.shape[0]
+    if n > m:
+        buf.resize((n, buf.shape[1]), refcheck=False)
+    primary: dict[int, int] = {}
+    for d, s in zip(dest.tolist(), source_index.tolist()):
+        primary.setdefault(s, d)
+    done: set[int] = set()
+    for start in primary:
+        if start in done:
+            continue
+        chain = [start]
+        cur = primary[start]
+        while cur in primary and cur not in done and cur != start:
+            chain.append(cur)
+            cur = primary[cur]
+        if cur == start and len(chain) > 1:
+            saved = buf[chain[-1]].copy()
+            for i in range(len(chain) - 1, 0, -1):
+                buf[chain[i]] = buf[chain[i - 1]]
+            buf[start] = saved
+        elif cur != start:
+            buf[cur] = buf[chain[-1]]
+            for i in range(len(chain) - 1, 0, -1):
+                buf[chain[i]] = buf[chain[i - 1]]
+        done.update(chain)
+    for d, s in zip(dest.tolist(), source_index.tolist()):
+        if primary[s] != d:
+            buf[d] = buf[primary[s]]
+    if n < m:
+        buf.resize((n, buf.shape[1]), refcheck=False)
+    return buf
+
+
+def initialise(rows: np.ndarray, init_rows: list[int], oov: str, seed: int, stats: RowStats | None) -> dict[str, Any]:
+    """Fill the rows without a pretrained vector; returns what was done, for the metadata."""
+    record: dict[str, Any] = {"method": oov, "seed": seed if oov in ("normal", "uniform") else None}
+    dim = rows.shape[1]
+    if oov == "zeros":
+        rows[init_rows] = 0.0
+        return record
+    assert stats is not None
+    mean, std = stats.mean_std(dim)
+    record.update(stats_rows=stats.count, mean=mean.tolist(), std=std.tolist())
+    if oov == "mean":
+        rows[init_rows] = mean.astype(np.float32)
+        return record
+    rng = np.random.default_rng(seed)
+    if oov == "normal":
+        draws = mean + std * rng.standard_normal((len(init_rows), dim))
+    else:
+        draws = mean + np.sqrt(3.0) * std * rng.uniform(-1.0, 1.0, (len(init_rows), dim))
+    rows[init_rows] = draws.astype(np.float32)
+    return record
+
+
+class RowStats:
+    """Per-dimension mean and (population) standard deviation of every finite row, accumulated chunk by
+    chunk: float64 sums of the rows and of their squares, added row after row in file order."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.skipped = 0
+        self._sum: np.ndarray | None = None
+        self._sumsq: np.ndarray | None = None
+
+    def add(self, rows: np.ndarray) -> None:
+        """Accumulate a chunk ``[n, dim]`` (rows with NaN or Inf are skipped and counted)."""
+        finite = np.isfinite(rows).all(axis=1)
+        if not finite.all():
+            self.skipped += int((~finite).sum())
+            rows = rows[finite]
+        if self._sum is None:
+            self._sum = np.zeros(rows.shape[1], dtype=np.float64)
+            self._sumsq = np.zeros(rows.shape[1], dtype=np.float64)
+        for start in range(0, len(rows), _STATS_BLOCK):
+            block = rows[start : start + _STATS_BLOCK]
+            buf = np.empty((len(block) + 1, block.shape[1]), dtype=np.float64)
+            # the running sum heads the block: numpy reduces axis 0 row after row, so the result is the
+            # sequential sum in file order whatever the chunking
+            buf[0] = self._sum
+            buf[1:] = block
+            self._sum = buf.sum(axis=0)
+            np.square(buf[1:], out=buf[1:])
+            buf[0] = self._sumsq
+            self._sumsq = buf.sum(axis=0)
+        self.count += len(rows)
+
+    def mean_std(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, std)`` as float64 arrays ``[dim]``: ``sum / n`` and ``sqrt(max(sumsq / n - mean**2, 0))``.
+
+        Raises:
+            VecloadError: No finite row was seen.
+        """
+        if not self.count or self._sum is None or self._sumsq is None:
+            raise VecloadError("the source gave no finite rows to take the OOV statistics from; use oov='zeros'")
+        assert self._sum.shape == (dim,)
+        mean = self._sum / self.count
+        std = np.sqrt(np.maximum(self._sumsq / self.count - mean * mean, 0.0))
+        return mean, std
