@@ -25,8 +25,8 @@ _LAZY = {
     "convert": "vecload.vectors",
     "load": "vecload.vectors",
     "ReadOptions": "vecload.formats.table",
-    "align": "vecload.align",
-    "Aligned": "vecload.align",
+    "align": "vecload.alignment",
+    "Aligned": "vecload.alignment",
     "CoverageReport": "vecload.coverage",
 }
 
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from vecload.align import Aligned, align
+    from vecload.alignment import Aligned, align
     from vecload.coverage import CoverageReport
     from vecload.formats.table import ReadOptions
     from vecload.vectors import Vectors, convert, load

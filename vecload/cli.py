@@ -132,7 +132,7 @@ def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: s
                      lowercase: bool, normalizers: tuple[str, ...], oov: str, seed: int, report_json: str | None,
                      verify_source: bool) -> None:
     """``convert --vocab``: align, write, and print the coverage report."""
-    from vecload.align import convert_aligned
+    from vecload.alignment import convert_aligned
     from vecload.coverage import CoverageReport
     from vecload.vectors import load_converted, vocab_path
 

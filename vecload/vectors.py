@@ -26,7 +26,7 @@ from vecload.formats.table import Table
 if TYPE_CHECKING:
     from torch import nn
 
-    from vecload.align import Aligned
+    from vecload.alignment import Aligned
 
 VOCAB_SUFFIX = ".vocab.json"
 VOCAB_KIND = "vecload-vocabulary"
@@ -117,7 +117,7 @@ class Vectors:
         Example:
             >>> a = vecload.load("glove.6B.50d.pth").align(["<unk>", "the", "cat"], specials=("<pad>",))
         """
-        from vecload.align import align_vectors
+        from vecload.alignment import align_vectors
 
         return align_vectors(self, tokens, **kwargs)
 
