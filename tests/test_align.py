@@ -387,3 +387,19 @@ def test_cli_specials_and_pad_options(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     loaded = Aligned.from_vectors(vecload.load(out2))
     assert loaded.tokens == ["<unk>", "the", "zzz"] and loaded.pad_index is None
+
+
+def test_row_stats_skip_nonfinite_rows_and_ignore_chunking() -> None:
+    """RowStats gives the sequential float64 sums of the finite rows, however the rows are chunked."""
+    from vecload._align_rows import RowStats
+
+    rng = np.random.default_rng(5)
+    rows = (rng.standard_normal((1500, 7)) * rng.uniform(0.01, 50.0, (1500, 1))).astype(np.float32)
+    rows[5, 2], rows[1200, 0] = np.nan, np.inf
+    stats = RowStats()
+    for chunk in np.array_split(rows, [1, 700, 701, 1100]):
+        stats.add(chunk)
+    finite = rows[np.isfinite(rows).all(axis=1)]
+    mean, std = stats.mean_std(7)
+    assert (stats.count, stats.skipped) == (1498, 2)
+    assert np.array_equal(mean, _stats(finite)[0]) and np.array_equal(std, _stats(finite)[1])

@@ -9,7 +9,7 @@ import numpy as np
 from vecload.errors import VecloadError
 
 #: Rows the statistics accumulator converts to float64 at a time.
-_STATS_BLOCK = 4096
+_STATS_BLOCK = 512
 
 
 def gather_in_place(buf: np.ndarray, dest: np.ndarray, source_index: np.ndarray, n: int) -> np.ndarray:
@@ -86,25 +86,33 @@ class RowStats:
 
     def add(self, rows: np.ndarray) -> None:
         """Accumulate a chunk ``[n, dim]`` (rows with NaN or Inf are skipped and counted)."""
-        finite = np.isfinite(rows).all(axis=1)
-        if not finite.all():
-            self.skipped += int((~finite).sum())
-            rows = rows[finite]
         if self._sum is None:
             self._sum = np.zeros(rows.shape[1], dtype=np.float64)
             self._sumsq = np.zeros(rows.shape[1], dtype=np.float64)
+        buf = np.empty((min(len(rows), _STATS_BLOCK) + 1, rows.shape[1]), dtype=np.float64)
         for start in range(0, len(rows), _STATS_BLOCK):
             block = rows[start : start + _STATS_BLOCK]
-            buf = np.empty((len(block) + 1, block.shape[1]), dtype=np.float64)
-            # the running sum heads the block: numpy reduces axis 0 row after row, so the result is the
-            # sequential sum in file order whatever the chunking
-            buf[0] = self._sum
-            buf[1:] = block
-            self._sum = buf.sum(axis=0)
-            np.square(buf[1:], out=buf[1:])
+            total = self._sum_block(buf, block, self._sum)
+            if not np.isfinite(total).all():
+                # float32 values cannot overflow a float64 sum, so only NaN or Inf rows get here
+                finite = np.isfinite(block).all(axis=1)
+                self.skipped += int((~finite).sum())
+                block = block[finite]
+                total = self._sum_block(buf, block, self._sum)
+            self._sum = total
+            np.square(buf[1 : len(block) + 1], out=buf[1 : len(block) + 1])
             buf[0] = self._sumsq
-            self._sumsq = buf.sum(axis=0)
-        self.count += len(rows)
+            self._sumsq = buf[: len(block) + 1].sum(axis=0)
+            self.count += len(block)
+
+    @staticmethod
+    def _sum_block(buf: np.ndarray, block: np.ndarray, running: np.ndarray) -> np.ndarray:
+        """``running`` plus the rows of ``block``, added one after another (left in ``buf[1:]`` as float64)."""
+        # the running sum heads the block: numpy reduces axis 0 row after row, so the result is the
+        # sequential sum in file order whatever the chunking
+        buf[0] = running
+        buf[1 : len(block) + 1] = block
+        return buf[: len(block) + 1].sum(axis=0)
 
     def mean_std(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """``(mean, std)`` as float64 arrays ``[dim]``: ``sum / n`` and ``sqrt(max(sumsq / n - mean**2, 0))``.
