@@ -403,3 +403,11 @@ def test_row_stats_skip_nonfinite_rows_and_ignore_chunking() -> None:
     mean, std = stats.mean_std(7)
     assert (stats.count, stats.skipped) == (1498, 2)
     assert np.array_equal(mean, _stats(finite)[0]) and np.array_equal(std, _stats(finite)[1])
+
+
+def test_align_a_converted_file(tmp_path: Path, vocab, aligned: Aligned) -> None:
+    """Aligning a converted .pth gives the same result as aligning the source file."""
+    pth = vecload.convert(VEC, tmp_path / "lee.pth")
+    again = vecload.align(pth, vocab, lookup=("exact", "lower"), oov="normal", seed=7)
+    assert again.tokens == aligned.tokens and torch.equal(again.vectors, aligned.vectors)
+    assert again.origins == aligned.origins

@@ -61,7 +61,7 @@ def initialise(rows: np.ndarray, init_rows: list[int], oov: str, seed: int, stat
         return record
     assert stats is not None
     mean, std = stats.mean_std(dim)
-    record.update(stats_rows=stats.count, mean=mean.tolist(), std=std.tolist())
+    record.update(stats_rows=stats.count, stats_skipped=stats.skipped, mean=mean.tolist(), std=std.tolist())
     if oov == "mean":
         rows[init_rows] = mean.astype(np.float32)
         return record

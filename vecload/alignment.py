@@ -22,7 +22,6 @@ is a task token, and for each later step the first source token with each task k
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,9 +37,8 @@ from vecload.errors import VecloadError
 from vecload.formats import ReadOptions, open_source, read_table
 from vecload.normalize import Step, StepSpec, lookup_chain
 from vecload.taskvocab import TaskVocab, TokensSpec, read_task_vocab
-from vecload.vectors import Vectors
+from vecload.vectors import Vectors, is_converted, load_converted
 
-log = logging.getLogger(__name__)
 
 OOV_INITS = ("zeros", "mean", "normal", "uniform")
 
@@ -122,7 +120,7 @@ def align(
     """Read the rows of a task vocabulary from a vector file, in the task's order.
 
     Args:
-        source: The vector file (any format :func:`vecload.load` reads).
+        source: The vector file (any format :func:`vecload.load` reads, a converted ``.pth`` included).
         tokens: The task's tokens: a list, a mapping token -> count, or a vocabulary file (one token per
             line, ``TOKEN<TAB>COUNT`` or ``TOKEN COUNT`` lines; see :mod:`vecload.taskvocab`).
         specials: Tokens placed first, in this order; never looked up. A special that is also in the
@@ -156,6 +154,12 @@ def align(
     for key in ("keep", "on_rows", "limit"):
         if key in read_options:
             raise VecloadError(f"align() sets {key!r} itself; it cannot be passed as a read option")
+    if member is None and is_converted(source):
+        if format or engine or read_options or verify_source:
+            raise VecloadError(f"{source}: is a converted file; format, engine and read options apply to sources")
+        return align_vectors(load_converted(source), tokens, specials=specials, pad=pad, lookup=lookup, oov=oov,
+                             seed=seed, limit=limit, layout=layout, vocab_duplicates=vocab_duplicates,
+                             top_missing=top_missing, check_rows=check_rows)
     plan = _Plan(read_task_vocab(tokens, layout=layout, duplicates=vocab_duplicates), specials, pad, lookup)
     _check_oov(oov)
     stats = RowStats() if oov in ("mean", "normal", "uniform") else None

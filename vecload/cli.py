@@ -68,7 +68,7 @@ _ALIGN_OPTIONS = [
     click.option("--specials", default="<pad>,<unk>", show_default=True,
                  help="Comma-separated tokens placed first ('' for none)."),
     click.option("--pad", default=None, help="The special with a zero row (default: <pad> when it is a special; '' for none)."),
-    click.option("--lowercase", is_flag=True, help="Look up a token's lowercase form when the exact token is missing."),
+    click.option("--lowercase", is_flag=True, help="When the exact token is missing, match it case-insensitively (first source token in file order)."),
     click.option("--normalize", "normalizers", multiple=True,
                  help="Another lookup step, tried after those before it: digits, casefold, strip_accents, nfkc, "
                       "or several joined with + (repeatable)."),
