@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vecload
-from vecload._align_rows import gather_in_place
+from vecload._align_rows import gather_releasing
 from vecload.alignment import Aligned
 from vecload.cli import main
 from vecload.errors import IntegrityError, ParseError, VecloadError
@@ -244,11 +244,11 @@ def test_self_check_catches_a_misplaced_row(monkeypatch: pytest.MonkeyPatch, voc
     import vecload.alignment as align_module
 
     def swapped(buf, dest, source_index, n):
-        out = gather_in_place(buf, dest, source_index, n)
+        out = gather_releasing(buf, dest, source_index, n)
         out[[dest[0], dest[-1]]] = out[[dest[-1], dest[0]]]
         return out
 
-    monkeypatch.setattr(align_module, "gather_in_place", swapped)
+    monkeypatch.setattr(align_module, "gather_releasing", swapped)
     with pytest.raises(IntegrityError, match="differs from the source's row"):
         vecload.align(VEC, vocab)
 
@@ -338,16 +338,24 @@ def test_on_rows_sees_every_row_before_filtering(source) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.data())
-def test_gather_in_place_equals_fancy_indexing(data: st.DataObject) -> None:
-    """The in-place gather gives exactly ``rows[source_index]`` at ``dest`` for any mapping and sizes."""
+def test_gather_releasing_equals_fancy_indexing(data: st.DataObject) -> None:
+    """The releasing gather gives exactly ``rows[source_index]`` at ``dest`` for any mapping and sizes."""
     m = data.draw(st.integers(1, 12))
     n = data.draw(st.integers(1, 12))
     dest = sorted(data.draw(st.sets(st.integers(0, n - 1))))
     picks = data.draw(st.lists(st.integers(0, m - 1), min_size=len(dest), max_size=len(dest)))
     src = np.arange(m * 3, dtype=np.float32).reshape(m, 3)
     expected = src[picks]
-    out = gather_in_place(src.copy(), np.array(dest, dtype=np.intp), np.array(picks, dtype=np.intp), n)
-    assert out.shape == (n, 3)
+    block = data.draw(st.integers(1, 5))
+    import vecload._align_rows as rows_module
+
+    saved, rows_module._GATHER_BLOCK = rows_module._GATHER_BLOCK, block
+    try:
+        buf = src.copy()
+        out = gather_releasing(buf, np.array(dest, dtype=np.intp), np.array(picks, dtype=np.intp), n)
+    finally:
+        rows_module._GATHER_BLOCK = saved
+    assert out.shape == (n, 3) and buf.shape == (0, 3)
     assert np.array_equal(out[dest], expected)
 
 

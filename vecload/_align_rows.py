@@ -1,4 +1,4 @@
-"""Row-level work of an alignment: the in-place gather, the OOV initialisation and the row statistics."""
+"""Row-level work of an alignment: the releasing gather, the OOV initialisation and the row statistics."""
 
 from __future__ import annotations
 
@@ -10,46 +10,65 @@ from vecload.errors import VecloadError
 
 #: Rows the statistics accumulator converts to float64 at a time.
 _STATS_BLOCK = 512
+#: Rows of the read table released at a time while gathering.
+_GATHER_BLOCK = 4096
 
 
-def gather_in_place(buf: np.ndarray, dest: np.ndarray, source_index: np.ndarray, n: int) -> np.ndarray:
-    """``out[dest[i]] = buf[source_index[i]]`` in ``buf``'s own memory, resized to ``n`` rows.
+def gather_releasing(buf: np.ndarray, dest: np.ndarray, source_index: np.ndarray, n: int) -> np.ndarray:
+    """A new ``[n, dim]`` array with ``out[dest[i]] = buf[source_index[i]]``, releasing ``buf`` as it goes.
 
-    Peak memory stays at the larger of the two tables instead of their sum: the buffer grows in place
-    (realloc), every row used is moved once along the chains and cycles of the (injective) first-use
-    mapping, then rows used by several task tokens are copied, and the buffer shrinks.
+    The rows used are first moved inside ``buf`` into the order of their (first) destination, then copied
+    to ``out`` from the end a block at a time, ``buf`` shrinking after each block (a shrinking resize
+    returns the memory). Both sides are walked in order, so the pages written and freed stay balanced and
+    the peak stays near the larger table, not the sum. ``buf`` must own its memory and have no views; it
+    is left with no rows. Rows of ``out`` not in ``dest`` are left uninitialised.
     """
-    m = buf.shape[0]
-    if n > m:
-        buf.resize((n, buf.shape[1]), refcheck=False)
-    primary: dict[int, int] = {}
-    for d, s in zip(dest.tolist(), source_index.tolist()):
-        primary.setdefault(s, d)
+    dim = buf.shape[1]
+    order = np.argsort(dest, kind="stable")
+    dest_sorted, src_sorted = dest[order], source_index[order]
+    _, first = np.unique(src_sorted, return_index=True)
+    first.sort()  # the first destination of each source row used, in destination order
+    primary_src, primary_dest = src_sorted[first], dest_sorted[first]
+    _move_rows(buf, primary_src.tolist())
+    buf.resize((len(first), dim), refcheck=False)
+    out = np.empty((n, dim), dtype=np.float32)
+    end = len(first)
+    while end > 0:
+        start = max(0, end - _GATHER_BLOCK)
+        out[primary_dest[start:end]] = buf[start:end]
+        buf.resize((start, dim), refcheck=False)
+        end = start
+    if len(first) < len(dest):
+        # destinations that share a source row copy it from that row's first destination
+        where = {s: d for s, d in zip(primary_src.tolist(), primary_dest.tolist())}
+        repeats = np.setdiff1d(np.arange(len(dest)), first, assume_unique=True)
+        out[dest_sorted[repeats]] = out[[where[s] for s in src_sorted[repeats].tolist()]]
+    return out
+
+
+def _move_rows(buf: np.ndarray, sources: list[int]) -> None:
+    """Move row ``sources[k]`` to row ``k`` for every k, in place (one spare row), following chains and cycles."""
+    target = {s: k for k, s in enumerate(sources)}
     done: set[int] = set()
-    for start in primary:
+    for start in sources:
         if start in done:
             continue
         chain = [start]
-        cur = primary[start]
-        while cur in primary and cur not in done and cur != start:
+        cur = target[start]
+        while cur in target and cur not in done and cur != start:
             chain.append(cur)
-            cur = primary[cur]
-        if cur == start and len(chain) > 1:
-            saved = buf[chain[-1]].copy()
-            for i in range(len(chain) - 1, 0, -1):
-                buf[chain[i]] = buf[chain[i - 1]]
-            buf[start] = saved
-        elif cur != start:
+            cur = target[cur]
+        if cur == start:
+            if len(chain) > 1:
+                saved = buf[chain[-1]].copy()
+                for i in range(len(chain) - 1, 0, -1):
+                    buf[chain[i]] = buf[chain[i - 1]]
+                buf[start] = saved
+        else:
             buf[cur] = buf[chain[-1]]
             for i in range(len(chain) - 1, 0, -1):
                 buf[chain[i]] = buf[chain[i - 1]]
         done.update(chain)
-    for d, s in zip(dest.tolist(), source_index.tolist()):
-        if primary[s] != d:
-            buf[d] = buf[primary[s]]
-    if n < m:
-        buf.resize((n, buf.shape[1]), refcheck=False)
-    return buf
 
 
 def initialise(rows: np.ndarray, init_rows: list[int], oov: str, seed: int, stats: RowStats | None) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from vecload._align_check import SelfCheck
-from vecload._align_rows import RowStats, gather_in_place, initialise
+from vecload._align_rows import RowStats, gather_releasing, initialise
 from vecload.coverage import CoverageReport
 from vecload.errors import VecloadError
 from vecload.formats import ReadOptions, open_source, read_table
@@ -167,10 +167,10 @@ def align(
     options = ReadOptions(limit=limit, keep=plan.keep_function(), on_rows=stats.add if stats else None, **read_options)
     table = read_table(src, format=format, engine=engine, options=options)
     src_tokens, src_rows, parse_report, fmt = table.tokens, table.vectors, table.report, table.format
-    del table  # the rows are reordered in place below
-    in_place = src_rows.flags.owndata and src_rows.flags.c_contiguous
+    del table  # its rows are released while they are gathered
+    release = src_rows.flags.owndata and src_rows.flags.c_contiguous
     aligned = _align_rows(plan, src_tokens, src_rows, stats, oov, seed, parse_report.rows_read, top_missing,
-                          check_rows, in_place)
+                          check_rows, release)
     meta: dict[str, Any] = {
         "format": fmt,
         "report": parse_report.to_dict(),
@@ -211,7 +211,7 @@ def align_vectors(vectors: Vectors, tokens: TokensSpec, **kwargs: Any) -> Aligne
         stats = RowStats()
         stats.add(src_rows)
     aligned = _align_rows(plan, src_tokens, src_rows, stats, oov, kwargs.get("seed", 0), len(src_rows),
-                          kwargs.get("top_missing", 20), kwargs.get("check_rows", 256), in_place=False)
+                          kwargs.get("top_missing", 20), kwargs.get("check_rows", 256), release=False)
     meta: dict[str, Any] = {k: v for k, v in vectors.meta.items() if k in ("format", "source", "report")}
     meta["align"] = aligned.pop("align")
     meta["align"].update(vocab=plan.vocab.name, self_check=aligned["check"].summary())
@@ -298,7 +298,7 @@ class _Plan:
 
 
 def _align_rows(plan: _Plan, src_tokens: list[str], src_rows: np.ndarray, stats: RowStats | None, oov: str,
-                seed: int, rows_read: int, top_missing: int, check_rows: int, in_place: bool) -> dict[str, Any]:
+                seed: int, rows_read: int, top_missing: int, check_rows: int, release: bool) -> dict[str, Any]:
     """Match, gather, initialise and check; returns tokens, rows, the check and the ``align`` metadata."""
     origins, picks = plan.match(src_tokens)
     n_special = len(plan.specials)
@@ -308,8 +308,8 @@ def _align_rows(plan: _Plan, src_tokens: list[str], src_rows: np.ndarray, stats:
     source_index = np.asarray(picks, dtype=np.intp)[dest - n_special]
     check = SelfCheck(plan.steps, tokens, all_origins, src_tokens, src_rows, check_rows)
     dim = src_rows.shape[1]
-    if in_place:
-        rows = gather_in_place(src_rows, dest, source_index, len(tokens))
+    if release:
+        rows = gather_releasing(src_rows, dest, source_index, len(tokens))
     else:
         rows = np.empty((len(tokens), dim), dtype=np.float32)
         rows[dest] = src_rows[source_index]
