@@ -25,6 +25,9 @@ _LAZY = {
     "convert": "vecload.vectors",
     "load": "vecload.vectors",
     "ReadOptions": "vecload.formats.table",
+    "align": "vecload.alignment",
+    "Aligned": "vecload.alignment",
+    "CoverageReport": "vecload.coverage",
 }
 
 __all__ = [
@@ -39,6 +42,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from vecload.alignment import Aligned, align
+    from vecload.coverage import CoverageReport
     from vecload.formats.table import ReadOptions
     from vecload.vectors import Vectors, convert, load
 

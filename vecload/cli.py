@@ -58,6 +58,34 @@ def _read_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+_ALIGN_OPTIONS = [
+    click.option("--vocab", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="Align to this task vocabulary: one token per line, or TOKEN<TAB>COUNT / TOKEN COUNT lines."),
+    click.option("--vocab-layout", type=click.Choice(["auto", "lines", "counts"]), default="auto",
+                 help="How to read --vocab (auto: counts when every line has them)."),
+    click.option("--vocab-duplicates", type=click.Choice(["error", "first"]), default="error",
+                 help="Refuse a repeated task token, or keep its first entry (and report the rest)."),
+    click.option("--specials", default="<pad>,<unk>", show_default=True,
+                 help="Comma-separated tokens placed first ('' for none)."),
+    click.option("--pad", default=None, help="The special with a zero row (default: <pad> when it is a special; '' for none)."),
+    click.option("--lowercase", is_flag=True, help="When the exact token is missing, match it case-insensitively (first source token in file order)."),
+    click.option("--normalize", "normalizers", multiple=True,
+                 help="Another lookup step, tried after those before it: digits, casefold, strip_accents, nfkc, "
+                      "or several joined with + (repeatable)."),
+    click.option("--oov", type=click.Choice(["zeros", "mean", "normal", "uniform"]), default="normal", show_default=True,
+                 help="Initialisation of rows the source lacks (mean/normal/uniform: per-dimension pretrained statistics)."),
+    click.option("--seed", type=int, default=0, show_default=True, help="Seed for --oov normal/uniform."),
+    click.option("--report-json", type=click.Path(dir_okay=False), default=None, help="Also write the coverage report as JSON."),
+    click.option("--verify-source", is_flag=True, help="Self-check: also read the sampled rows from SRC a second time."),
+]
+
+
+def _align_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_ALIGN_OPTIONS):
+        func = option(func)
+    return func
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vecload")
 def main() -> None:
@@ -71,12 +99,21 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @_read_options
+@_align_options
 @_errors
 def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None, engine: str | None,
-            member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str) -> None:
-    """Convert SRC to OUT.pth (the float32 weight tensor) and OUT.vocab.json (its tokens, in row order)."""
+            member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
+            **align: Any) -> None:
+    """Convert SRC to OUT.pth (the float32 weight tensor) and OUT.vocab.json (its tokens, in row order).
+
+    With --vocab, keep only the task vocabulary's rows, in its order, after the specials, and report the
+    coverage."""
     from vecload.vectors import convert as convert_file, load_converted, vocab_path
 
+    if align["vocab"] is not None:
+        _convert_aligned(src, out, force, quiet, fmt, engine, member, limit, unicode_errors, duplicates,
+                         nonfinite, **align)
+        return
     written = convert_file(src, out, force=force, format=fmt, engine=engine, member=member, limit=limit,
                            unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
                            progress=_progress(quiet))
@@ -87,6 +124,38 @@ def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None
         click.echo(f"  {_report_line(meta)}")
         click.echo(f"wrote {written} ({Path(written).stat().st_size:,} bytes, float32 [{meta['count']}, {meta['dim']}])")
         click.echo(f"wrote {vocab_path(written)} (tokens in row order, source sha256, tensor fingerprint)")
+
+
+def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None, engine: str | None,
+                     member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
+                     vocab: str, vocab_layout: str, vocab_duplicates: str, specials: str, pad: str | None,
+                     lowercase: bool, normalizers: tuple[str, ...], oov: str, seed: int, report_json: str | None,
+                     verify_source: bool) -> None:
+    """``convert --vocab``: align, write, and print the coverage report."""
+    from vecload.alignment import convert_aligned
+    from vecload.coverage import CoverageReport
+    from vecload.vectors import load_converted, vocab_path
+
+    special_list = [t for t in specials.split(",") if t] if specials else []
+    pad_token = ("<pad>" if "<pad>" in special_list else None) if pad is None else (pad or None)
+    lookup = ["exact", *(["lower"] if lowercase else []), *normalizers]
+    written = convert_aligned(src, vocab, out, force=force, report_json=report_json, member=member, format=fmt,
+                              engine=engine, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
+                              nonfinite=nonfinite, layout=vocab_layout, vocab_duplicates=vocab_duplicates,
+                              specials=special_list, pad=pad_token, lookup=lookup, oov=oov, seed=seed,
+                              verify_source=verify_source, progress=_progress(quiet))
+    if quiet:
+        return
+    meta = load_converted(written).meta
+    click.echo(f"read {src} as {meta['format']}: {_report_line(meta)}")
+    click.echo(CoverageReport.from_dict(meta["align"]["coverage"]).summary())
+    check = meta["align"]["self_check"]
+    click.echo(f"self-check: {check['rows_compared']} rows equal to the source bit for bit"
+               + (f" (re-read: {check['source_reread']})" if check["source_reread"] else ""))
+    click.echo(f"wrote {written} ({Path(written).stat().st_size:,} bytes, float32 [{meta['count']}, {meta['dim']}])")
+    click.echo(f"wrote {vocab_path(written)} (tokens in row order, origins, coverage, source sha256)")
+    if report_json:
+        click.echo(f"wrote {report_json} (coverage report)")
 
 
 @main.command()

@@ -27,6 +27,8 @@ from vecload.formats.table import Table
 if TYPE_CHECKING:
     from torch import nn
 
+    from vecload.alignment import Aligned
+
 VOCAB_SUFFIX = ".vocab.json"
 VOCAB_KIND = "vecload-vocabulary"
 VOCAB_LAYOUT = 1
@@ -105,6 +107,20 @@ class Vectors:
         from vecload.embedding import to_embedding
 
         return to_embedding(self.vectors, freeze=freeze, padding_idx=padding_idx, **kwargs)
+
+    def align(self, tokens: Any, **kwargs: Any) -> Aligned:
+        """These rows in a task vocabulary's order, with specials, OOV rows and a coverage report.
+
+        Takes the arguments of :func:`vecload.align` that do not concern reading (``specials``, ``pad``,
+        ``lookup``, ``oov``, ``seed``, ``limit``, ``layout``, ``vocab_duplicates``, ``top_missing``,
+        ``check_rows``); the OOV statistics cover all rows here (or the first ``limit``).
+
+        Example:
+            >>> a = vecload.load("glove.6B.50d.pth").align(["<unk>", "the", "cat"], specials=("<pad>",))
+        """
+        from vecload.alignment import align_vectors
+
+        return align_vectors(self, tokens, **kwargs)
 
     def save(self, path: str | os.PathLike[str], *, force: bool = False, progress: bool = False) -> Path:
         """Write ``path`` (the tensor) and the vocabulary beside it, atomically.

@@ -99,6 +99,10 @@ class ReadOptions:
             ``"error"`` refuses the file.
         nonfinite: ``"keep"`` keeps rows with NaN or Inf and reports them; ``"error"`` refuses the file.
         progress: Show a tqdm progress bar.
+        on_rows: Called with every chunk of rows the reader reads (a float32 array ``[n, dim]``), before
+            any filtering: together the calls see exactly the ``rows_read`` rows, in file order, so a
+            caller can compute statistics over the whole file while ``keep`` retains only a few rows.
+            The array is only valid during the call (copy what you keep).
     """
 
     limit: int | None = None
@@ -107,6 +111,7 @@ class ReadOptions:
     duplicates: str = "first"
     nonfinite: str = "keep"
     progress: bool = False
+    on_rows: Callable[[np.ndarray], None] | None = None
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
@@ -162,6 +167,8 @@ class TableBuilder:
         """
         if not len(tokens):
             return
+        if self.options.on_rows is not None:
+            self.options.on_rows(rows)
         bad_rows = ~np.isfinite(rows).all(axis=1)
         keep = self.options.keep
         selected: list[int] = []
