@@ -25,6 +25,12 @@ _LAZY = {
     "convert": "vecload.vectors",
     "load": "vecload.vectors",
     "ReadOptions": "vecload.formats.table",
+    "PretrainedEmbedding": "vecload.embedding",
+    "assert_frozen": "vecload.freeze",
+    "audit": "vecload.freeze",
+    "fingerprint_frozen": "vecload.freeze",
+    "Finding": "vecload.freeze",
+    "FreezeWarning": "vecload.freeze",
 }
 
 __all__ = [
@@ -40,6 +46,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from vecload.formats.table import ReadOptions
+    from vecload.embedding import PretrainedEmbedding
+    from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
     from vecload.vectors import Vectors, convert, load
 
 
