@@ -264,13 +264,13 @@ def _audit_module(name: str, module: nn.Module, groups: dict[int, tuple[Any, dic
     found: list[Finding] = []
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
         weight = module.weight
-        frozen = not weight.requires_grad or (has_opt and id(weight) not in groups)
+        hooks = getattr(weight, "_backward_hooks", None) or getattr(weight, "_post_accumulate_grad_hooks", None)
+        frozen = not weight.requires_grad or (has_opt and id(weight) not in groups) or bool(hooks)
         if module.max_norm is not None and frozen:
             found.append(Finding("max_norm", f"{name}.weight", f"max_norm={module.max_norm} renormalises looked-up "
                                  "rows in place during forward, even frozen and under torch.no_grad, so the "
                                  "frozen table changes", "use vecload.PretrainedEmbedding(max_norm=...), which "
                                  "scales the output and never the table, or drop max_norm"))
-        hooks = getattr(weight, "_backward_hooks", None) or getattr(weight, "_post_accumulate_grad_hooks", None)
         if hooks:
             found.append(Finding("grad_hook", f"{name}.weight", "has gradient hooks, as used to freeze rows by "
                                  "masking their gradient; masked rows still move under weight decay, and rows "
