@@ -211,7 +211,7 @@ def audit(
     for name, param in model.named_parameters():
         findings += _audit_parameter(name, param, groups.get(id(param)), bool(optimizers))
     for prefix, module in model.named_modules():
-        findings += _audit_module(prefix or "<model>", module, groups, bool(optimizers))
+        findings += _audit_module(prefix, module, groups, bool(optimizers))
     if sources is not None:
         findings += _audit_sharing(model, list(sources))
     if warn:
@@ -258,21 +258,23 @@ def _movers(opt: torch.optim.Optimizer, group: dict, param: torch.Tensor) -> lis
     return movers
 
 
-def _audit_module(name: str, module: nn.Module, groups: dict[int, tuple[Any, dict]], has_opt: bool) -> list[Finding]:
+def _audit_module(prefix: str, module: nn.Module, groups: dict[int, tuple[Any, dict]], has_opt: bool) -> list[Finding]:
     from vecload.embedding import PretrainedEmbedding
 
     found: list[Finding] = []
+    name = prefix or "<model>"
+    weight_name = f"{prefix}.weight" if prefix else "weight"
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
         weight = module.weight
         hooks = getattr(weight, "_backward_hooks", None) or getattr(weight, "_post_accumulate_grad_hooks", None)
         frozen = not weight.requires_grad or (has_opt and id(weight) not in groups) or bool(hooks)
         if module.max_norm is not None and frozen:
-            found.append(Finding("max_norm", f"{name}.weight", f"max_norm={module.max_norm} renormalises looked-up "
+            found.append(Finding("max_norm", weight_name, f"max_norm={module.max_norm} renormalises looked-up "
                                  "rows in place during forward, even frozen and under torch.no_grad, so the "
                                  "frozen table changes", "use vecload.PretrainedEmbedding(max_norm=...), which "
                                  "scales the output and never the table, or drop max_norm"))
         if hooks:
-            found.append(Finding("grad_hook", f"{name}.weight", "has gradient hooks, as used to freeze rows by "
+            found.append(Finding("grad_hook", weight_name, "has gradient hooks, as used to freeze rows by "
                                  "masking their gradient; masked rows still move under weight decay, and rows "
                                  "with momentum or Adam state keep moving", "freeze by construction: "
                                  "vecload.PretrainedEmbedding(vectors, specials=...) (ignore this if the hook is "
