@@ -26,8 +26,9 @@ CASES = (
 def bench_forward(
     cases: tuple[tuple[int, int, int, int], ...] = CASES,
     specials: int = 3,
-    repeats: int = 30,
+    repeats: int = 20,
     seed: int = 0,
+    threads: int | None = 1,
     quiet: bool = False,
 ) -> list[dict[str, float | int | str]]:
     """Time forward passes of both modules, with gradients on (training) and under ``torch.no_grad``.
@@ -37,11 +38,27 @@ def bench_forward(
         specials: Specials in front of the pretrained rows (the plain table has the same total size).
         repeats: Timed blocks per module (the fastest is reported).
         seed: Seed of the random table and indices.
+        threads: torch's intra-op threads while timing (1 by default: steadier on a shared machine;
+            None leaves torch's setting).
         quiet: Do not print the table.
 
     Returns:
         One dict per case and mode: rows, dim, indices, mode, plain_ms, pretrained_ms, ratio.
     """
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        results = _run(cases, specials, repeats, seed)
+    finally:
+        torch.set_num_threads(previous)
+    if not quiet:
+        print(format_table(results))
+    return results
+
+
+def _run(cases: tuple[tuple[int, int, int, int], ...], specials: int, repeats: int,
+         seed: int) -> list[dict[str, float | int | str]]:
     generator = torch.Generator().manual_seed(seed)
     results: list[dict[str, float | int | str]] = []
     for rows, dim, batch, length in cases:
@@ -55,8 +72,6 @@ def bench_forward(
             plain_s, ours_s = _time_pair(lambda: plain(indices), lambda: ours(indices), repeats, mode)
             results.append({"rows": rows + specials, "dim": dim, "indices": batch * length, "mode": mode,
                             "plain_ms": plain_s * 1e3, "pretrained_ms": ours_s * 1e3, "ratio": ours_s / plain_s})
-    if not quiet:
-        print(format_table(results))
     return results
 
 
@@ -72,7 +87,7 @@ def format_table(results: list[dict[str, float | int | str]]) -> str:
 
 def _time_pair(first: Callable[[], object], second: Callable[[], object], repeats: int,
                mode: str) -> tuple[float, float]:
-    """Seconds per call of each, timed in alternating blocks of ~5 ms; the fastest block of each counts.
+    """Seconds per call of each, timed in alternating blocks of ~20 ms; the fastest block of each counts.
 
     The minimum, not the mean, because on a shared machine every disturbance only adds time.
     """
@@ -82,7 +97,7 @@ def _time_pair(first: Callable[[], object], second: Callable[[], object], repeat
             call()
         start = time.perf_counter()
         first()
-        number = max(1, int(0.005 / max(time.perf_counter() - start, 1e-6)))
+        number = max(1, int(0.02 / max(time.perf_counter() - start, 1e-6)))
         best = [float("inf"), float("inf")]
         for _ in range(repeats):
             for slot, call in enumerate((first, second)):

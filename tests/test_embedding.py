@@ -292,3 +292,21 @@ def test_acceptance_converted_glove_three_specials_adamw(tmp_path: Path) -> None
     assert torch.equal(vectors.vectors, original)
     assert torch.equal(table[0], torch.zeros(vectors.dim))
     assert not torch.equal(table[1], specials_before[1]) and not torch.equal(table[2], specials_before[2])
+
+
+def test_whole_module_pickles(tmp_path: Path) -> None:
+    """torch.save of the whole module (not just its state_dict) works and loads back equal."""
+    emb = _emb()
+    emb(torch.tensor([1]))
+    torch.save(emb, tmp_path / "emb.pt")
+    other = torch.load(tmp_path / "emb.pt", weights_only=False)  # our own file, written just above
+    assert torch.equal(other(torch.tensor([0, 1, 5])), emb(torch.tensor([0, 1, 5])))
+
+
+def test_optimizer_step_is_seen_by_next_lookup() -> None:
+    """A trainable row updated in place by an optimizer is what the next lookup returns."""
+    emb = _emb()
+    emb(torch.tensor([1]))
+    with torch.no_grad():
+        emb.extra[1] += 1.0
+    assert torch.equal(emb(torch.tensor([1]))[0], emb.extra.detach()[1])

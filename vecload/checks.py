@@ -140,14 +140,13 @@ def _run_cell(method: str, opt_name: str, use_max_norm: bool, seed: int) -> Cell
     late = method.endswith("set late")
     try:
         optimizers = _optimizers(opt_name, model, method)
-        hook: list[Any] = []
         if method.startswith("gradient mask") and not late:
-            hook.append(model.parts["table"].weight.register_hook(_mask_pretrained))
+            model.parts["table"].weight.register_hook(_mask_pretrained)
         for step, (indices, target) in enumerate(batches):
             if step == (WARMUP if late else 0):
                 if late:
                     _freeze_late(model, method)
-                before, cell.findings = pretrained().detach().clone(), _findings(model, optimizers, method, caller, weight)
+                before, cell.findings = pretrained().detach().clone(), _findings(model, optimizers, method, weight)
                 specials_before = specials().detach().clone()
             loss = F.cross_entropy(model(indices), target)
             for opt in optimizers:
@@ -183,7 +182,7 @@ def _freeze_late(model: _Model, method: str) -> None:
         model.parts["table"].weight.requires_grad_(False)
 
 
-def _findings(model: nn.Module, optimizers: list[torch.optim.Optimizer], method: str, caller: torch.Tensor,
+def _findings(model: nn.Module, optimizers: list[torch.optim.Optimizer], method: str,
               weight: torch.Tensor) -> list[str]:
     sources = [weight] if method == "from_pretrained(freeze=True)" else []
     with warnings.catch_warnings():

@@ -15,6 +15,7 @@ is then a single gather from ``table``, and the backward pass routes gradients t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -118,7 +119,8 @@ class PretrainedEmbedding(nn.Module):
         self._stoi = _token_index(self.tokens, self.num_specials, self.num_pretrained)
         self.padding_idx = self._padding_row(padding_idx)
         self.max_norm, self.norm_type, self.sparse = max_norm, norm_type, sparse
-        self._synced: tuple[int, ...] = ()
+        self._synced: tuple[Any, ...] = ()
+        self._layout = (self.num_specials, self.num_pretrained, -1 if padding_idx is None else self.padding_idx, sparse)
 
         trainable = self._initial_extra(weight, extra_vectors, init_std, seed)
         table = torch.empty(self.num_embeddings, self.embedding_dim, dtype=weight.dtype, device=weight.device)
@@ -185,35 +187,36 @@ class PretrainedEmbedding(nn.Module):
         if torch.compiler.is_compiling():
             out = self._lookup_where(indices)
         else:
-            self._mirror()
-            if torch.is_grad_enabled() and (self.extra.requires_grad or self.table.requires_grad):
-                out = _Lookup.apply(indices, self.table, self.extra, self._layout())
+            table, extra = self.table, self.extra
+            self._mirror(table, extra)
+            if torch.is_grad_enabled() and (extra.requires_grad or table.requires_grad):
+                out = _Lookup.apply(indices, table, extra, self._layout)
             else:
-                out = F.embedding(indices, self.table)
+                out = F.embedding(indices, table)
         if self.max_norm is not None:
             out = self._clip(out)
         return out
 
-    def _layout(self) -> tuple[int, int, int, bool]:
-        return self.num_specials, self.num_pretrained, -1 if self.padding_idx is None else self.padding_idx, self.sparse
-
-    @torch.no_grad()
-    def _mirror(self) -> None:
+    def _mirror(self, table: torch.Tensor | None = None, extra: torch.Tensor | None = None) -> None:
         """Copy the trainable rows into their places in ``table`` and zero the padding row.
 
-        Skipped when neither tensor changed since the last copy (their version counters say so).
+        Skipped when neither tensor was replaced or written since the last copy (version counters say so).
         """
-        versions = (self.extra._version, self.table._version, self.extra.data_ptr(), self.table.data_ptr())
-        if versions == self._synced:
+        table = self.table if table is None else table
+        extra = self.extra if extra is None else extra
+        synced = self._synced
+        if (synced and synced[0]() is table and synced[1]() is extra and synced[2] == table._version
+                and synced[3] == extra._version):
             return
         s, p = self.num_specials, self.num_pretrained
-        if s:
-            self.table[:s].copy_(self.extra[:s])
-        if self.num_extra:
-            self.table[s + p :].copy_(self.extra[s:])
-        if self.padding_idx is not None:
-            self.table[self.padding_idx].zero_()
-        self._synced = (self.extra._version, self.table._version, self.extra.data_ptr(), self.table.data_ptr())
+        with torch.no_grad():
+            if s:
+                table[:s].copy_(extra[:s])
+            if self.num_extra:
+                table[s + p :].copy_(extra[s:])
+            if self.padding_idx is not None:
+                table[self.padding_idx].zero_()
+        self._synced = (weakref.ref(table), weakref.ref(extra), table._version, extra._version)
 
     def _lookup_where(self, indices: torch.Tensor) -> torch.Tensor:
         """The same lookup from two gathers and a select: one fused kernel under ``torch.compile``."""
@@ -262,6 +265,11 @@ class PretrainedEmbedding(nn.Module):
         if self.padding_idx is not None:
             rows[self.padding_idx] = 0
         return rows.to(weight.device)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_synced"] = ()  # weak references do not pickle; the next lookup copies again
+        return state
 
     def extra_repr(self) -> str:
         text = (f"{self.num_embeddings}, {self.embedding_dim}, specials={self.num_specials}, "
