@@ -353,4 +353,5 @@ def format_saved(result: SavedCheck, model: str | os.PathLike[str], vectors: str
     if not result.changed:
         return f"{where}: all bit-identical (untouched)"
     shown = ", ".join(str(r + result.offset) for r in result.changed[:10]) + (", ..." if len(result.changed) > 10 else "")
-    return (f"{where}: {len(result.changed)} rows changed (rows {shown}), largest change {result.max_abs_change:.6g}")
+    count = len(result.changed)
+    return f"{where}: {count} row{'s' if count != 1 else ''} changed (rows {shown}), largest change {result.max_abs_change:.6g}"
