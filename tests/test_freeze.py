@@ -264,3 +264,20 @@ def test_cli_check_frozen_needs_both_paths(tmp_path: Path) -> None:
     path, _ = _vectors(tmp_path)
     run = CliRunner().invoke(main, ["check-frozen", "--model", str(path)])
     assert run.exit_code == 2 and "--model and --vectors go together" in run.output
+
+
+def test_assert_frozen_sees_sign_of_zero_and_nan() -> None:
+    """Bit-level: 0.0 -> -0.0 is a change (of size 0), a new NaN is a change of size inf."""
+    model = nn.Embedding.from_pretrained(torch.zeros(3, 2))
+    with pytest.raises(FrozenTableModified, match=r"weight: 2 of 3 rows changed \(rows 0, 2\), largest change inf"):
+        with assert_frozen(model):
+            with torch.no_grad():
+                model.weight[0, 0] = -0.0
+                model.weight[2, 1] = float("nan")
+
+
+def test_audit_sparse_pretrained_embedding_with_adam() -> None:
+    """PretrainedEmbedding(sparse=True) with Adam is flagged; with SparseAdam it is not."""
+    emb = PretrainedEmbedding(torch.randn(4, 2), list("abcd"), sparse=True)
+    assert _codes(emb, torch.optim.Adam(emb.parameters())) == [("sparse", "<model>")]
+    assert _codes(emb, torch.optim.SparseAdam(emb.parameters())) == []

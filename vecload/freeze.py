@@ -154,17 +154,27 @@ def assert_frozen(model: nn.Module, *, detail: bool = True, exclude: Iterable[st
 
 
 def _describe_change(name: str, before: torch.Tensor | None, after: torch.Tensor, row: int) -> dict[str, Any]:
-    if before is None or before.shape != after.shape:
-        note = "shape changed" if before is not None else "bytes differ"
+    """Which rows differ bit for bit, and the largest absolute change (inf where a NaN appeared or went)."""
+    if before is None or before.shape != after.shape or before.dtype != after.dtype:
+        note = "bytes differ" if before is None else "shape or dtype changed"
         return {"name": name, "rows": [], "max_abs_change": None, "note": note}
     now = after.detach().cpu()
-    diff = (now.double() - before.double()).abs()
-    diff = torch.where(torch.isnan(diff), torch.where(torch.isnan(now) & torch.isnan(before), 0.0, float("inf")), diff)
-    flat = diff.reshape(diff.shape[0], -1) if diff.dim() > 1 else diff.reshape(-1, 1)
-    changed = ((flat != 0).any(1) | ~(now.reshape(flat.shape) == before.reshape(flat.shape)).all(1))
-    rows = (changed.nonzero().flatten() + row).tolist()
-    return {"name": name, "rows": rows, "max_abs_change": float(flat.max()), "first_row": row,
-            "total_rows": int(flat.shape[0])}
+    count = now.shape[0] if now.dim() else 1
+    a, b = _bits(now).reshape(count, -1), _bits(before).reshape(count, -1)
+    differs = a != b
+    changed = differs.any(1)
+    diff = (now.double() - before.double()).abs().reshape(count, -1).nan_to_num(nan=float("inf"))
+    largest = float(torch.where(differs, diff, 0.0).max()) if differs.any() else 0.0
+    return {"name": name, "rows": (changed.nonzero().flatten() + row).tolist(), "max_abs_change": largest,
+            "first_row": row, "total_rows": count}
+
+
+def _bits(tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor's raw bits as integers of the same width (so -0.0 != 0.0 and NaN == the same NaN)."""
+    ints = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+    flat = tensor.contiguous().reshape(-1)
+    width = flat.element_size()
+    return flat.view(ints[width]) if width in ints and not flat.is_complex() else flat.view(torch.uint8)
 
 
 def _change_line(change: dict[str, Any]) -> str:
