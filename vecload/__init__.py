@@ -28,6 +28,12 @@ _LAZY = {
     "align": "vecload.alignment",
     "Aligned": "vecload.alignment",
     "CoverageReport": "vecload.coverage",
+    "PretrainedEmbedding": "vecload.embedding",
+    "assert_frozen": "vecload.freeze",
+    "audit": "vecload.freeze",
+    "fingerprint_frozen": "vecload.freeze",
+    "Finding": "vecload.freeze",
+    "FreezeWarning": "vecload.freeze",
 }
 
 __all__ = [
@@ -44,7 +50,9 @@ __all__ = [
 if TYPE_CHECKING:
     from vecload.alignment import Aligned, align
     from vecload.coverage import CoverageReport
+    from vecload.embedding import PretrainedEmbedding
     from vecload.formats.table import ReadOptions
+    from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
     from vecload.vectors import Vectors, convert, load
 
 

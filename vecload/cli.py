@@ -188,3 +188,28 @@ def _report_line(meta: dict[str, Any]) -> str:
 
     report = ParseReport(**meta.get("report", {}))
     return report.summary()
+
+
+@main.command("check-frozen")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A saved state_dict to check (loaded with weights_only=True); needs --vectors.")
+@click.option("--vectors", "vectors_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The converted (or source) vectors the model was built from.")
+@_errors
+def check_frozen(model_path: str | None, vectors_path: str | None) -> None:
+    """Show which ways of freezing an embedding keep the table bit-identical, per optimizer and max_norm.
+
+    With --model and --vectors: report whether the model's pretrained rows still equal the vectors
+    (exit status 1 if they changed or cannot be found).
+    """
+    from vecload import checks
+
+    if (model_path is None) != (vectors_path is None):
+        raise click.UsageError("--model and --vectors go together")
+    if model_path is None:
+        click.echo(checks.format_matrix(checks.check_frozen_matrix()))
+        return
+    result = checks.check_saved_model(model_path, vectors_path)
+    click.echo(checks.format_saved(result, model_path, vectors_path))
+    if not result.untouched:
+        sys.exit(1)
