@@ -39,6 +39,9 @@ def main() -> None:
     vectors = vecload.load(OUT / "glove.6B.50d-head.pth")
     train_frozen(vectors)
 
+    step("4. frozen pretrained rows beside learnable special tokens (<pad>, <unk>, an <iou> token)")
+    train_specials(vectors)
+
 
 def train_word2vec(path: Path) -> Path:
     """Train small word2vec vectors on gensim's bundled Lee corpus and save them as word2vec binary."""
@@ -78,6 +81,30 @@ def train_frozen(vectors: vecload.Vectors) -> None:
           f"(AdamW, weight decay 0.1, 20 steps)")
     if before != after:
         sys.exit("the frozen table changed")
+
+
+def train_specials(vectors: vecload.Vectors) -> None:
+    """A PretrainedEmbedding trains its specials while vecload.assert_frozen guards the pretrained rows."""
+    torch.manual_seed(0)
+    emb = vecload.PretrainedEmbedding(vectors, specials=("<pad>", "<unk>", "<iou>"), padding_idx="<pad>")
+    head = nn.Linear(vectors.dim, 2)
+    model = nn.ModuleDict({"emb": emb, "head": head})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.1)
+    specials_before = emb.weight[:3].clone()
+    words = torch.randint(emb.num_embeddings, (64, 8))
+    words[:, 0] = emb.index("<iou>")
+    labels = (words % 2).sum(dim=1) % 2
+    with vecload.assert_frozen(model):
+        for _ in range(50):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(head(emb(words).mean(dim=1)), labels)
+            loss.backward()
+            optimizer.step()
+    moved = (emb.weight[:3] - specials_before).abs().amax(dim=1)
+    print(f"  {emb.num_embeddings} rows: 3 specials + {len(vectors)} pretrained; 50 AdamW steps, weight decay 0.1")
+    print("  assert_frozen: pretrained rows bit-identical (it raises FrozenTableModified otherwise)")
+    print(f"  <pad> row is zero: {bool((emb.weight[0] == 0).all())}; "
+          f"<unk> moved by {moved[1]:.4f}; <iou> moved by {moved[2]:.4f}")
 
 
 def digest(tensor: torch.Tensor) -> str:
