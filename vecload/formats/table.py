@@ -24,6 +24,7 @@ class ParseReport:
         filtered: Rows dropped by a token filter (duplicates are only detected among kept tokens).
         nonfinite: Rows with NaN or Inf values (kept unless rejected).
         decoding_repairs: Tokens whose bytes were not valid UTF-8 and were repaired.
+        blank_lines: Blank lines skipped (text formats).
         examples: Up to :data:`MAX_EXAMPLES` ``[token, line or record]`` pairs per problem above.
     """
 
@@ -35,6 +36,7 @@ class ParseReport:
     filtered: int = 0
     nonfinite: int = 0
     decoding_repairs: int = 0
+    blank_lines: int = 0
     examples: dict[str, list[list]] = field(default_factory=dict)
 
     def note(self, problem: str, token: str, where: int) -> None:
@@ -51,7 +53,7 @@ class ParseReport:
     def summary(self) -> str:
         """One line for people: rows read and kept, then only the problems that occurred."""
         parts = [f"{self.rows_read} rows read", f"{self.rows_kept} kept"]
-        for problem in ("duplicates", "filtered", "nonfinite", "decoding_repairs"):
+        for problem in ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines"):
             count = getattr(self, problem)
             if count:
                 shown = ", ".join(repr(t) for t, _ in self.examples.get(problem, [])[:3])
@@ -162,7 +164,10 @@ class TableBuilder:
         """
         if not len(tokens):
             return
+        where = where.tolist() if isinstance(where, np.ndarray) else where
         bad_rows = ~np.isfinite(rows).all(axis=1)
+        if self.options.keep is None and not bad_rows.any() and self._add_fresh(tokens, rows, where):
+            return
         keep = self.options.keep
         selected: list[int] = []
         report = self.report
@@ -188,6 +193,17 @@ class TableBuilder:
         if len(selected):
             self._tokens.extend(tokens[i] for i in selected)
             self._chunks.append(kept)
+
+    def _add_fresh(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
+        """Add a chunk in bulk when none of its tokens repeats; return False (adding nothing) otherwise."""
+        fresh = dict(zip(tokens, where))
+        if len(fresh) != len(tokens) or not self._seen.keys().isdisjoint(fresh):
+            return False
+        self._seen.update(fresh)
+        self.report.rows_read += len(tokens)
+        self._tokens.extend(tokens)
+        self._chunks.append(np.ascontiguousarray(rows, dtype=np.float32))
+        return True
 
     def _duplicate(self, token: str, first: int, where: int) -> None:
         if self.options.duplicates == "error":

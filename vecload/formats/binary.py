@@ -1,0 +1,145 @@
+"""The native word2vec binary reader.
+
+A record is ``token SPACE <dim little-endian float32>``, optionally followed by a newline (which, as in
+gensim and word2vec.c, is stripped from the start of the next token). Token boundaries are found with
+one ``bytes.find`` per record; the floats are never touched in Python: each block's vectors are gathered
+with one numpy fancy index over a strided view of the bytes.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from typing import BinaryIO
+
+import numpy as np
+
+from vecload.errors import ParseError
+from vecload.formats.detect import BOM, parse_header
+from vecload.formats.source import Source
+from vecload.formats.table import ReadOptions, Table, TableBuilder
+
+BLOCK = 16 << 20
+
+
+def read_binary(source: Source, options: ReadOptions) -> Table:
+    """Read a word2vec binary source.
+
+    Args:
+        source: The stream to read.
+        options: Limits, filter and policies.
+
+    Returns:
+        The table; its report's locations are byte offsets of records in the decompressed stream.
+
+    Raises:
+        ParseError: The file is malformed (truncated record, header count too small or too large, a token
+            that is not UTF-8 under ``unicode_errors="strict"``); the message names the byte offset.
+    """
+    with source.open() as stream:
+        return _read(stream, source.name, options)
+
+
+def _read(stream: BinaryIO, name: str, options: ReadOptions) -> Table:
+    head = _read_block(stream, name, 0, 1 << 16)
+    newline = head.find(b"\n")
+    if newline < 0:
+        raise ParseError(name, "expected a 'count dim' header line, found no newline", line=1)
+    header = parse_header(head[: newline + 1], name)
+    if header.dim <= 0:
+        raise ParseError(name, f"the header gives dim {header.dim}; expected at least 1", line=1)
+    builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset")
+    builder.report.bom = head.startswith(BOM)
+    builder.report.header = [header.count, header.dim]
+    wanted = header.count if options.limit is None else min(options.limit, header.count)
+    record = 4 * header.dim
+    data = head[newline + 1 :]
+    base = newline + 1  # stream offset of data[0]
+    done = 0
+    eof = False
+    while done < wanted:
+        if not eof:
+            more = _read_block(stream, name, base + len(data), BLOCK)
+            eof = not more
+            data += more
+        found, used = _records(data, base, record, wanted - done, eof, name, done, header.count, builder)
+        done += found
+        data = data[used:]
+        base += used
+        if eof and done < wanted:
+            raise ParseError(
+                name,
+                f"the file ends inside record {done + 1} of {header.count} (truncated?)",
+                offset=base,
+            )
+    if options.limit is None or options.limit >= header.count:
+        _refuse_trailing(stream, data, base, header.count, name)
+    return builder.finish()
+
+
+def _records(
+    data: bytes, base: int, record: int, most: int, eof: bool, name: str, done: int, count: int, builder: TableBuilder
+) -> tuple[int, int]:
+    """Add the complete records at the start of ``data``; return how many, and the bytes they used."""
+    errors = builder.options.unicode_errors
+    tokens: list[str] = []
+    where: list[int] = []
+    vectors: list[int] = []
+    pos = 0
+    size = len(data)
+    find = data.find
+    while len(tokens) < most:
+        space = find(b" ", pos)
+        if space < 0 or size - space - 1 < record:
+            if eof and space < 0 and not data[pos:].strip():
+                break
+            if not eof:
+                break
+            raise ParseError(name, f"the file ends inside record {done + len(tokens) + 1} of {count} (truncated?)", offset=base + pos)
+        raw = data[pos:space]
+        try:
+            token = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if errors == "strict":
+                raise ParseError(
+                    name,
+                    f"the token of record {done + len(tokens) + 1} is not valid UTF-8 ({exc.reason} at byte "
+                    f"{base + pos + exc.start}); unicode_errors='replace' or 'ignore' repairs it",
+                    offset=base + pos,
+                ) from None
+            token = raw.decode("utf-8", errors)
+            builder.report.note("decoding_repairs", token.lstrip("\n"), base + pos)
+        tokens.append(token.lstrip("\n") if token.startswith("\n") else token)
+        where.append(base + pos)
+        vectors.append(space + 1)
+        pos = space + 1 + record
+    if tokens:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        view = np.ndarray(shape=(size - record + 1, record), dtype=np.uint8, buffer=buf, strides=(1, 1))
+        rows = view[np.asarray(vectors, dtype=np.intp)].view("<f4").astype(np.float32, copy=False)
+        builder.add_chunk(tokens, rows, where)
+    return len(tokens), pos
+
+
+def _refuse_trailing(stream: BinaryIO, data: bytes, base: int, count: int, name: str) -> None:
+    """Raise if anything but whitespace follows the records the header promises."""
+    while True:
+        stripped = data.lstrip()
+        if stripped:
+            raise ParseError(
+                name,
+                f"data after the {count} records the header promises; the header's count is too small",
+                offset=base + len(data) - len(stripped),
+            )
+        base += len(data)
+        data = _read_block(stream, name, base, BLOCK)
+        if not data:
+            return
+
+
+def _read_block(stream: BinaryIO, name: str, offset: int, size: int) -> bytes:
+    """Read up to ``size`` bytes, turning decompression failures into a ParseError at ``offset``."""
+    try:
+        return stream.read(size)
+    except (EOFError, OSError, zlib.error, zipfile.BadZipFile, ValueError) as exc:
+        raise ParseError(name, f"the compressed stream is damaged or ends early (truncated?): {exc}", offset=offset) from exc
