@@ -11,6 +11,9 @@ digit strings, ``nan``/``inf``, anything odd) goes to Python's ``float``, which 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 #: Bytes of padding callers put before the buffer, so right-aligned gathers never start before it.
@@ -26,6 +29,9 @@ _POW10_U64 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
 _MAX_EXACT = np.uint64(1 << 53)
 _BATCH = 1 << 15
+#: Threads that parse batches of numbers (results never depend on it); ``VECLOAD_THREADS`` overrides.
+THREADS = int(os.environ.get("VECLOAD_THREADS", min(2, os.cpu_count() or 1)))
+_POOL: ThreadPoolExecutor | None = None
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HIGH = np.uint64(0x8080808080808080)
 _NIB_HI = np.uint64(0xF0F0F0F0F0F0F0F0)
@@ -101,10 +107,26 @@ def _parse_swar16(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np
     """
     fast = np.empty(len(starts), dtype=bool)
     words = np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-    for i in range(0, len(starts), _BATCH):
+
+    def run(i: int) -> None:
         part = slice(i, i + _BATCH)
         fast[part] = _swar16_batch(buf, words, starts[part], ends[part], out[part])
+
+    batches = range(0, len(starts), _BATCH)
+    if THREADS > 1 and len(batches) >= 4:
+        list(_executor().map(run, batches))
+    else:
+        for i in batches:
+            run(i)
     return fast
+
+
+def _executor() -> ThreadPoolExecutor:
+    """A shared pool; numpy releases the GIL inside its loops, so batches run on several cores at once."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="vecload-parse")
+    return _POOL
 
 
 def _swar16_batch(buf: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:

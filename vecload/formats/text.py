@@ -75,27 +75,37 @@ class _TextReader:
         progress = _progress_bar(self.source) if self.options.progress else None
         line = 1
         last_line = 0
-        for block, final in _blocks(stream, self.name):
-            if progress is not None:
-                progress.update(len(block))
-            if line == 1:
-                block, line = self._start(block)
-                if block is None:
-                    break
-            if self.wanted is not None and self.builder.report.rows_read >= self.wanted:
-                if not self._check_count:
-                    break
-                self._refuse_extra(block, line)
-            else:
-                line = self._block(block, line, final)
-            last_line = line - 1
+        try:
+            for block, final in _blocks(stream, self.name):
+                line, last_line = self._step(block, final, line, last_line, progress)
+        except _StreamError as exc:
+            raise ParseError(
+                self.name, f"the compressed stream is damaged or ends early (truncated?): {exc}", line=last_line + 1
+            ) from exc
+        except _Stop:
+            pass
         if progress is not None:
             progress.close()
         if self.builder is None:
             raise ParseError(self.name, "the file has no rows", line=1)
         return self._finish(last_line)
 
-    def _start(self, block: bytes) -> tuple[bytes | None, int]:
+    def _step(self, block: bytes, final: bool, line: int, last_line: int, progress) -> tuple[int, int]:
+        """Handle one block; return the next line number and the last line seen."""
+        if progress is not None:
+            progress.update(len(block))
+        if self.builder is None:
+            block, line = self._start(block)
+        if self.wanted is not None and self.builder.report.rows_read >= self.wanted:
+            if not self._check_count:
+                raise _Stop
+            self._refuse_extra(block, line)
+            line += block.count(b"\n")
+        else:
+            line = self._block(block, line, final)
+        return line, line - 1
+
+    def _start(self, block: bytes) -> tuple[bytes, int]:
         """Strip a BOM, read the header (word2vec) or the first row's dimension (GloVe)."""
         bom = block.startswith(BOM)
         if bom:
@@ -127,20 +137,26 @@ class _TextReader:
 
     def _block(self, block: bytes, line: int, final: bool) -> int:
         """Parse one block of whole lines starting at ``line``; return the next line number."""
-        if b"\r\n" in block:
+        if b"\r" in block:
             block = block.replace(b"\r\n", b"\n")
-        while b" \n" in block:
-            block = block.replace(b" \n", b"\n")
-        lines_in_block = block.count(b"\n")
+        data = _PADDING + block
+        buf = np.frombuffer(data, dtype=np.uint8)
+        newlines = np.flatnonzero(buf == 10)
+        if len(newlines) and (buf[newlines - 1] == 32).any():
+            while b" \n" in block:
+                block = block.replace(b" \n", b"\n")
+            data = _PADDING + block
+            buf = np.frombuffer(data, dtype=np.uint8)
+            newlines = np.flatnonzero(buf == 10)
         remaining = None if self.wanted is None else self.wanted - self.builder.report.rows_read
-        if block and not block.startswith((b" ", b"\n")) and not any(s in block for s in _IRREGULAR):
-            used = self._fast(block, line, remaining, final)
+        if _canonical(block, buf, newlines):
+            used = self._fast(data, buf, newlines, line, remaining)
         else:
             used = self._slow(block, line, remaining, final)
-        if self._check_count and used < lines_in_block:
+        if self._check_count and used < len(newlines):
             rest = block.split(b"\n", used)[-1] if used else block
             self._refuse_extra(rest, line + used)
-        return line + lines_in_block
+        return line + len(newlines)
 
     def _refuse_extra(self, rest: bytes, line: int) -> None:
         """Raise if ``rest`` (lines after the header's count of rows) holds anything but blank lines."""
@@ -152,12 +168,9 @@ class _TextReader:
                     line=line + offset,
                 )
 
-    def _fast(self, block: bytes, line: int, remaining: int | None, final: bool) -> int:
-        """Parse a block of canonical lines in bulk; return how many lines it used."""
+    def _fast(self, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None) -> int:
+        """Parse a block of canonical lines (``data`` is the padded block) in bulk; return how many lines it used."""
         dim = self.dim
-        data = _PADDING + block
-        buf = np.frombuffer(data, dtype=np.uint8)
-        newlines = np.flatnonzero(buf == 10)
         if remaining is not None and remaining < len(newlines):
             newlines = newlines[:remaining]
             data = data[: newlines[-1] + 1] if len(newlines) else _PADDING
@@ -166,19 +179,29 @@ class _TextReader:
         if n == 0:
             return 0
         spaces = np.flatnonzero(buf == 32)
+        if len(spaces) > 1 and (np.diff(spaces) == 1).any():
+            return self._slow(data[PAD:], line, remaining, False)
         starts = np.empty(n, dtype=np.int64)
         starts[0] = PAD
         starts[1:] = newlines[:-1] + 1
+        if len(spaces) == n * dim and _one_row_per_line(spaces.reshape(n, dim), starts, newlines):
+            return self._rows(data, buf, spaces, starts, newlines, line)
         first = np.searchsorted(spaces, starts)
         count = np.searchsorted(spaces, newlines) - first
         extra = count - dim
         if (extra < 0).any():
             bad = int(np.argmax(extra < 0))
-            self._slow(data[starts[bad] :], line + bad, 1, final and bad == n - 1)
+            self._slow(data[starts[bad] :], line + bad, 1, False)
             raise AssertionError("the per-line path did not find the bad row")  # pragma: no cover
-        value_spaces = spaces
-        if extra.any():
-            value_spaces = self._token_spaces(data, spaces, starts, first, extra, line)
+        value_spaces = self._token_spaces(data, spaces, starts, first, extra, line)
+        return self._rows(data, buf, value_spaces, starts, newlines, line)
+
+    def _rows(
+        self, data: bytes, buf: np.ndarray, value_spaces: np.ndarray, starts: np.ndarray, newlines: np.ndarray, line: int
+    ) -> int:
+        """Parse rows whose value-separating spaces are known (``dim`` per line)."""
+        dim = self.dim
+        n = len(newlines)
         grid = value_spaces.reshape(n, dim)
         ends = np.empty((n, dim), dtype=np.int64)
         ends[:, :-1] = grid[:, 1:]
@@ -281,18 +304,35 @@ class _TextReader:
         return builder.finish()
 
 
+class _Stop(Exception):
+    """Enough rows were read."""
+
+
+class _StreamError(Exception):
+    """The (compressed) stream failed while reading; the reader adds the line."""
+
+
+def _canonical(block: bytes, buf: np.ndarray, newlines: np.ndarray) -> bool:
+    """True when no line has tabs, CRs, blank or edge whitespace (double spaces are checked later)."""
+    if not len(newlines) or block[0] <= 32 or any(c in block for c in (b"\t", b"\r", b"\x0b", b"\x0c")):
+        return False
+    return bool(buf[newlines - 1].min() > 32 and buf[newlines[:-1] + 1].min(initial=33) > 32)
+
+
+def _one_row_per_line(grid: np.ndarray, starts: np.ndarray, newlines: np.ndarray) -> bool:
+    """True when row i of the sorted space positions lies inside line i (so each line has ``dim`` spaces)."""
+    return bool((grid[:, 0] > starts).all() and (grid[:, -1] < newlines).all())
+
+
 def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
     """Blocks of whole lines (each ending in a newline); the flag marks the last block."""
     rest = b""
-    lines = 0
     pending: bytes | None = None
     while True:
         try:
             data = stream.read(BLOCK)
         except (EOFError, OSError, zlib.error, zipfile.BadZipFile, ValueError) as exc:
-            raise ParseError(
-                name, f"the compressed stream is damaged or ends early (truncated?): {exc}", line=lines + 1
-            ) from exc
+            raise _StreamError(str(exc)) from exc
         if not data:
             tail = rest + b"\n" if rest else None
             if pending is not None:
@@ -307,7 +347,6 @@ def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
             if pending is not None:
                 yield pending, False
             pending = data[:cut]
-            lines += pending.count(b"\n")
 
 
 def _decode_tokens(raw: list[bytes], where: np.ndarray, errors: str, name: str, builder: TableBuilder) -> list[str]:
