@@ -95,8 +95,15 @@ def _records(
                 break
             if not eof:
                 break
-            raise ParseError(name, f"the file ends inside record {done + len(tokens) + 1} of {count} (truncated?)", offset=base + pos)
-        raw = data[pos:space]
+            raise ParseError(
+                name,
+                f"the file ends inside record {done + len(tokens) + 1} of {count} (truncated?)",
+                offset=base + len(data) - len(data[pos:].lstrip(b"\n")),
+            )
+        lead = pos
+        while data[lead : lead + 1] == b"\n":  # the newline word2vec.c writes after a vector
+            lead += 1
+        raw = data[lead:space]
         try:
             token = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -104,13 +111,13 @@ def _records(
                 raise ParseError(
                     name,
                     f"the token of record {done + len(tokens) + 1} is not valid UTF-8 ({exc.reason} at byte "
-                    f"{base + pos + exc.start}); unicode_errors='replace' or 'ignore' repairs it",
-                    offset=base + pos,
+                    f"{base + lead + exc.start}); unicode_errors='replace' or 'ignore' repairs it",
+                    offset=base + lead,
                 ) from None
             token = raw.decode("utf-8", errors)
-            builder.report.note("decoding_repairs", token.lstrip("\n"), base + pos)
-        tokens.append(token.lstrip("\n") if token.startswith("\n") else token)
-        where.append(base + pos)
+            builder.report.note("decoding_repairs", token, base + lead)
+        tokens.append(token)
+        where.append(base + lead)
         vectors.append(space + 1)
         pos = space + 1 + record
     if tokens:

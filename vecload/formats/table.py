@@ -56,7 +56,11 @@ class ParseReport:
         for problem in ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines"):
             count = getattr(self, problem)
             if count:
-                shown = ", ".join(repr(t) for t, _ in self.examples.get(problem, [])[:3])
+                examples = self.examples.get(problem, [])[:3]
+                if problem == "blank_lines":
+                    shown = "lines " + ", ".join(str(n) for _, n in examples)
+                else:
+                    shown = ", ".join(repr(t) for t, _ in examples)
                 parts.append(f"{count} {problem.replace('_', ' ')} ({shown})")
         if self.bom:
             parts.append("UTF-8 BOM stripped")

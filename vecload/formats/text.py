@@ -150,7 +150,7 @@ class _TextReader:
             newlines = np.flatnonzero(buf == 10)
         remaining = None if self.wanted is None else self.wanted - self.builder.report.rows_read
         if _canonical(block, buf, newlines):
-            used = self._fast(data, buf, newlines, line, remaining)
+            used = self._fast(data, buf, newlines, line, remaining, final)
         else:
             used = self._slow(block, line, remaining, final)
         if self._check_count and used < len(newlines):
@@ -168,7 +168,9 @@ class _TextReader:
                     line=line + offset,
                 )
 
-    def _fast(self, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None) -> int:
+    def _fast(
+        self, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None, final: bool
+    ) -> int:
         """Parse a block of canonical lines (``data`` is the padded block) in bulk; return how many lines it used."""
         dim = self.dim
         if remaining is not None and remaining < len(newlines):
@@ -180,7 +182,7 @@ class _TextReader:
             return 0
         spaces = np.flatnonzero(buf == 32)
         if len(spaces) > 1 and (np.diff(spaces) == 1).any():
-            return self._slow(data[PAD:], line, remaining, False)
+            return self._slow(data[PAD:], line, remaining, final)
         starts = np.empty(n, dtype=np.int64)
         starts[0] = PAD
         starts[1:] = newlines[:-1] + 1
@@ -191,7 +193,7 @@ class _TextReader:
         extra = count - dim
         if (extra < 0).any():
             bad = int(np.argmax(extra < 0))
-            self._slow(data[starts[bad] :], line + bad, 1, False)
+            self._slow(data[starts[bad] :], line + bad, 1, final)
             raise AssertionError("the per-line path did not find the bad row")  # pragma: no cover
         value_spaces = self._token_spaces(data, spaces, starts, first, extra, line)
         return self._rows(data, buf, value_spaces, starts, newlines, line)
