@@ -48,10 +48,10 @@ def _read(stream: BinaryIO, name: str, options: ReadOptions) -> Table:
     header = parse_header(head[: newline + 1], name)
     if header.dim <= 0:
         raise ParseError(name, f"the header gives dim {header.dim}; expected at least 1", line=1)
-    builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset")
+    wanted = header.count if options.limit is None else min(options.limit, header.count)
+    builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset", expected_rows=wanted)
     builder.report.bom = head.startswith(BOM)
     builder.report.header = [header.count, header.dim]
-    wanted = header.count if options.limit is None else min(options.limit, header.count)
     record = 4 * header.dim
     data = head[newline + 1 :]
     base = newline + 1  # stream offset of data[0]

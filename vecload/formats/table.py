@@ -129,8 +129,10 @@ class ReadOptions:
 class TableBuilder:
     """Collects rows chunk by chunk, applying the duplicate, filter and non-finite policies.
 
-    Memory stays proportional to the rows kept: each chunk keeps only its selected rows, and
-    :meth:`finish` copies them into the final matrix one chunk at a time, freeing each as it goes.
+    Memory stays proportional to the rows kept: kept rows are copied straight into one matrix that
+    grows in place (``ndarray.resize``, which the C library does with ``mremap``, not by copying), and
+    :meth:`finish` trims it the same way, so the full matrix never exists twice. With ``expected_rows``
+    (a header's count, or an estimate) the matrix is reserved once; pages never written cost nothing.
 
     Args:
         name: The source's name, for messages.
@@ -138,9 +140,12 @@ class TableBuilder:
         dim: The number of values per row.
         options: The read options.
         unit: ``"line"`` when locations are line numbers, ``"offset"`` for byte offsets.
+        expected_rows: How many rows to reserve room for at first (None: grow as needed).
     """
 
-    def __init__(self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line") -> None:
+    def __init__(
+        self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line", expected_rows: int | None = None
+    ) -> None:
         self.name = name
         self.format = fmt
         self.dim = dim
@@ -149,7 +154,8 @@ class TableBuilder:
         self.report = ParseReport()
         self._seen: dict[str, int] = {}
         self._tokens: list[str] = []
-        self._chunks: list[np.ndarray] = []
+        self._matrix = np.empty((max(expected_rows or 0, 1), dim), dtype=np.float32)
+        self._rows = 0
 
     @property
     def remaining(self) -> int | None:
@@ -196,7 +202,7 @@ class TableBuilder:
             kept = rows[np.asarray(selected, dtype=np.intp)]
         if len(selected):
             self._tokens.extend(tokens[i] for i in selected)
-            self._chunks.append(kept)
+            self._append(kept)
 
     def _add_fresh(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
         """Add a chunk in bulk when none of its tokens repeats; return False (adding nothing) otherwise."""
@@ -206,8 +212,16 @@ class TableBuilder:
         self._seen.update(fresh)
         self.report.rows_read += len(tokens)
         self._tokens.extend(tokens)
-        self._chunks.append(np.ascontiguousarray(rows, dtype=np.float32))
+        self._append(rows)
         return True
+
+    def _append(self, rows: np.ndarray) -> None:
+        """Copy rows into the matrix, growing it in place by a quarter when full."""
+        end = self._rows + len(rows)
+        if end > len(self._matrix):
+            self._matrix.resize((max(end, len(self._matrix) * 5 // 4 + 1024), self.dim), refcheck=False)
+        self._matrix[self._rows : end] = rows
+        self._rows = end
 
     def _duplicate(self, token: str, first: int, where: int) -> None:
         if self.options.duplicates == "error":
@@ -227,16 +241,9 @@ class TableBuilder:
 
     def finish(self) -> Table:
         """Return the table; the builder must not be used afterwards."""
-        total = len(self._tokens)
-        out = np.empty((total, self.dim), dtype=np.float32)
-        row = 0
-        chunks, self._chunks = self._chunks, []
-        chunks.reverse()
-        while chunks:
-            chunk = chunks.pop()
-            out[row : row + len(chunk)] = chunk
-            row += len(chunk)
-            del chunk
+        total = self._rows
+        out, self._matrix = self._matrix, np.empty((0, self.dim), dtype=np.float32)
+        out.resize((total, self.dim), refcheck=False)
         self.report.rows_kept = total
         tokens, self._tokens = self._tokens, []
         return Table(tokens, out, self.format, self.report)

@@ -30,7 +30,7 @@ from vecload.formats.numbers import PAD, BadNumber, parse_fields
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
 
-BLOCK = 8 << 20
+BLOCK = 2 << 20
 _IRREGULAR = (b"\t", b"\r", b"\x0b", b"\x0c", b"  ", b"\n\n", b"\n ")
 _PADDING = b"0" * PAD
 
@@ -129,11 +129,22 @@ class _TextReader:
                 raise ParseError(self.name, "the first row has a token but no values", line=1)
         if self.dim <= 0:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
-        self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options)
+        self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block))
         self.builder.report.bom = bom
         if self.header_count is not None:
             self.builder.report.header = [self.header_count, self.dim]
         return block, line
+
+    def _estimate(self, block: bytes) -> int | None:
+        """Rows to reserve: the header's count, or the file's size over the first block's bytes per row."""
+        if self.wanted is not None and self.header_count is not None:
+            return self.wanted
+        size = self.source.uncompressed_size()
+        lines = block.count(b"\n")
+        if size is None or not lines:
+            return self.wanted
+        guess = int(size / (len(block) / lines) * 1.02) + 64
+        return guess if self.wanted is None else min(guess, self.wanted)
 
     def _block(self, block: bytes, line: int, final: bool) -> int:
         """Parse one block of whole lines starting at ``line``; return the next line number."""
