@@ -16,11 +16,10 @@ Policies:
 
 from __future__ import annotations
 
-import bz2
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -90,7 +89,7 @@ class _TextReader:
             raise ParseError(self.name, "the file has no rows", line=1)
         return self._finish(last_line)
 
-    def _step(self, block: bytes, final: bool, line: int, last_line: int, progress) -> tuple[int, int]:
+    def _step(self, block: bytes, final: bool, line: int, last_line: int, progress: Any) -> tuple[int, int]:
         """Handle one block; return the next line number and the last line seen."""
         if progress is not None:
             progress.update(len(block))
