@@ -50,7 +50,7 @@ def test_convert_refuses_to_overwrite(tmp_path: Path) -> None:
         ("header-too-small.txt", "the header promises 3 rows but there are more"),
         ("header-too-large.txt", "the header promises 5 rows but the file ends after 4"),
         ("short-row.txt", "short-row.txt:2: 2 values, expected 3"),
-        ("not-a-number.txt", "not-a-number.txt:2: '0.57O88' is not a number"),
+        ("not-a-number.txt", "not-a-number.txt:2: value 2 ('0.57O88') is not a number"),
         ("truncated.w2v.bin", "the file ends inside record 4 of 4"),
     ],
 )

@@ -172,3 +172,46 @@ def test_truncated_compressed_stream_is_a_parse_error_with_offset(tmp_path: Path
     with pytest.raises(vecload.ParseError, match=rf"v\.txt\.gz: byte \d+: the {compress} stream is truncated or damaged"):
         vecload.convert(src, tmp_path / "v.pth")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.txt.gz"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("huge.txt", b"1000000000000 3\nthe 1 2 3\n", r"huge\.txt:1: the header promises 1,000,000,000,000 rows of 3 values.*the file has 26;"),
+        ("huge.bin", b"1000000000000 300\nthe " + bytes(1200), r"huge\.bin:1: the header promises 1,000,000,000,000 rows of 300 values"),
+        ("wide.txt", b"2 100000000000\nthe 1 2 3\n", r"wide\.txt:1: the header gives dim 100,000,000,000"),
+    ],
+)
+def test_absurd_headers_are_refused_before_allocating(tmp_path: Path, name: str, data: bytes, message: str) -> None:
+    """A header promising more than the file can hold is refused by checking the file size, not by allocating."""
+    src = tmp_path / name
+    src.write_bytes(data)
+    fmt = "word2vec-binary" if name.endswith(".bin") else "word2vec"
+    with pytest.raises(vecload.ParseError, match=message):
+        vecload.load(src, format=fmt)
+
+
+@pytest.mark.parametrize("compress", ["gzip", "bz2"])
+def test_absurd_header_in_a_compressed_stream_fails_without_exhausting_memory(tmp_path: Path, compress: str) -> None:
+    """Where the size is unknown (bz2) or only bounded (gzip), the reservation is capped and the lie is caught."""
+    import bz2
+    import gzip
+    import resource
+
+    body = b"1000000000000 50\n" + b"".join(f"w{i} ".encode() + b" ".join([b"0.5"] * 50) + b"\n" for i in range(100))
+    src = tmp_path / "huge.txt.gz"
+    src.write_bytes(gzip.compress(body) if compress == "gzip" else bz2.compress(body))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(vecload.ParseError, match=r"huge\.txt\.gz:\d+: the header promises"):
+        vecload.load(src)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300_000  # KiB: far below 10^12 rows
+
+
+def test_endless_line_fails_fast(tmp_path: Path) -> None:
+    """A 'line' of tens of megabytes (binary data read as text) is refused after 16 MiB, not read whole."""
+    src = tmp_path / "blob.txt"
+    src.write_bytes(b"a 1.0 " + b"7" * (40 << 20) + b"\n")
+    with pytest.raises(vecload.VecloadError, match=r"blob\.txt: (has no line break|byte 0: a line longer than 16 MiB)"):
+        vecload.load(src)
+    with pytest.raises(vecload.ParseError, match=r"blob\.txt: byte 0: a line longer than 16 MiB"):
+        vecload.load(src, format="glove")

@@ -19,9 +19,19 @@ def _gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
     return read_gensim(source, fmt, options)
 
 
+def _native(source: Source, fmt: str, options: ReadOptions) -> Table:
+    if fmt == "word2vec-binary":
+        from vecload.formats.binary import read_binary
+
+        return read_binary(source, options)
+    from vecload.formats.text import read_text
+
+    return read_text(source, fmt, options)
+
+
 #: Reading engines by name; each takes (source, format, options) and returns a Table.
-ENGINES: dict[str, Callable[[Source, str, ReadOptions], Table]] = {"gensim": _gensim}
-DEFAULT_ENGINE = "gensim"
+ENGINES: dict[str, Callable[[Source, str, ReadOptions], Table]] = {"native": _native, "gensim": _gensim}
+DEFAULT_ENGINE = "native"
 
 
 def read_table(

@@ -18,6 +18,11 @@ FORMAT_HELP = (
 
 BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 1 << 16
+#: The largest dimension accepted in a header (real vectors have at most a few thousand).
+MAX_DIM = 1 << 20
+#: gzip and zip (deflate) expand at most about 1032-fold.
+_DEFLATE_MAX_RATIO = 1032
+_SLACK = 1 << 24
 #: The longest line a text reader accepts (a 300-d row is about 3 KB); longer means binary data read as text.
 MAX_LINE_BYTES = 1 << 24
 _HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)[ \t]*\r?$")
@@ -107,6 +112,32 @@ def parse_header(line: bytes, name: str) -> Header:
         shown = raw[:60].decode("utf-8", "replace").rstrip()
         raise ParseError(name, f"expected a 'count dim' header, found {shown!r}", line=1)
     return Header(int(match.group(1)), int(match.group(2)), len(line))
+
+
+def check_header(header: Header, source: Source, binary: bool) -> None:
+    """Refuse a header whose promise cannot fit in the file, before anything is allocated for it.
+
+    Each binary record takes at least ``4 * dim + 2`` bytes (a one-byte token and its space), each text
+    row at least ``2 * dim + 2``. Where the decompressed size is known (plain files, zip members) or
+    bounded (gzip), a count that would need more bytes than the stream can hold is refused.
+
+    Raises:
+        ParseError: The dimension is implausible, or the count cannot fit in the file.
+    """
+    if header.dim > MAX_DIM:
+        raise ParseError(source.name, f"the header gives dim {header.dim:,}; vecload accepts at most {MAX_DIM:,}", line=1)
+    row = (4 * header.dim + 2) if binary else (2 * header.dim + 2)
+    size = source.uncompressed_size()
+    bound = "the file has"
+    if size is None and source.compression == "gzip":
+        size, bound = source.size() * _DEFLATE_MAX_RATIO, "the gzip stream can expand to at most"
+    if size is not None and header.count * row > size + _SLACK:
+        raise ParseError(
+            source.name,
+            f"the header promises {header.count:,} rows of {header.dim} values, which need at least "
+            f"{header.count * row:,} bytes, but {bound} {size:,}; the header is wrong or the file is truncated",
+            line=1,
+        )
 
 
 def _looks_like_text_row(first: bytes) -> bool:

@@ -143,6 +143,9 @@ def _zip_source(file: Path, member: str | None) -> Source:
     return Source(file, member, "zip")
 
 
+_PIECE = 1 << 16
+
+
 class _GuardedStream(io.RawIOBase):
     """A decompressing stream that reports damage as a ParseError and closes what lies beneath it."""
 
@@ -161,7 +164,17 @@ class _GuardedStream(io.RawIOBase):
         return len(data)
 
     def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        return self._guard(self._stream.read, size)
+        # Read in pieces so that a damaged stream is located to within one piece, not one large request.
+        pieces: list[bytes] = []
+        wanted = size if size is not None and size >= 0 else None
+        while wanted is None or wanted > 0:
+            piece = self._guard(self._stream.read, _PIECE if wanted is None else min(wanted, _PIECE))
+            if not piece:
+                break
+            pieces.append(piece)
+            if wanted is not None:
+                wanted -= len(piece)
+        return b"".join(pieces)
 
     def readline(self, size: int = -1) -> bytes:  # type: ignore[override]
         return self._guard(self._stream.readline, size)

@@ -24,6 +24,7 @@ class ParseReport:
         filtered: Rows dropped by a token filter (duplicates are only detected among kept tokens).
         nonfinite: Rows with NaN or Inf values (kept unless rejected).
         decoding_repairs: Tokens whose bytes were not valid UTF-8 and were repaired.
+        blank_lines: Blank lines skipped (text formats).
         examples: Up to :data:`MAX_EXAMPLES` ``[token, line or record]`` pairs per problem above.
     """
 
@@ -35,6 +36,7 @@ class ParseReport:
     filtered: int = 0
     nonfinite: int = 0
     decoding_repairs: int = 0
+    blank_lines: int = 0
     examples: dict[str, list[list]] = field(default_factory=dict)
 
     def note(self, problem: str, token: str, where: int) -> None:
@@ -51,10 +53,14 @@ class ParseReport:
     def summary(self) -> str:
         """One line for people: rows read and kept, then only the problems that occurred."""
         parts = [f"{self.rows_read} rows read", f"{self.rows_kept} kept"]
-        for problem in ("duplicates", "filtered", "nonfinite", "decoding_repairs"):
+        for problem in ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines"):
             count = getattr(self, problem)
             if count:
-                shown = ", ".join(repr(t) for t, _ in self.examples.get(problem, [])[:3])
+                examples = self.examples.get(problem, [])[:3]
+                if problem == "blank_lines":
+                    shown = "lines " + ", ".join(str(n) for _, n in examples)
+                else:
+                    shown = ", ".join(repr(t) for t, _ in examples)
                 parts.append(f"{count} {problem.replace('_', ' ')} ({shown})")
         if self.bom:
             parts.append("UTF-8 BOM stripped")
@@ -125,11 +131,16 @@ class ReadOptions:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
 
 
+_RESERVE_BYTES = 1 << 28
+
+
 class TableBuilder:
     """Collects rows chunk by chunk, applying the duplicate, filter and non-finite policies.
 
-    Memory stays proportional to the rows kept: each chunk keeps only its selected rows, and
-    :meth:`finish` copies them into the final matrix one chunk at a time, freeing each as it goes.
+    Memory stays proportional to the rows kept: kept rows are copied straight into one matrix that
+    grows in place (``ndarray.resize``, which the C library does with ``mremap``, not by copying), and
+    :meth:`finish` trims it the same way, so the full matrix never exists twice. With ``expected_rows``
+    (a header's count, or an estimate) the matrix is reserved once; pages never written cost nothing.
 
     Args:
         name: The source's name, for messages.
@@ -137,9 +148,12 @@ class TableBuilder:
         dim: The number of values per row.
         options: The read options.
         unit: ``"line"`` when locations are line numbers, ``"offset"`` for byte offsets.
+        expected_rows: How many rows to reserve room for at first (None: grow as needed).
     """
 
-    def __init__(self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line") -> None:
+    def __init__(
+        self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line", expected_rows: int | None = None
+    ) -> None:
         self.name = name
         self.format = fmt
         self.dim = dim
@@ -148,7 +162,10 @@ class TableBuilder:
         self.report = ParseReport()
         self._seen: dict[str, int] = {}
         self._tokens: list[str] = []
-        self._chunks: list[np.ndarray] = []
+        # Reserve at most _RESERVE_BYTES up front: growth is in place anyway, and a header's count is only a claim.
+        reserve = min(max(expected_rows or 0, 1), max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
+        self._matrix = np.empty((reserve, dim), dtype=np.float32)
+        self._rows = 0
 
     @property
     def remaining(self) -> int | None:
@@ -169,7 +186,10 @@ class TableBuilder:
             return
         if self.options.on_rows is not None:
             self.options.on_rows(rows)
+        where = where.tolist() if isinstance(where, np.ndarray) else where
         bad_rows = ~np.isfinite(rows).all(axis=1)
+        if self.options.keep is None and not bad_rows.any() and self._add_fresh(tokens, rows, where):
+            return
         keep = self.options.keep
         selected: list[int] = []
         report = self.report
@@ -194,7 +214,26 @@ class TableBuilder:
             kept = rows[np.asarray(selected, dtype=np.intp)]
         if len(selected):
             self._tokens.extend(tokens[i] for i in selected)
-            self._chunks.append(kept)
+            self._append(kept)
+
+    def _add_fresh(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
+        """Add a chunk in bulk when none of its tokens repeats; return False (adding nothing) otherwise."""
+        fresh = dict(zip(tokens, where))
+        if len(fresh) != len(tokens) or not self._seen.keys().isdisjoint(fresh):
+            return False
+        self._seen.update(fresh)
+        self.report.rows_read += len(tokens)
+        self._tokens.extend(tokens)
+        self._append(rows)
+        return True
+
+    def _append(self, rows: np.ndarray) -> None:
+        """Copy rows into the matrix, growing it in place by a quarter when full."""
+        end = self._rows + len(rows)
+        if end > len(self._matrix):
+            self._matrix.resize((max(end, len(self._matrix) * 5 // 4 + 1024), self.dim), refcheck=False)
+        self._matrix[self._rows : end] = rows
+        self._rows = end
 
     def _duplicate(self, token: str, first: int, where: int) -> None:
         if self.options.duplicates == "error":
@@ -214,16 +253,9 @@ class TableBuilder:
 
     def finish(self) -> Table:
         """Return the table; the builder must not be used afterwards."""
-        total = len(self._tokens)
-        out = np.empty((total, self.dim), dtype=np.float32)
-        row = 0
-        chunks, self._chunks = self._chunks, []
-        chunks.reverse()
-        while chunks:
-            chunk = chunks.pop()
-            out[row : row + len(chunk)] = chunk
-            row += len(chunk)
-            del chunk
+        total = self._rows
+        out, self._matrix = self._matrix, np.empty((0, self.dim), dtype=np.float32)
+        out.resize((total, self.dim), refcheck=False)
         self.report.rows_kept = total
         tokens, self._tokens = self._tokens, []
         return Table(tokens, out, self.format, self.report)

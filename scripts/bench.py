@@ -1,0 +1,306 @@
+"""Benchmark vecload's readers against gensim, each measurement in its own process.
+
+Usage::
+
+    python scripts/bench.py                 # full sizes, 3 runs each, markdown table on stdout
+    python scripts/bench.py --quick         # small files, 1 run: a smoke test of the script
+    python scripts/bench.py --runs 5 --gensim-runs 1 --sections text50,binary
+
+Generated files are cached in ``bench-out/`` (git-ignored). Every row is the median of its runs. Times
+"in-process" are the read alone, after imports; "whole process" rows time a complete command as a user
+runs it. Peak memory is the child's maximum resident set size as the OS reports it (``wait4``).
+
+Sections are plain functions in :data:`SECTIONS`; a new benchmark appends one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+@dataclass
+class Config:
+    """Options shared by all sections."""
+
+    out: Path
+    runs: int
+    gensim_runs: int
+    quick: bool
+    results: list[dict] = field(default_factory=list)
+
+    def rows(self, full: int) -> int:
+        """Row count for a file: full size, or small in quick mode."""
+        return max(full // 100, 200) if self.quick else full
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def run_child(code: str, args: list[str] | None = None) -> tuple[dict, float, float]:
+    """Run Python code (or a command) in a fresh process; return its JSON output, wall seconds, peak RSS MiB."""
+    cmd = args if args is not None else [PY, "-c", code]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
+    payload = json.loads(lines[-1]) if lines else {}
+    return payload, wall, usage.ru_maxrss / 1024
+
+
+def measure(cfg: Config, section: str, label: str, code: str | None = None, args: list[str] | None = None,
+            runs: int | None = None, rows: int = 0, size: int = 0, key: str = "read_s") -> dict:
+    """Median over runs of one child measurement; records and returns a result row."""
+    times, walls, peaks = [], [], []
+    for _ in range(runs or cfg.runs):
+        payload, wall, peak = run_child(code or "", args)
+        times.append(payload.get(key, wall))
+        walls.append(wall)
+        peaks.append(peak)
+    row = {
+        "section": section,
+        "label": label,
+        "seconds": statistics.median(times),
+        "runs": len(times),
+        "peak_mib": statistics.median(peaks),
+        "rows": rows,
+        "bytes": size,
+    }
+    cfg.results.append(row)
+    print(f"  {label}: {row['seconds']:.3f} s, {row['peak_mib']:.0f} MiB peak", file=sys.stderr)
+    return row
+
+
+# ---------------------------------------------------------------- generated inputs
+
+
+def make_text(path: Path, rows: int, dim: int, seed: int) -> Path:
+    """A GloVe-shaped text file: 'wN v1 ... vdim', values with up to 5 significant digits."""
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for start in range(0, rows, 20_000):
+            n = min(20_000, rows - start)
+            block = (rng.standard_normal((n, dim)) * 0.4).astype(np.float32)
+            fh.write("".join(f"w{start + i} " + " ".join(["%.5g" % v for v in row.tolist()]) + "\n"
+                             for i, row in enumerate(block)))
+    tmp.rename(path)
+    return path
+
+
+def make_binary(path: Path, rows: int, dim: int, seed: int) -> Path:
+    """A word2vec binary file (newline after each vector, as word2vec.c writes)."""
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as fh:
+        fh.write(f"{rows} {dim}\n".encode())
+        for start in range(0, rows, 20_000):
+            n = min(20_000, rows - start)
+            block = rng.standard_normal((n, dim)).astype("<f4")
+            fh.write(b"".join(f"w{start + i} ".encode() + row.tobytes() + b"\n" for i, row in enumerate(block)))
+    tmp.rename(path)
+    return path
+
+
+# ---------------------------------------------------------------- child programs
+
+NATIVE = """
+import json, time, torch
+from vecload.formats import read_table
+t = time.perf_counter()
+table = read_table({path!r}, engine={engine!r})
+tensor = torch.from_numpy(table.vectors)
+print(json.dumps({{"read_s": time.perf_counter() - t, "shape": list(tensor.shape)}}))
+"""
+
+GENSIM = """
+import json, logging, time, torch
+from gensim.models import KeyedVectors
+t = time.perf_counter()
+kv = KeyedVectors.load_word2vec_format({path!r}, binary={binary}, no_header={no_header})
+tensor = torch.from_numpy(kv.vectors)
+print(json.dumps({{"read_s": time.perf_counter() - t, "shape": list(tensor.shape)}}))
+"""
+
+GENSIM_SAVE = """
+import torch
+from gensim.models import KeyedVectors
+kv = KeyedVectors.load_word2vec_format({path!r}, binary={binary}, no_header={no_header})
+torch.save(torch.from_numpy(kv.vectors), {out!r})
+"""
+
+LOAD = """
+import json, time, torch
+t = time.perf_counter()
+import vecload
+v = vecload.load({path!r})
+row = v.vectors[len(v) - 1].sum().item()
+print(json.dumps({{"read_s": time.perf_counter() - t, "shape": [len(v), v.dim]}}))
+"""
+
+
+def bare_torch(cfg: Config) -> None:
+    """Baseline: a process that only imports torch."""
+    print("baseline", file=sys.stderr)
+    measure(cfg, "baseline", "python -c 'import torch' (whole process)", "import torch", key="wall")
+
+
+def read_section(cfg: Config, section: str, path: Path, fmt: str, rows: int) -> None:
+    """In-process reads (native, engine=gensim, gensim) and whole-process converts of one file."""
+    print(section, file=sys.stderr)
+    size = path.stat().st_size
+    binary, no_header = fmt == "word2vec-binary", fmt == "glove"
+    gensim_code = GENSIM.format(path=str(path), binary=binary, no_header=no_header)
+    measure(cfg, section, "gensim load_word2vec_format (in-process)", gensim_code, runs=cfg.gensim_runs, rows=rows, size=size)
+    measure(cfg, section, "vecload engine=gensim (in-process)", NATIVE.format(path=str(path), engine="gensim"),
+            runs=cfg.gensim_runs, rows=rows, size=size)
+    measure(cfg, section, "vecload native (in-process)", NATIVE.format(path=str(path), engine="native"), rows=rows, size=size)
+    out = cfg.out / f"{path.stem}.pth"
+    measure(cfg, section, "gensim load + torch.save (whole process)",
+            GENSIM_SAVE.format(path=str(path), binary=binary, no_header=no_header, out=str(cfg.out / "gensim.pt")),
+            runs=cfg.gensim_runs, rows=rows, size=size, key="wall")
+    measure(cfg, section, "vecload convert (whole process)", args=[PY, "-m", "vecload", "convert", str(path), "-o", str(out),
+            "--force", "-q"], rows=rows, size=size, key="wall")
+
+
+def section_text50(cfg: Config) -> None:
+    """Text shaped like glove.6B.50d: 400,000 x 50."""
+    rows = cfg.rows(400_000)
+    read_section(cfg, f"text {rows:,} x 50", make_text(cfg.out / f"text-{rows}x50.txt", rows, 50, 1), "glove", rows)
+
+
+def section_text300(cfg: Config) -> None:
+    """Text shaped like glove.6B.300d: 100,000 x 300."""
+    rows = cfg.rows(100_000)
+    read_section(cfg, f"text {rows:,} x 300", make_text(cfg.out / f"text-{rows}x300.txt", rows, 300, 2), "glove", rows)
+
+
+def section_binary(cfg: Config) -> None:
+    """word2vec binary: 400,000 x 300."""
+    rows = cfg.rows(400_000)
+    read_section(cfg, f"binary {rows:,} x 300", make_binary(cfg.out / f"bin-{rows}x300.bin", rows, 300, 3), "word2vec-binary", rows)
+
+
+def section_load(cfg: Config) -> None:
+    """vecload.load of a converted 400,000 x 300 table, timed after `import torch`."""
+    rows = cfg.rows(400_000)
+    section = f"load converted {rows:,} x 300"
+    print(section, file=sys.stderr)
+    source = make_binary(cfg.out / f"bin-{rows}x300.bin", rows, 300, 3)
+    pth = cfg.out / f"{source.stem}.pth"
+    if not pth.exists():
+        run_child("", [PY, "-m", "vecload", "convert", str(source), "-o", str(pth), "--force", "-q"])
+    measure(cfg, section, "vecload.load converted .pth (in-process, after import torch)", LOAD.format(path=str(pth)),
+            rows=rows, size=pth.stat().st_size)
+
+
+#: The benchmark sections, in order; add new ones here.
+SECTIONS: dict[str, Callable[[Config], None]] = {
+    "baseline": bare_torch,
+    "text50": section_text50,
+    "text300": section_text300,
+    "binary": section_binary,
+    "load": section_load,
+}
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(cfg: Config) -> str:
+    """The results as a markdown table, with ratios against gensim's own loader in the same section."""
+    lines = [
+        "| section | measurement | median s | vs gensim | rows/s | MB/s | peak RSS MiB | runs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    baseline = {r["section"]: r for r in cfg.results if r["label"].startswith("gensim load_word2vec_format")}
+    whole = {r["section"]: r for r in cfg.results if r["label"].startswith("gensim load + torch.save")}
+    binary_gensim = next((r for r in cfg.results if r["section"].startswith("binary") and r["label"].startswith("gensim load_w")), None)
+    for r in cfg.results:
+        ref = whole.get(r["section"]) if "whole process" in r["label"] else baseline.get(r["section"])
+        if r["section"].startswith("load") and binary_gensim:
+            ref = binary_gensim
+        ratio = f"{ref['seconds'] / r['seconds']:.1f}x" if ref and r is not ref and r["seconds"] > 0 else ""
+        rate = f"{r['rows'] / r['seconds']:,.0f}" if r["rows"] else ""
+        mbs = f"{r['bytes'] / r['seconds'] / 1e6:.0f}" if r["bytes"] else ""
+        lines.append(f"| {r['section']} | {r['label']} | {r['seconds']:.3f} | {ratio} | {rate} | {mbs} | "
+                     f"{r['peak_mib']:.0f} | {r['runs']} |")
+    return "\n".join(lines)
+
+
+def memory_check(cfg: Config) -> str:
+    """Convert's peak RSS against the budget: bare import torch + 1.3 x tensor + tokens."""
+    base = next((r for r in cfg.results if r["section"] == "baseline"), None)
+    notes = []
+    for r in cfg.results:
+        if base is None or r["label"] != "vecload convert (whole process)":
+            continue
+        dim = int(r["section"].rsplit("x", 1)[1])
+        tensor = r["rows"] * dim * 4 / 2**20
+        tokens = r["rows"] * 120 / 2**20  # a str object, its list slot and its dict entry, roughly
+        budget = base["peak_mib"] + 1.3 * tensor + tokens
+        verdict = "within" if r["peak_mib"] <= budget else "OVER"
+        notes.append(f"- {r['section']}: convert peak {r['peak_mib']:.0f} MiB vs budget {budget:.0f} MiB "
+                     f"(torch {base['peak_mib']:.0f} + 1.3 x tensor {tensor:.0f} + tokens {tokens:.0f}): {verdict}")
+    return "\n".join(notes)
+
+
+def machine() -> str:
+    """One line describing the machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
+            f"load average at start {load:.1f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small files and one run each (a smoke test)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per vecload measurement (median reported)")
+    parser.add_argument("--gensim-runs", type=int, default=None, help="runs per gensim measurement (default: --runs)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, from: {', '.join(SECTIONS)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-out", help="where generated files go")
+    args = parser.parse_args(argv)
+    runs = 1 if args.quick else args.runs
+    cfg = Config(args.out, runs, args.gensim_runs or runs, args.quick)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    print(f"Machine: {machine()}\n")
+    for name in args.sections.split(","):
+        SECTIONS[name.strip()](cfg)
+    print(report(cfg))
+    checks = memory_check(cfg)
+    if checks:
+        print("\nMemory:\n" + checks)
+
+
+if __name__ == "__main__":
+    main()

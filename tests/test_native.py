@@ -1,0 +1,340 @@
+"""The native readers: parity with gensim, every format and container, and errors with a location."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import struct
+import zipfile
+from pathlib import Path
+
+import gensim
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from vecload import ParseError, VecloadError
+from vecload.formats import DEFAULT_ENGINE, ReadOptions, read_table
+
+FIXTURES = Path(__file__).parent / "fixtures" / "native"
+GENSIM_DATA = Path(gensim.__file__).parent / "test" / "test_data"
+
+#: gensim's real vector files that gensim itself reads correctly (file, read options).
+GENSIM_FILES = [
+    ("test_glove.txt", {}),
+    ("lee_fasttext.vec", {}),
+    ("euclidean_vectors.bin", {}),
+    ("poincare_vectors.bin", {}),
+    ("EN.1-10.cbow1_wind5_hs0_neg10_size300_smpl1e-05.txt", {}),
+    ("IT.1-10.cbow1_wind5_hs0_neg10_size300_smpl1e-05.txt", {}),
+    ("crime-and-punishment.vec", {}),
+    ("pang_lee_polarity_fasttext.vec", {"unicode_errors": "replace"}),
+    ("pang_lee_polarity_fasttext.vec", {"unicode_errors": "ignore"}),
+    ("high_precision.kv.txt", {}),
+    ("high_precision.kv.bin", {}),
+    ("toy-model.vec", {}),
+    ("word2vec_pre_kv_c", {}),
+    ("w2v_keyedvectors_load_test.modeldata", {"unicode_errors": "replace"}),
+]
+
+#: Fixtures gensim reads, in every format and container.
+GENSIM_READABLE = [
+    "small.glove.txt",
+    "small.w2v.txt",
+    "small.vec",
+    "small.crlf.txt",
+    "small.nofinalnewline.txt",
+    "small.glove.txt.gz",
+    "small.w2v.txt.bz2",
+    "glove.small.zip:small.50d.txt",
+    "glove.small.zip:small.w2v.txt",
+    "small.bin",
+    "small.nonewline.bin",
+    "small.bin.gz",
+]
+
+
+def same_table(a, b) -> None:
+    """Assert identical tokens and bit-identical float32 vectors."""
+    assert a.tokens == b.tokens
+    assert a.vectors.shape == b.vectors.shape
+    assert np.array_equal(a.vectors.view(np.uint32), b.vectors.view(np.uint32))
+
+
+def simple_parse(path: Path, header: bool) -> tuple[list[str], np.ndarray]:
+    """An independent, line-by-line reading of a small text file: token = all but the last dim fields."""
+    lines = [line for line in path.read_bytes().decode("utf-8-sig").splitlines() if line.strip()]
+    if header:
+        dim = int(lines.pop(0).split()[1])
+    else:
+        dim = len(lines[0].split()) - 1
+    tokens, rows = [], []
+    for line in lines:
+        parts = line.strip().rsplit(None, dim)
+        tokens.append(parts[0])
+        rows.append([np.float32(float(x)) for x in parts[1:]])
+    return tokens, np.array(rows, dtype=np.float32)
+
+
+def test_native_is_the_default_engine() -> None:
+    """Without engine=, the native reader is used."""
+    assert DEFAULT_ENGINE == "native"
+
+
+@pytest.mark.parametrize(("name", "options"), GENSIM_FILES, ids=[f"{n}-{o}" for n, o in GENSIM_FILES])
+def test_parity_with_gensim_on_gensim_test_data(name: str, options: dict) -> None:
+    """Native and gensim engines give identical tokens and bit-identical vectors on gensim's own files."""
+    path = GENSIM_DATA / name
+    opts = ReadOptions(**options)
+    same_table(read_table(path, engine="native", options=opts), read_table(path, engine="gensim", options=opts))
+
+
+@pytest.mark.parametrize("name", GENSIM_READABLE)
+def test_parity_with_gensim_on_fixtures(name: str) -> None:
+    """Native and gensim engines agree bit for bit on every fixture gensim can read."""
+    path = f"{FIXTURES}/{name}"
+    same_table(read_table(path, engine="native"), read_table(path, engine="gensim"))
+
+
+def test_parity_limit_with_gensim() -> None:
+    """limit=N reads the same first N rows as gensim's limit."""
+    path = GENSIM_DATA / "lee_fasttext.vec"
+    opts = ReadOptions(limit=100)
+    native = read_table(path, options=opts)
+    assert len(native.tokens) == 100
+    same_table(native, read_table(path, engine="gensim", options=opts))
+
+
+def test_tokens_with_spaces_keep_them() -> None:
+    """The token is everything before the last dim fields (glove.840B style); gensim cannot read this."""
+    path = FIXTURES / "spaces.glove.txt"
+    table = read_table(path)
+    tokens, rows = simple_parse(path, header=False)
+    assert table.tokens == tokens == ["the", ". . .", "at home", "New York", "b"]
+    assert np.array_equal(table.vectors.view(np.uint32), rows.view(np.uint32))
+
+
+def test_bom_is_stripped_and_reported() -> None:
+    """A UTF-8 BOM is not part of the first token, and the report says it was there."""
+    path = FIXTURES / "small.bom.txt"
+    table = read_table(path)
+    tokens, rows = simple_parse(path, header=False)
+    assert table.tokens == tokens and table.tokens[0] == "the"
+    assert np.array_equal(table.vectors.view(np.uint32), rows.view(np.uint32))
+    assert table.report.bom is True
+
+
+def test_blank_lines_are_skipped_and_counted() -> None:
+    """Blank lines (in the middle and at the end) are skipped and counted with their line numbers."""
+    table = read_table(FIXTURES / "blank.glove.txt", format="glove")
+    same_table(table, read_table(FIXTURES / "small.glove.txt"))
+    assert table.report.blank_lines == 3
+    assert [n for _, n in table.report.examples["blank_lines"]] == [4, 12, 13]
+
+
+def test_fast_and_per_line_paths_agree(tmp_path: Path) -> None:
+    """A file with tabs and double spaces (per-line path) reads like its canonical twin (bulk path)."""
+    canonical = (FIXTURES / "small.glove.txt").read_text(encoding="utf-8")
+    odd = tmp_path / "odd.txt"
+    odd.write_text(canonical.replace(" ", "\t", 1).replace(" ", "  "), encoding="utf-8")
+    same_table(read_table(odd, format="glove"), read_table(FIXTURES / "small.glove.txt"))
+
+
+def test_large_file_parity_exercises_bulk_path(tmp_path: Path) -> None:
+    """Thousands of rows with mixed number styles (exponents, signs, long digits) match gensim bit for bit."""
+    rng = np.random.default_rng(7)
+    values = rng.standard_normal((3000, 7)) * np.exp(rng.uniform(-14, 8, (3000, 7)))
+    styles = [repr, lambda v: "%.5g" % v, lambda v: "%.6f" % v, lambda v: repr(float(np.float32(v))), lambda v: "%.18f" % v]
+    lines = [f"w{i} " + " ".join(styles[(i + j) % 5](float(v)) for j, v in enumerate(row)) for i, row in enumerate(values)]
+    path = tmp_path / "mixed.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    same_table(read_table(path), read_table(path, engine="gensim"))
+
+
+def test_keep_filter_and_limit_in_one_pass() -> None:
+    """keep= and limit= select rows in one pass; the report counts what the filter dropped."""
+    keep = {"the", "café", "日本", "Zürich"}.__contains__
+    table = read_table(FIXTURES / "small.glove.txt", options=ReadOptions(keep=keep, limit=6))
+    assert table.tokens == ["the", "café", "日本"]
+    assert table.report.rows_read == 6 and table.report.filtered == 3
+    full = read_table(FIXTURES / "small.glove.txt")
+    assert np.array_equal(table.vectors, full.vectors[[0, 2, 4]])
+
+
+def test_duplicates_keep_first_and_report(tmp_path: Path) -> None:
+    """A repeated token keeps its first row, and the report names the line of the repeat."""
+    path = tmp_path / "dup.txt"
+    path.write_text("a 1 2\nb 3 4\na 5 6\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.tokens == ["a", "b"] and table.vectors.tolist() == [[1, 2], [3, 4]]
+    assert table.report.duplicates == 1 and table.report.examples["duplicates"] == [["a", 3]]
+    with pytest.raises(ParseError, match=r"dup.txt:3: duplicate token 'a' \(first at line 1\)"):
+        read_table(path, options=ReadOptions(duplicates="error"))
+
+
+def test_nonfinite_reported_or_refused(tmp_path: Path) -> None:
+    """NaN/Inf rows are kept and reported, or refused with the line."""
+    path = tmp_path / "nan.txt"
+    path.write_text("a 1 2\nb nan 4\nc 5 -inf\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.report.nonfinite == 2 and np.isnan(table.vectors[1, 0])
+    with pytest.raises(ParseError, match=r"nan.txt:2: a value is NaN or infinite"):
+        read_table(path, options=ReadOptions(nonfinite="error"))
+
+
+TEXT_ERRORS = [
+    ("a 1 2 3\nb 1 2\n", "glove", r"bad.txt:2: 2 values, expected 3 \(set by line 1\)"),
+    ("a 1 2 3\nb 1 2 3 4\n", "glove", r"bad.txt:2: 4 values, expected 3 \(set by line 1\)"),
+    ("a 1 2 3\nb 1 x 3\n", "glove", r"bad.txt:2: value 2 \('x'\) is not a number"),
+    ("a 1 2 3\nb 1 2 1e\n", "glove", r"bad.txt:2: value 3 \('1e'\) is not a number"),
+    ("3 2\na 1 2\nb 1 2\n", "word2vec", r"bad.txt:4: the header promises 3 rows but the file ends after 2"),
+    ("1 2\na 1 2\nb 1 2\n", "word2vec", r"bad.txt:3: the header promises 1 rows but there are more"),
+    ("2 3\na 1 2\nb 1 2\n", "word2vec", r"bad.txt:2: 2 values, expected 3 \(set by the header\)"),
+    ("2 2\na 1 2 3\nb 1 2 3\n", "word2vec", r"bad.txt:2: 3 values, expected 2 \(set by the header\)"),
+    ("a 1 2\nb\xff 1 2\n", "glove", r"bad.txt:2: the token is not valid UTF-8"),
+    ("a 1 2\nb 1", "glove", r"bad.txt:2: 1 values, expected 2 \(set by line 1\) \(the file ends here: truncated\?\)"),
+]
+
+
+@pytest.mark.parametrize(("content", "fmt", "message"), TEXT_ERRORS)
+def test_text_errors_name_file_and_line(tmp_path: Path, content: str, fmt: str, message: str) -> None:
+    """Every malformed text file raises a ParseError naming the file and line."""
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content.encode("latin-1"))
+    with pytest.raises(ParseError, match=message):
+        read_table(path, format=fmt)
+
+
+def test_bad_value_deep_in_a_block_is_located(tmp_path: Path) -> None:
+    """A bad value found by the bulk parser still gets its exact line and column."""
+    lines = [f"w{i} " + " ".join("0.25" for _ in range(5)) for i in range(5000)]
+    lines[3170] = "w3170 0.25 0.25 0.25 -- 0.25"
+    path = tmp_path / "bad.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"bad.txt:3171: value 4 \('--'\) is not a number"):
+        read_table(path)
+
+
+def test_invalid_utf8_text_replace_counts_repairs(tmp_path: Path) -> None:
+    """unicode_errors='replace' repairs the token and counts it in the report."""
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"a 1 2\nb\xff 1 2\n")
+    table = read_table(path, options=ReadOptions(unicode_errors="replace"))
+    assert table.tokens == ["a", "b\ufffd"]
+    assert table.report.decoding_repairs == 1 and table.report.examples["decoding_repairs"] == [["b\ufffd", 2]]
+
+
+def test_truncated_gzip_is_a_parse_error(tmp_path: Path) -> None:
+    """A gzip stream cut short raises ParseError (not EOFError)."""
+    whole = gzip.compress(("\n".join(f"w{i} 0.5 0.25" for i in range(20000)) + "\n").encode())
+    path = tmp_path / "cut.txt.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ParseError, match=r"cut\.txt\.gz: byte [1-9]\d+: the gzip stream is truncated or damaged"):
+        read_table(path, format="glove")
+
+
+def _binary(records: list[tuple[bytes, list[float]]], count: int | None = None, dim: int = 2, sep: bytes = b"\n") -> bytes:
+    head = f"{len(records) if count is None else count} {dim}\n".encode()
+    return head + b"".join(t + b" " + struct.pack(f"<{len(v)}f", *v) + sep for t, v in records)
+
+
+def test_binary_truncated_record(tmp_path: Path) -> None:
+    """A binary file cut inside a record names the record and its byte offset."""
+    path = tmp_path / "cut.bin"
+    path.write_bytes(_binary([(b"a", [1, 2]), (b"b", [3, 4])])[:-5])
+    with pytest.raises(ParseError, match=r"cut.bin: byte 15: the file ends inside record 2 of 2"):
+        read_table(path)
+
+
+def test_binary_header_count_too_small(tmp_path: Path) -> None:
+    """Records beyond the header's count are an error, not silently dropped."""
+    path = tmp_path / "more.bin"
+    path.write_bytes(_binary([(b"a", [1, 2]), (b"b", [3, 4])], count=1))
+    with pytest.raises(ParseError, match=r"more.bin: byte 15: data after the 1 records the header promises"):
+        read_table(path, format="word2vec-binary")
+
+
+def test_binary_invalid_utf8_strict_and_replace(tmp_path: Path) -> None:
+    """A non-UTF-8 token is an error naming record and offset, or repaired and counted on request."""
+    path = tmp_path / "bad.bin"
+    path.write_bytes(_binary([(b"a", [1, 2]), (b"b\xff", [3, 4])]))
+    with pytest.raises(ParseError, match=r"bad.bin: byte 15: the token of record 2 is not valid UTF-8"):
+        read_table(path)
+    table = read_table(path, options=ReadOptions(unicode_errors="replace"))
+    assert table.tokens == ["a", "b\ufffd"] and table.report.decoding_repairs == 1
+    assert table.vectors.tolist() == [[1, 2], [3, 4]]
+
+
+def test_binary_limit_and_report(tmp_path: Path) -> None:
+    """limit= reads the first records only; the report records the header."""
+    path = tmp_path / "v.bin"
+    path.write_bytes(_binary([(b"a", [1, 2]), (b"b", [3, 4]), (b"c", [5, 6])], sep=b""))
+    table = read_table(path, options=ReadOptions(limit=2))
+    assert table.tokens == ["a", "b"] and table.report.header == [3, 2] and table.report.rows_read == 2
+
+
+def test_binary_large_parity(tmp_path: Path) -> None:
+    """A binary file spanning several blocks matches gensim bit for bit."""
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((3000, 30)).astype(np.float32)
+    path = tmp_path / "big.bin"
+    with open(path, "wb") as fh:
+        fh.write(b"3000 30\n")
+        for i, row in enumerate(vectors):
+            fh.write(f"tok{i}".encode() + b" " + row.tobytes() + b"\n")
+    table = read_table(path)
+    same_table(table, read_table(path, engine="gensim"))
+    assert np.array_equal(table.vectors, vectors)
+
+
+def test_zip_member_and_listing() -> None:
+    """A zip member is read by archive:member or member=, and a bare archive lists its members."""
+    by_colon = read_table(f"{FIXTURES}/glove.small.zip:small.50d.txt")
+    by_member = read_table(FIXTURES / "glove.small.zip", member="small.50d.txt")
+    same_table(by_colon, by_member)
+    same_table(by_colon, read_table(FIXTURES / "small.glove.txt"))
+    with pytest.raises(VecloadError, match="members: small.50d.txt, small.w2v.txt"):
+        read_table(FIXTURES / "glove.small.zip")
+
+
+def test_cli_convert_zip_member_and_info(tmp_path: Path) -> None:
+    """`vecload convert archive.zip:member` and `--member` work end to end; `info` shows the report."""
+    from vecload.cli import main
+
+    runner = CliRunner()
+    out = tmp_path / "a.pth"
+    result = runner.invoke(main, ["convert", f"{FIXTURES}/glove.small.zip:small.50d.txt", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "10 rows read; 10 kept" in result.output
+    out2 = tmp_path / "b.pth"
+    result = runner.invoke(main, ["convert", str(FIXTURES / "glove.small.zip"), "--member", "small.w2v.txt", "-o", str(out2)])
+    assert result.exit_code == 0, result.output
+    import vecload
+
+    a, b = vecload.load(out), vecload.load(out2)
+    assert a.tokens == b.tokens and bool((a.vectors == b.vectors).all())
+    assert a.meta["report"]["rows_read"] == 10 and a.meta["options"]["engine"] == "native"
+    info = runner.invoke(main, ["info", str(out)])
+    assert info.exit_code == 0 and "report: 10 rows read; 10 kept" in info.output
+
+
+def test_cli_reports_parse_errors_with_line(tmp_path: Path) -> None:
+    """The CLI turns a ParseError into exit 1 with the file and line."""
+    from vecload.cli import main
+
+    path = tmp_path / "bad.txt"
+    path.write_text("a 1 2\nb 1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", str(path), "-o", str(tmp_path / "o.pth")])
+    assert result.exit_code == 1
+    assert f"{path}:2: 1 values, expected 2 (set by line 1)" in result.output
+
+
+def test_compressed_containers_all_agree() -> None:
+    """Plain, gzip, bz2 and zip copies of the same rows give the same table."""
+    plain = read_table(FIXTURES / "small.glove.txt")
+    for name in ("small.glove.txt.gz", "small.w2v.txt.bz2", "small.crlf.txt", "small.vec", "small.bin"):
+        same_table(read_table(FIXTURES / name), plain)
+    assert gzip.decompress((FIXTURES / "small.glove.txt.gz").read_bytes()) == (FIXTURES / "small.glove.txt").read_bytes()
+    assert bz2.decompress((FIXTURES / "small.w2v.txt.bz2").read_bytes()).endswith((FIXTURES / "small.glove.txt").read_bytes())
+    with zipfile.ZipFile(FIXTURES / "glove.small.zip") as archive:
+        assert archive.read("small.50d.txt") == (FIXTURES / "small.glove.txt").read_bytes()

@@ -1,0 +1,145 @@
+"""The native word2vec binary reader.
+
+A record is ``token SPACE <dim little-endian float32>``, optionally followed by a newline (which, as in
+gensim and word2vec.c, is stripped from the start of the next token). Token boundaries are found with
+one ``bytes.find`` per record; the floats are never touched in Python: each block's vectors are gathered
+with one numpy fancy index over a strided view of the bytes.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import numpy as np
+
+from vecload.errors import ParseError
+from vecload.formats.detect import BOM, check_header, parse_header
+from vecload.formats.source import Source
+from vecload.formats.table import ReadOptions, Table, TableBuilder
+
+BLOCK = 16 << 20
+
+
+def read_binary(source: Source, options: ReadOptions) -> Table:
+    """Read a word2vec binary source.
+
+    Args:
+        source: The stream to read.
+        options: Limits, filter and policies.
+
+    Returns:
+        The table; its report's locations are byte offsets of records in the decompressed stream.
+
+    Raises:
+        ParseError: The file is malformed (truncated record, header count too small or too large, a token
+            that is not UTF-8 under ``unicode_errors="strict"``); the message names the byte offset.
+    """
+    with source.open() as stream:
+        return _read(stream, source, options)
+
+
+def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
+    name = source.name
+    head = stream.read(1 << 16)
+    newline = head.find(b"\n")
+    if newline < 0:
+        raise ParseError(name, "expected a 'count dim' header line, found no newline", line=1)
+    header = parse_header(head[: newline + 1], name)
+    if header.dim <= 0:
+        raise ParseError(name, f"the header gives dim {header.dim}; expected at least 1", line=1)
+    check_header(header, source, binary=True)
+    wanted = header.count if options.limit is None else min(options.limit, header.count)
+    builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset", expected_rows=wanted)
+    builder.report.bom = head.startswith(BOM)
+    builder.report.header = [header.count, header.dim]
+    record = 4 * header.dim
+    data = head[newline + 1 :]
+    base = newline + 1  # stream offset of data[0]
+    done = 0
+    eof = False
+    while done < wanted:
+        if not eof:
+            more = stream.read(BLOCK)
+            eof = not more
+            data += more
+        found, used = _records(data, base, record, wanted - done, eof, name, done, header.count, builder)
+        done += found
+        data = data[used:]
+        base += used
+        if eof and done < wanted:
+            raise ParseError(
+                name,
+                f"the file ends inside record {done + 1} of {header.count} (truncated?)",
+                offset=base,
+            )
+    if options.limit is None or options.limit >= header.count:
+        _refuse_trailing(stream, data, base, header.count, name)
+    return builder.finish()
+
+
+def _records(
+    data: bytes, base: int, record: int, most: int, eof: bool, name: str, done: int, count: int, builder: TableBuilder
+) -> tuple[int, int]:
+    """Add the complete records at the start of ``data``; return how many, and the bytes they used."""
+    errors = builder.options.unicode_errors
+    tokens: list[str] = []
+    where: list[int] = []
+    vectors: list[int] = []
+    pos = 0
+    size = len(data)
+    find = data.find
+    while len(tokens) < most:
+        space = find(b" ", pos)
+        if space < 0 or size - space - 1 < record:
+            if eof and space < 0 and not data[pos:].strip():
+                break
+            if not eof:
+                break
+            raise ParseError(
+                name,
+                f"the file ends inside record {done + len(tokens) + 1} of {count} (truncated?)",
+                offset=base + len(data) - len(data[pos:].lstrip(b"\n")),
+            )
+        lead = pos
+        while data[lead : lead + 1] == b"\n":  # the newline word2vec.c writes after a vector
+            lead += 1
+        raw = data[lead:space]
+        try:
+            token = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if errors == "strict":
+                raise ParseError(
+                    name,
+                    f"the token of record {done + len(tokens) + 1} is not valid UTF-8 ({exc.reason} at byte "
+                    f"{base + lead + exc.start}); unicode_errors='replace' or 'ignore' repairs it",
+                    offset=base + lead,
+                ) from None
+            token = raw.decode("utf-8", errors)
+            builder.report.note("decoding_repairs", token, base + lead)
+        tokens.append(token)
+        where.append(base + lead)
+        vectors.append(space + 1)
+        pos = space + 1 + record
+    if tokens:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        view = np.ndarray(shape=(size - record + 1, record), dtype=np.uint8, buffer=buf, strides=(1, 1))
+        rows = view[np.asarray(vectors, dtype=np.intp)].view("<f4").astype(np.float32, copy=False)
+        builder.add_chunk(tokens, rows, where)
+    return len(tokens), pos
+
+
+def _refuse_trailing(stream: BinaryIO, data: bytes, base: int, count: int, name: str) -> None:
+    """Raise if anything but whitespace follows the records the header promises."""
+    while True:
+        stripped = data.lstrip()
+        if stripped:
+            raise ParseError(
+                name,
+                f"data after the {count} records the header promises; the header's count is too small",
+                offset=base + len(data) - len(stripped),
+            )
+        base += len(data)
+        data = stream.read(BLOCK)
+        if not data:
+            return
+

@@ -1,0 +1,234 @@
+"""Bulk parsing of decimal numbers with numpy, bit-identical to ``np.float32(float(text))``.
+
+gensim turns each value into ``np.float32(text)``, which numpy computes as ``float32(float(text))``: the
+decimal is first rounded to the nearest double, then to float32. We reproduce exactly that. Each field's
+bytes are gathered right-aligned into a 16- or 24-byte row, its digits are combined eight at a time with
+integer arithmetic (SWAR), and the double is formed as ``mantissa / 10**k``. When the mantissa is below
+2**53 and ``k <= 22`` both operands are exact doubles and IEEE division rounds once, so the result is the
+correctly rounded double of the decimal (Clinger's fast path). Every other field (exponents, very long
+digit strings, ``nan``/``inf``, anything odd) goes to Python's ``float``, which also rounds correctly.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+#: Bytes of padding callers put before the buffer, so right-aligned gathers never start before it.
+PAD = 24
+
+_DIGIT, _DOT, _SIGN, _OTHER = 1, 2, 3, 0
+_LUT = np.zeros(256, dtype=np.uint8)
+_LUT[ord("0") : ord("9") + 1] = _DIGIT
+_LUT[ord(".")] = _DOT
+_LUT[ord("-")] = _SIGN
+_LUT[ord("+")] = _SIGN
+_POW10_U64 = np.array([10**i for i in range(20)], dtype=np.uint64)
+_POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
+_MAX_EXACT = np.uint64(1 << 53)
+_BATCH = 1 << 15
+#: Threads that parse batches of numbers (results never depend on it); ``VECLOAD_THREADS`` overrides.
+THREADS = int(os.environ.get("VECLOAD_THREADS", min(2, os.cpu_count() or 1)))
+_POOL: ThreadPoolExecutor | None = None
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH = np.uint64(0x8080808080808080)
+_NIB_HI = np.uint64(0xF0F0F0F0F0F0F0F0)
+_SIXES = np.uint64(0x0606060606060606)
+_THREES = np.uint64(0x3333333333333333)
+
+
+def _pad_tables() -> tuple[np.ndarray, ...]:
+    """Per pad length p (0..16): masks keeping bytes at columns >= p, '0' fill for the rest, lead-byte bit."""
+    keep = np.zeros((17, 16), dtype=np.uint8)
+    zero = np.zeros((17, 16), dtype=np.uint8)
+    lead = np.zeros((17, 16), dtype=np.uint8)
+    for p in range(17):
+        keep[p, p:] = 0xFF
+        zero[p, :p] = 0x30
+        if p < 16:
+            lead[p, p] = 0x80
+    words = [t.view("<u8") for t in (keep, zero, lead)]
+    return tuple(np.ascontiguousarray(w[:, i]) for w in words for i in (0, 1))
+
+
+_KEEP_LO, _KEEP_HI, _ZERO_LO, _ZERO_HI, _LEAD_LO, _LEAD_HI = _pad_tables()
+
+
+class BadNumber(ValueError):
+    """Field ``index`` of a bulk parse is not a number."""
+
+    def __init__(self, index: int, text: bytes) -> None:
+        super().__init__(f"field {index}: {text!r}")
+        self.index = index
+        self.text = text
+
+
+def parse_fields(buf: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Parse the fields ``data[starts[i]:ends[i]]`` as float64, each exactly as ``float()`` would.
+
+    Args:
+        buf: ``data`` as a uint8 array; positions below :data:`PAD` must be padding.
+        data: The bytes themselves (for the fallback path and messages).
+        starts: Field start offsets (int64).
+        ends: Field end offsets, exclusive (int64).
+
+    Returns:
+        A float64 array, one value per field.
+
+    Raises:
+        BadNumber: A field is not a number; ``index`` says which.
+    """
+    n = len(starts)
+    out = np.empty(n, dtype=np.float64)
+    if n == 0:
+        return out
+    lengths = ends - starts
+    fast = _parse_swar16(buf, starts, ends, out)
+    slow = np.flatnonzero(~fast)
+    if len(slow) * 8 > n:
+        width = 16 if np.count_nonzero(lengths[slow] > 16) * 64 < len(slow) else 24
+        fast[slow] = _parse_fixed(buf, ends[slow], lengths[slow], width, out, slow)
+        slow = np.flatnonzero(~fast)
+    for i in slow.tolist():
+        text = data[starts[i] : ends[i]]
+        try:
+            out[i] = float(text)
+        except ValueError:
+            raise BadNumber(i, text) from None
+    return out
+
+
+def _parse_swar16(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Parse fields of at most 16 bytes (digits, one dot, a leading minus) with uint64 words; return which did.
+
+    Works in batches of :data:`_BATCH` fields so that numpy's temporaries stay in cache.
+    """
+    fast = np.empty(len(starts), dtype=bool)
+    words = np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+
+    def run(i: int) -> None:
+        part = slice(i, i + _BATCH)
+        fast[part] = _swar16_batch(buf, words, starts[part], ends[part], out[part])
+
+    batches = range(0, len(starts), _BATCH)
+    if THREADS > 1 and len(batches) >= 4:
+        list(_executor().map(run, batches))
+    else:
+        for i in batches:
+            run(i)
+    return fast
+
+
+def _executor() -> ThreadPoolExecutor:
+    """A shared pool; numpy releases the GIL inside its loops, so batches run on several cores at once."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="vecload-parse")
+    return _POOL
+
+
+def _swar16_batch(buf: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """One batch of :func:`_parse_swar16`."""
+    lengths = ends - starts
+    negative = buf[starts] == 0x2D
+    fits = (lengths > negative + 1) & (lengths <= 16)
+    pad = np.where(fits, 16 - lengths + negative, 0)
+    lo = words[ends - 16]
+    hi = words[ends - 8]
+    lo &= _KEEP_LO[pad]
+    lo |= _ZERO_LO[pad]
+    hi &= _KEEP_HI[pad]
+    hi |= _ZERO_HI[pad]
+    dot_lo = _bytes_equal(lo, 0x2E)
+    dot_hi = _bytes_equal(hi, 0x2E)
+    seven = np.uint64(7)
+    lo ^= (dot_lo >> seven) * np.uint64(0x1E)
+    hi ^= (dot_hi >> seven) * np.uint64(0x1E)
+    one_dot = (np.bitwise_count(dot_lo) + np.bitwise_count(dot_hi)) == 1
+    fast = fits & one_dot & _all_digits(lo) & _all_digits(hi)
+    # the dot's column: 8 * byte + 7 bits lie below its 0x80 bit; an empty mask counts as byte 8
+    byte_lo = np.bitwise_count(dot_lo - np.uint64(1)) >> np.uint8(3)
+    byte_hi = np.bitwise_count(dot_hi - np.uint64(1)) >> np.uint8(3)
+    k = np.clip(15 - (byte_lo + (byte_lo >> np.uint8(3)) * byte_hi).astype(np.intp), 0, 15)
+    value = _swar8(lo) * np.uint64(100_000_000) + _swar8(hi)
+    fast &= value < _MAX_EXACT
+    # with the dot read as '0' the digits spell I * 10**(k+1) + F; the number is (I * 10**k + F) / 10**k
+    v = value.astype(np.float64)
+    scale = _POW10_F64[k]
+    whole = np.floor(v / _POW10_F64[k + 1])
+    whole *= scale
+    v -= 9.0 * whole
+    v /= scale
+    np.negative(v, out=v, where=negative)
+    np.copyto(out, v, where=fast)
+    return fast
+
+
+def _bytes_equal(x: np.ndarray, byte: int) -> np.ndarray:
+    """0x80 in each byte of ``x`` equal to ``byte``, 0 elsewhere (exact, no carries between bytes)."""
+    y = x ^ np.uint64(byte * 0x0101010101010101)
+    t = ((y & _LOW7) + _LOW7) | y
+    return ~t & _HIGH
+
+
+def _all_digits(x: np.ndarray) -> np.ndarray:
+    """True where all eight bytes are ASCII digits."""
+    return ((x & _NIB_HI) | (((x + _SIXES) & _NIB_HI) >> np.uint64(4))) == _THREES
+
+
+def _swar8(x: np.ndarray) -> np.ndarray:
+    """Eight ASCII digits (first in the lowest byte) to their integer value."""
+    x = ((x & np.uint64(0x0F0F0F0F0F0F0F0F)) * np.uint64(2561)) >> np.uint64(8)
+    x = ((x & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> np.uint64(16)
+    return ((x & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> np.uint64(32)
+
+
+def _parse_fixed(
+    buf: np.ndarray, ends: np.ndarray, lengths: np.ndarray, width: int, out: np.ndarray, index: np.ndarray
+) -> np.ndarray:
+    """Parse fields of up to ``width`` bytes into ``out[index]`` one byte column at a time; return which did."""
+    words = width // 8
+    view = np.ndarray(shape=(len(buf) - width + 1, words), dtype="<u8", buffer=buf, strides=(1, 8))
+    rows = view[ends - width].view(np.uint8).reshape(-1, width)
+    pad = (width - lengths).astype(np.int64)
+    fits = (lengths > 0) & (lengths <= width)
+    pad[~fits] = 0
+    cols = np.arange(width, dtype=np.int64)
+    rows[cols[None, :] < pad[:, None]] = ord("0")
+    classes = _LUT[rows]
+    lead = np.minimum(pad, width - 1)
+    r = np.arange(len(rows))
+    lead_sign = classes[r, lead] == _SIGN
+    negative = lead_sign & (rows[r, lead] == ord("-"))
+    rows[r[lead_sign], lead[lead_sign]] = ord("0")
+    dots = classes == _DOT
+    ndots = np.count_nonzero(dots, axis=1)
+    nondigit = np.count_nonzero(classes != _DIGIT, axis=1)
+    digits = lengths - nondigit
+    fast = fits & (ndots <= 1) & (nondigit == lead_sign + ndots) & (digits >= 1) & (digits <= 19)
+    k = np.where(ndots == 1, width - 1 - np.argmax(dots, axis=1), 0)
+    rows[dots] = ord("0")
+    value = _swar(rows.view("<u8").reshape(-1, words))
+    has_dot = ndots == 1
+    power = _POW10_U64[np.minimum(k, 19)]
+    frac = value % power
+    mantissa = np.where(has_dot, (value - frac) // np.uint64(10) + frac, value)
+    fast &= (mantissa < _MAX_EXACT) & (k <= 22)
+    result = mantissa.astype(np.float64) / _POW10_F64[np.minimum(k, 22)]
+    np.negative(result, out=result, where=negative)
+    out[index[fast]] = result[fast]
+    return fast
+
+
+def _swar(words: np.ndarray) -> np.ndarray:
+    """Combine rows of ASCII digits, eight per uint64 word (first digit in the lowest byte), into integers."""
+    total = np.zeros(len(words), dtype=np.uint64)
+    for w in range(words.shape[1]):
+        x = words[:, w]
+        x = ((x & np.uint64(0x0F0F0F0F0F0F0F0F)) * np.uint64(2561)) >> np.uint64(8)
+        x = ((x & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> np.uint64(16)
+        x = ((x & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> np.uint64(32)
+        total = total * np.uint64(100_000_000) + x
+    return total

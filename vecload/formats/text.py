@@ -1,0 +1,401 @@
+"""The native text reader: GloVe, word2vec text and fastText ``.vec``, with numpy and the standard library.
+
+The stream is read in blocks of whole lines. In a block whose lines are canonical (single spaces, no
+tabs, no blank lines) the row structure is found with numpy (newline and space positions) and the
+numbers are parsed in bulk by :mod:`vecload.formats.numbers`; any other block is read line by line.
+Both give the same result; the per-line path also finds the exact line of any problem.
+
+Policies:
+    * The token is everything before the last ``dim`` fields, so tokens with spaces (glove.840B) keep
+      them. A row whose extra leading fields are all numbers is an error (too many values), not a token.
+    * ``dim`` comes from the header (word2vec) or the first row (GloVe).
+    * CRLF line ends, trailing whitespace and a UTF-8 BOM (reported) are accepted; a missing final
+      newline is fine.
+    * Blank lines are skipped anywhere and counted in the report (``blank_lines``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from vecload.errors import ParseError
+from vecload.formats.detect import BOM, MAX_LINE_BYTES, check_header, parse_header
+from vecload.formats.numbers import PAD, BadNumber, parse_fields
+from vecload.formats.source import Source
+from vecload.formats.table import ReadOptions, Table, TableBuilder
+
+BLOCK = 2 << 20
+_IRREGULAR = (b"\t", b"\r", b"\x0b", b"\x0c", b"  ", b"\n\n", b"\n ")
+_PADDING = b"0" * PAD
+
+
+def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
+    """Read a GloVe or word2vec text source.
+
+    Args:
+        source: The stream to read.
+        fmt: ``"glove"`` or ``"word2vec"``.
+        options: Limits, filter and policies.
+
+    Returns:
+        The table; ``report`` says what was read, skipped and repaired.
+
+    Raises:
+        ParseError: The file is malformed; the message names the line.
+    """
+    with source.open() as stream:
+        return _TextReader(source, fmt, options).read(stream)
+
+
+class _TextReader:
+    """State of one read: the builder, the dimension and where it was set, line numbers."""
+
+    def __init__(self, source: Source, fmt: str, options: ReadOptions) -> None:
+        self.source = source
+        self.name = source.name
+        self.fmt = fmt
+        self.options = options
+        self.builder: TableBuilder | None = None
+        self.dim = 0
+        self.origin = ""
+        self.header_count: int | None = None
+        self.wanted: int | None = options.limit
+        self.blank_lines = 0
+        self.blank_examples: list[int] = []
+        self._check_count = False
+
+    def read(self, stream: BinaryIO) -> Table:
+        """Read every block of the stream and return the table."""
+        progress = _progress_bar(self.source) if self.options.progress else None
+        line = 1
+        last_line = 0
+        try:
+            for block, final in _blocks(stream, self.name):
+                line, last_line = self._step(block, final, line, last_line, progress)
+        except _Stop:
+            pass
+        if progress is not None:
+            progress.close()
+        if self.builder is None:
+            raise ParseError(self.name, "the file has no rows", line=1)
+        return self._finish(last_line)
+
+    def _step(self, block: bytes, final: bool, line: int, last_line: int, progress: Any) -> tuple[int, int]:
+        """Handle one block; return the next line number and the last line seen."""
+        if progress is not None:
+            progress.update(len(block))
+        if self.builder is None:
+            block, line = self._start(block)
+        if self.wanted is not None and self.builder.report.rows_read >= self.wanted:
+            if not self._check_count:
+                raise _Stop
+            self._refuse_extra(block, line)
+            line += block.count(b"\n")
+        else:
+            line = self._block(block, line, final)
+        return line, line - 1
+
+    def _start(self, block: bytes) -> tuple[bytes, int]:
+        """Strip a BOM, read the header (word2vec) or the first row's dimension (GloVe)."""
+        bom = block.startswith(BOM)
+        if bom:
+            block = block[len(BOM):]
+        newline = block.find(b"\n")
+        first = block[: newline + 1]
+        if self.fmt == "word2vec":
+            header = parse_header(first, self.name)
+            if header.dim > 0:
+                check_header(header, self.source, binary=False)
+            self.dim, self.header_count = header.dim, header.count
+            self.origin = "set by the header"
+            if self.wanted is None or self.wanted > header.count:
+                self.wanted = header.count
+                self._check_count = True
+            block, line = block[newline + 1 :], 2
+        else:
+            fields = first.split()
+            self.dim = len(fields) - 1
+            self.origin = "set by line 1"
+            line = 1
+            if self.dim <= 0:
+                raise ParseError(self.name, "the first row has a token but no values", line=1)
+        if self.dim <= 0:
+            raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
+        self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block))
+        self.builder.report.bom = bom
+        if self.header_count is not None:
+            self.builder.report.header = [self.header_count, self.dim]
+        return block, line
+
+    def _estimate(self, block: bytes) -> int | None:
+        """Rows to reserve: the header's count, or the file's size over the first block's bytes per row."""
+        if self.wanted is not None and self.header_count is not None:
+            return self.wanted
+        size = self.source.uncompressed_size()
+        lines = block.count(b"\n")
+        if size is None or not lines:
+            return self.wanted
+        guess = int(size / (len(block) / lines) * 1.02) + 64
+        return guess if self.wanted is None else min(guess, self.wanted)
+
+    def _block(self, block: bytes, line: int, final: bool) -> int:
+        """Parse one block of whole lines starting at ``line``; return the next line number."""
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        data = _PADDING + block
+        buf = np.frombuffer(data, dtype=np.uint8)
+        newlines = np.flatnonzero(buf == 10)
+        if len(newlines) and (buf[newlines - 1] == 32).any():
+            while b" \n" in block:
+                block = block.replace(b" \n", b"\n")
+            data = _PADDING + block
+            buf = np.frombuffer(data, dtype=np.uint8)
+            newlines = np.flatnonzero(buf == 10)
+        remaining = None if self.wanted is None else self.wanted - self.builder.report.rows_read
+        if _canonical(block, buf, newlines):
+            used = self._fast(data, buf, newlines, line, remaining, final)
+        else:
+            used = self._slow(block, line, remaining, final)
+        if self._check_count and used < len(newlines):
+            rest = block.split(b"\n", used)[-1] if used else block
+            self._refuse_extra(rest, line + used)
+        return line + len(newlines)
+
+    def _refuse_extra(self, rest: bytes, line: int) -> None:
+        """Raise if ``rest`` (lines after the header's count of rows) holds anything but blank lines."""
+        for offset, text in enumerate(rest.split(b"\n")):
+            if text.strip():
+                raise ParseError(
+                    self.name,
+                    f"the header promises {self.header_count} rows but there are more; fix the header's count",
+                    line=line + offset,
+                )
+
+    def _fast(
+        self, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None, final: bool
+    ) -> int:
+        """Parse a block of canonical lines (``data`` is the padded block) in bulk; return how many lines it used."""
+        dim = self.dim
+        if remaining is not None and remaining < len(newlines):
+            newlines = newlines[:remaining]
+            data = data[: newlines[-1] + 1] if len(newlines) else _PADDING
+            buf = np.frombuffer(data, dtype=np.uint8)
+        n = len(newlines)
+        if n == 0:
+            return 0
+        spaces = np.flatnonzero(buf == 32)
+        if len(spaces) > 1 and (np.diff(spaces) == 1).any():
+            return self._slow(data[PAD:], line, remaining, final)
+        starts = np.empty(n, dtype=np.int64)
+        starts[0] = PAD
+        starts[1:] = newlines[:-1] + 1
+        if len(spaces) == n * dim and _one_row_per_line(spaces.reshape(n, dim), starts, newlines):
+            return self._rows(data, buf, spaces, starts, newlines, line)
+        first = np.searchsorted(spaces, starts)
+        count = np.searchsorted(spaces, newlines) - first
+        extra = count - dim
+        if (extra < 0).any():
+            bad = int(np.argmax(extra < 0))
+            self._slow(data[starts[bad] :], line + bad, 1, final)
+            raise AssertionError("the per-line path did not find the bad row")  # pragma: no cover
+        value_spaces = self._token_spaces(data, spaces, starts, first, extra, line)
+        return self._rows(data, buf, value_spaces, starts, newlines, line)
+
+    def _rows(
+        self, data: bytes, buf: np.ndarray, value_spaces: np.ndarray, starts: np.ndarray, newlines: np.ndarray, line: int
+    ) -> int:
+        """Parse rows whose value-separating spaces are known (``dim`` per line)."""
+        dim = self.dim
+        n = len(newlines)
+        grid = value_spaces.reshape(n, dim)
+        ends = np.empty((n, dim), dtype=np.int64)
+        ends[:, :-1] = grid[:, 1:]
+        ends[:, -1] = newlines
+        token_ends = grid[:, 0].tolist()
+        raw = [data[a:b] for a, b in zip(starts.tolist(), token_ends)]
+        try:
+            values = parse_fields(buf, data, (grid + 1).ravel(), ends.ravel())
+        except BadNumber as exc:
+            row, column = divmod(exc.index, dim)
+            raise self._bad_value(exc.text, line + row, column) from None
+        self._add(raw, values.reshape(n, dim), np.arange(line, line + n))
+        return n
+
+    def _token_spaces(
+        self, data: bytes, spaces: np.ndarray, starts: np.ndarray, first: np.ndarray, extra: np.ndarray, line: int
+    ) -> np.ndarray:
+        """The spaces that separate values, for a block where some tokens contain spaces."""
+        keep = np.ones(len(spaces), dtype=bool)
+        for row in np.flatnonzero(extra).tolist():
+            lo = int(first[row])
+            hi = lo + int(extra[row])
+            keep[lo:hi] = False
+            token = data[starts[row] : spaces[hi]]
+            self._check_token(token, line + row)
+        return spaces[keep]
+
+    def _check_token(self, token: bytes, line: int) -> None:
+        """Refuse a 'token with spaces' whose extra fields are all numbers: that row has too many values."""
+        parts = token.split()
+        if all(_is_number(p) for p in parts[1:]):
+            raise ParseError(
+                self.name,
+                f"{len(parts) - 1 + self.dim} values, expected {self.dim} ({self.origin})",
+                line=line,
+            )
+
+    def _slow(self, block: bytes, line: int, remaining: int | None, final: bool) -> int:
+        """Parse a block line by line (irregular whitespace, blank lines, or to locate an error); return lines used."""
+        dim = self.dim
+        raw: list[bytes] = []
+        where: list[int] = []
+        values: list[float] = []
+        lines = block.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        used = 0
+        for offset, text in enumerate(lines):
+            if remaining is not None and len(raw) >= remaining:
+                break
+            used = offset + 1
+            number = line + offset
+            parts = text.split()
+            if not parts:
+                self.blank_lines += 1
+                if len(self.blank_examples) < 20:
+                    self.blank_examples.append(number)
+                continue
+            if len(parts) < dim + 1:
+                hint = " (the file ends here: truncated?)" if final and offset == len(lines) - 1 else ""
+                raise ParseError(self.name, f"{len(parts) - 1} values, expected {dim} ({self.origin}){hint}", line=number)
+            head = text.strip().rsplit(None, dim)
+            if len(parts) > dim + 1:
+                self._check_token(head[0], number)
+            for column, field in enumerate(head[1:]):
+                try:
+                    values.append(float(field))
+                except ValueError:
+                    raise self._bad_value(field, number, column) from None
+            raw.append(head[0])
+            where.append(number)
+        rows = np.array(values, dtype=np.float64).reshape(len(raw), dim)
+        self._add(raw, rows, np.array(where, dtype=np.int64))
+        return used
+
+    def _add(self, raw: list[bytes], rows: np.ndarray, where: np.ndarray) -> None:
+        """Decode the tokens, round the values to float32 and hand the rows to the builder."""
+        if not raw:
+            return
+        tokens = _decode_tokens(raw, where, self.options.unicode_errors, self.name, self.builder)
+        self.builder.add_chunk(tokens, rows.astype(np.float32), where)
+
+    def _bad_value(self, text: bytes, line: int, column: int) -> ParseError:
+        shown = text.decode("utf-8", "replace")
+        return ParseError(self.name, f"value {column + 1} ({shown!r}) is not a number", line=line)
+
+    def _finish(self, last_line: int) -> Table:
+        """Check the header's count against the rows, and return the table."""
+        builder = self.builder
+        read = builder.report.rows_read
+        if self.wanted is not None and read < self.wanted:
+            raise ParseError(
+                self.name,
+                f"the header promises {self.header_count} rows but the file ends after {read} (truncated?)",
+                line=last_line + 1,
+            )
+        builder.report.blank_lines = self.blank_lines
+        if self.blank_examples:
+            builder.report.examples["blank_lines"] = [["", n] for n in self.blank_examples]
+        return builder.finish()
+
+
+class _Stop(Exception):
+    """Enough rows were read."""
+
+
+def _canonical(block: bytes, buf: np.ndarray, newlines: np.ndarray) -> bool:
+    """True when no line has tabs, CRs, blank or edge whitespace (double spaces are checked later)."""
+    if not len(newlines) or block[0] <= 32 or any(c in block for c in (b"\t", b"\r", b"\x0b", b"\x0c")):
+        return False
+    return bool(buf[newlines - 1].min() > 32 and buf[newlines[:-1] + 1].min(initial=33) > 32)
+
+
+def _one_row_per_line(grid: np.ndarray, starts: np.ndarray, newlines: np.ndarray) -> bool:
+    """True when row i of the sorted space positions lies inside line i (so each line has ``dim`` spaces)."""
+    return bool((grid[:, 0] > starts).all() and (grid[:, -1] < newlines).all())
+
+
+def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
+    """Blocks of whole lines (each ending in a newline); the flag marks the last block.
+
+    Damaged compressed streams raise ParseError from the stream itself (see Source.open). A line longer
+    than MAX_LINE_BYTES is refused before it is held whole: it means binary data read as text.
+    """
+    rest = b""
+    pending: bytes | None = None
+    consumed = 0
+    while True:
+        data = stream.read(BLOCK)
+        consumed += len(data)
+        if len(rest) > MAX_LINE_BYTES:
+            raise ParseError(
+                name,
+                f"a line longer than {MAX_LINE_BYTES >> 20} MiB: this is not a text vector file "
+                f"(binary data read as text?)",
+                offset=consumed - len(data) - len(rest),
+            )
+        if not data:
+            tail = rest + b"\n" if rest else None
+            if pending is not None:
+                yield pending, tail is None
+            if tail is not None:
+                yield tail, True
+            return
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        rest = data[cut:]
+        if cut:
+            if pending is not None:
+                yield pending, False
+            pending = data[:cut]
+
+
+def _decode_tokens(raw: list[bytes], where: np.ndarray, errors: str, name: str, builder: TableBuilder) -> list[str]:
+    """Decode tokens as UTF-8; strict raises with the line, replace/ignore repair and report."""
+    try:
+        return b"\n".join(raw).decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        pass
+    tokens = []
+    for token, line in zip(raw, where.tolist()):
+        try:
+            tokens.append(token.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            if errors == "strict":
+                raise ParseError(
+                    name,
+                    f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                    f"unicode_errors='replace' or 'ignore' repairs it",
+                    line=line,
+                ) from None
+            fixed = token.decode("utf-8", errors)
+            builder.report.note("decoding_repairs", fixed, line)
+            tokens.append(fixed)
+    return tokens
+
+
+def _is_number(text: bytes) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _progress_bar(source: Source):
+    from tqdm import tqdm
+
+    return tqdm(total=source.uncompressed_size(), unit="B", unit_scale=True, desc=source.stem)
