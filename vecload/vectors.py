@@ -273,7 +273,7 @@ def _read_vocab(path: Path) -> dict:
     if document.get("layout") != VOCAB_LAYOUT:
         raise IntegrityError(f"{path}: vocabulary layout {document.get('layout')!r} is not supported by this version")
     tokens, meta = document.get("tokens"), document.get("meta")
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens) or not isinstance(meta, dict):
+    if not isinstance(tokens, list) or not set(map(type, tokens)) <= {str} or not isinstance(meta, dict):
         raise IntegrityError(f"{path}: damaged vocabulary file (tokens or metadata malformed)")
     return document
 
