@@ -31,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling bench_align module
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Config:
     gensim_runs: int
     quick: bool
     results: list[dict] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
 
     def rows(self, full: int) -> int:
         """Row count for a file: full size, or small in quick mode."""
@@ -218,6 +220,44 @@ def section_load(cfg: Config) -> None:
             rows=rows, size=pth.stat().st_size)
 
 
+def section_forward(cfg: Config) -> None:
+    """PretrainedEmbedding's forward pass against nn.Embedding of the same size (scripts/bench_forward.py)."""
+    print("forward pass", file=sys.stderr)
+    # In a child process, like every measurement: torch's tables must not swell this process, whose peak
+    # RSS the later children would inherit.
+    code = (f"from bench_forward import bench_forward, format_table; "
+            f"print(format_table(bench_forward(repeats={5 if cfg.quick else 20}, quiet=True)))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "scripts")]))
+    table = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env, check=True, cwd=ROOT).stdout
+    cfg.tables.append("Forward pass, PretrainedEmbedding vs nn.Embedding (ratio = PretrainedEmbedding / "
+                      "nn.Embedding, fastest of alternating blocks, 1 thread):\n\n" + table.strip())
+
+
+def section_align(cfg: Config) -> None:
+    """Align 30k task tokens against a 2M x 300 text file (scripts/bench_align.py)."""
+    print("align", file=sys.stderr)
+    from bench_align import bench_align
+
+    rows = 20_000 if cfg.quick else 2_000_000
+    f = bench_align(rows=rows, dim=300, vocab_size=3_000 if cfg.quick else 30_000, out_dir=cfg.out)
+    mib = 2**20
+    native = f"{f['native_seconds']:.1f} s, peak {f['native_rss'] / mib:.0f} MiB" if f["native_seconds"] else "n/a"
+    cfg.tables.append(
+        f"Align {f['vocab']:,} task tokens against a {f['rows']:,} x {f['dim']} text file "
+        f"({f['file_bytes'] / 1e9:.2f} GB), oov={f['oov']}:\n\n"
+        "| measurement | value |\n|---|---:|\n"
+        f"| aligned rows ({f['found']:,} found, {f['oov_rows']:,} OOV) | {f['aligned_rows']:,} "
+        f"({f['aligned_bytes'] / mib:.0f} MiB) |\n"
+        f"| bare `import torch, numpy, vecload` peak RSS | {f['baseline_rss'] / mib:.0f} MiB |\n"
+        f"| align peak RSS | {f['align_rss'] / mib:.0f} MiB (+{f['align_rss_over_baseline'] / mib:.0f} MiB, "
+        f"{f['memory_ratio']:.2f} x the aligned table; target <= 1.5 x: "
+        f"{'met' if f['memory_target_met'] else 'MISSED'}) |\n"
+        f"| align time | {f['align_seconds']:.1f} s |\n"
+        f"| native reader alone, whole file | {native} (align at least as fast: "
+        f"{'met' if f['speed_target_met'] else 'MISSED'}) |"
+    )
+
+
 #: The benchmark sections, in order; add new ones here.
 SECTIONS: dict[str, Callable[[Config], None]] = {
     "baseline": bare_torch,
@@ -225,6 +265,8 @@ SECTIONS: dict[str, Callable[[Config], None]] = {
     "text300": section_text300,
     "binary": section_binary,
     "load": section_load,
+    "align": section_align,
+    "forward": section_forward,
 }
 
 
@@ -300,6 +342,8 @@ def main(argv: list[str] | None = None) -> None:
     checks = memory_check(cfg)
     if checks:
         print("\nMemory:\n" + checks)
+    for table in cfg.tables:
+        print("\n" + table)
 
 
 if __name__ == "__main__":
