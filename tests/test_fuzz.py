@@ -130,3 +130,9 @@ def test_mutated_valid_files(seed: bytes, edits: list[tuple[str, int, int]]) -> 
 def test_mutated_files_under_every_policy(seed: bytes, edits, unicode_errors: str, duplicates: str) -> None:
     """The same holds under every decoding and duplicate policy."""
     check(_mutate(seed, edits), ReadOptions(unicode_errors=unicode_errors, duplicates=duplicates))
+
+
+def test_repaired_token_loses_leading_newlines_as_in_gensim() -> None:
+    """Found by fuzzing: a repaired token whose invalid first byte hid a newline reads as gensim reads it."""
+    seed = (FIXTURES / "tiny.w2v.bin").read_bytes()
+    check(_mutate(seed, [("insert", 8, 0)]), ReadOptions(unicode_errors="ignore"))

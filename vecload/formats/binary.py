@@ -114,7 +114,8 @@ def _records(
                     f"{base + lead + exc.start}); unicode_errors='replace' or 'ignore' repairs it",
                     offset=base + lead,
                 ) from None
-            token = raw.decode("utf-8", errors)
+            # Like gensim: repair, then strip newlines the repair may have brought to the front.
+            token = raw.decode("utf-8", errors).lstrip("\n")
             builder.report.note("decoding_repairs", token, base + lead)
         tokens.append(token)
         where.append(base + lead)
