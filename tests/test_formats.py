@@ -138,3 +138,18 @@ def test_format_override_skips_detection() -> None:
     """format= reads a word2vec text file's header line as a glove row when told to, and fails clearly."""
     with pytest.raises(ParseError, match=r"tiny\.w2v\.txt:2: 3 values, expected 1"):
         read_table(str(FIXTURES / "tiny.w2v.txt"), format="glove", engine="gensim")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("model-from-gensim-3.8.0.w2v", r"is a Python pickle .*pickles can run code"),
+        ("questions-words.txt", r"is text but not vectors: its first line ': capital-common-countries'"),
+        ("lee_fasttext.bin", r"is binary data without a word2vec 'count dim' header"),
+        ("toy-model.bin", r"is a fastText \.bin model"),
+    ],
+)
+def test_real_non_vector_files_are_refused(name: str, message: str) -> None:
+    """gensim's own pickled model, analogy questions and fastText models are named for what they are."""
+    with pytest.raises(FormatError, match=message):
+        read_table(str(gensim_data() / name))
