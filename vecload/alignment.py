@@ -398,27 +398,16 @@ def convert_aligned(
     Raises:
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
     """
-    from vecload._atomic import check_writable, write_all
-    from vecload.vectors import default_output, describe_source, vocab_path
+    from vecload.vectors import describe_source, prepare_output, write_json
 
-    source = open_source(src, member)
-    target = Path(out) if out is not None else default_output(source)
-    outputs = [target, vocab_path(target)] + ([Path(report_json)] if report_json is not None else [])
-    check_writable(outputs, force)
+    extra = (Path(report_json),) if report_json is not None else ()
+    source, target = prepare_output(src, out, member, force, extra)
     aligned = align(src, tokens, member=member, **kwargs)
     aligned.meta["source"] = describe_source(source)
-    written = aligned.save(target, force=force)
+    writers = []
     if report_json is not None:
         document = {"source": aligned.meta["source"], "vocab": aligned.meta["align"]["vocab"],
-                    "output": str(written), "coverage": aligned.meta["align"]["coverage"],
+                    "output": str(target), "coverage": aligned.meta["align"]["coverage"],
                     "self_check": aligned.meta["align"]["self_check"]}
-        write_all([(Path(report_json), lambda tmp: _write_report(tmp, document))], force=force)
-    return written
-
-
-def _write_report(path: Path, document: dict[str, Any]) -> None:
-    import json
-
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(document, fh, ensure_ascii=False, indent=2)
-        fh.write("\n")
+        writers.append((Path(report_json), lambda tmp: write_json(tmp, document, indent=2)))
+    return aligned.save(target, force=force, extra=writers)

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from vecload import __version__
-from vecload._atomic import write_all
+from vecload._atomic import check_writable, write_all
 from vecload.errors import IntegrityError, VecloadError
 from vecload.formats import ReadOptions, Source, open_source, read_table
 from vecload.formats.table import Table
@@ -122,13 +123,21 @@ class Vectors:
 
         return align_vectors(self, tokens, **kwargs)
 
-    def save(self, path: str | os.PathLike[str], *, force: bool = False, progress: bool = False) -> Path:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        progress: bool = False,
+        extra: list[tuple[Path, Callable[[Path], None]]] = (),  # type: ignore[assignment]
+    ) -> Path:
         """Write ``path`` (the tensor) and the vocabulary beside it, atomically.
 
         Args:
             path: The tensor's path; the vocabulary goes beside it (``X.pth`` -> ``X.vocab.json``).
             force: Overwrite existing files.
             progress: Show a tqdm bar while the tensor is written.
+            extra: More ``(path, writer)`` pairs written in the same atomic unit, after the pair.
 
         Returns:
             The tensor's path.
@@ -144,7 +153,8 @@ class Vectors:
         write_all(
             [
                 (out, lambda tmp: _save_tensor(vectors, tmp, progress)),
-                (vocab_path(out), lambda tmp: _write_json(tmp, document)),
+                (vocab_path(out), lambda tmp: write_json(tmp, document)),
+                *extra,
             ],
             force=force,
         )
@@ -206,9 +216,10 @@ def _save_tensor(vectors: torch.Tensor, path: Path, progress: bool) -> None:
         torch.save(vectors, _Counting())
 
 
-def _write_json(path: Path, document: dict) -> None:
+def write_json(path: Path, document: dict, indent: int | None = None) -> None:
+    """Write a JSON document as UTF-8 (compact unless ``indent``), ending in a newline."""
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(document, fh, ensure_ascii=False, indent=None, separators=(",", ":"))
+        json.dump(document, fh, ensure_ascii=False, indent=indent, separators=(",", ":") if indent is None else None)
         fh.write("\n")
 
 
@@ -381,14 +392,24 @@ def convert(
     Raises:
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
     """
-    source = open_source(src, member)
-    target = Path(out) if out is not None else default_output(source)
-    from vecload._atomic import check_writable
-
-    check_writable([target, vocab_path(target)], force)
+    source, target = prepare_output(src, out, member, force)
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     vectors = from_table(table, source, _recorded_options(format, engine, read_options))
     return vectors.save(target, force=force, progress=bool(read_options.get("progress")))
+
+
+def prepare_output(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None,
+    member: str | None,
+    force: bool,
+    extra: tuple[Path, ...] = (),
+) -> tuple[Source, Path]:
+    """Resolve the source and the tensor's path, refusing existing outputs before any reading."""
+    source = open_source(src, member)
+    target = Path(out) if out is not None else default_output(source)
+    check_writable([target, vocab_path(target), *extra], force)
+    return source, target
 
 
 def _recorded_options(format: str | None, engine: str | None, read_options: dict[str, Any]) -> dict[str, Any]:
