@@ -133,11 +133,23 @@ def test_blank_lines_are_skipped_and_counted() -> None:
 
 
 def test_fast_and_per_line_paths_agree(tmp_path: Path) -> None:
-    """A file with tabs and double spaces (per-line path) reads like its canonical twin (bulk path)."""
+    """A file with CRLF, trailing whitespace and blank lines (per-line path) reads like its canonical twin (bulk path)."""
     canonical = (FIXTURES / "small.glove.txt").read_text(encoding="utf-8")
     odd = tmp_path / "odd.txt"
-    odd.write_text(canonical.replace(" ", "\t", 1).replace(" ", "  "), encoding="utf-8")
+    odd.write_bytes(("\n" + canonical.replace("\n", " \t\r\n\n")).encode("utf-8"))
     same_table(read_table(odd, format="glove"), read_table(FIXTURES / "small.glove.txt"))
+
+
+def test_fields_are_separated_by_single_spaces_as_in_gensim(tmp_path: Path) -> None:
+    """A tab belongs to the token (as gensim reads it); a double space between values is a located error (an empty field)."""
+    tabbed = tmp_path / "tab.txt"
+    tabbed.write_bytes(b"th\te 0.5 1.5\nof 2.5 3.5\n")
+    for engine in ("native", "gensim"):
+        assert read_table(tabbed, engine=engine).tokens == ["th\te", "of"]
+    double = tmp_path / "double.txt"
+    double.write_bytes(b"the 0.5 1.5\nof 2.5  3.5\n")
+    with pytest.raises(ParseError, match=r"double\.txt:2: 3 values, expected 2 \(set by line 1\)"):
+        read_table(double)
 
 
 def test_large_file_parity_exercises_bulk_path(tmp_path: Path) -> None:

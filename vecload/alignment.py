@@ -161,7 +161,7 @@ def align(
                              seed=seed, limit=limit, layout=layout, vocab_duplicates=vocab_duplicates,
                              top_missing=top_missing, check_rows=check_rows)
     plan = _Plan(read_task_vocab(tokens, layout=layout, duplicates=vocab_duplicates), specials, pad, lookup)
-    _check_oov(oov)
+    _check_oov(oov, seed)
     stats = RowStats() if oov in ("mean", "normal", "uniform") else None
     src = open_source(source, member)
     options = ReadOptions(limit=limit, keep=plan.keep_function(), on_rows=stats.add if stats else None, **read_options)
@@ -199,7 +199,7 @@ def align_vectors(vectors: Vectors, tokens: TokensSpec, **kwargs: Any) -> Aligne
                                  duplicates=kwargs.get("vocab_duplicates", "error")),
                  kwargs.get("specials", ("<pad>", "<unk>")), kwargs.get("pad", "<pad>"), kwargs.get("lookup", ("exact",)))
     oov = kwargs.get("oov", "normal")
-    _check_oov(oov)
+    _check_oov(oov, kwargs.get("seed", 0))
     limit = kwargs.get("limit")
     if limit is not None and limit < 0:
         raise VecloadError(f"limit must be >= 0, got {limit}")
@@ -218,9 +218,11 @@ def align_vectors(vectors: Vectors, tokens: TokensSpec, **kwargs: Any) -> Aligne
     return Aligned(aligned["tokens"], torch.from_numpy(aligned["rows"]), meta)
 
 
-def _check_oov(oov: str) -> None:
+def _check_oov(oov: str, seed: int = 0) -> None:
     if oov not in OOV_INITS:
         raise VecloadError(f"oov must be one of {', '.join(OOV_INITS)}, got {oov!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise VecloadError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 class _Plan:

@@ -25,6 +25,9 @@ def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except VecloadError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # a full disk, a read-only directory, a permission, a name too long
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}; nothing was written") from exc
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written", err=True)
             sys.exit(130)
@@ -74,7 +77,7 @@ _ALIGN_OPTIONS = [
                       "or several joined with + (repeatable)."),
     click.option("--oov", type=click.Choice(["zeros", "mean", "normal", "uniform"]), default="normal", show_default=True,
                  help="Initialisation of rows the source lacks (mean/normal/uniform: per-dimension pretrained statistics)."),
-    click.option("--seed", type=int, default=0, show_default=True, help="Seed for --oov normal/uniform."),
+    click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed for --oov normal/uniform."),
     click.option("--report-json", type=click.Path(dir_okay=False), default=None, help="Also write the coverage report as JSON."),
     click.option("--verify-source", is_flag=True, help="Self-check: also read the sampled rows from SRC a second time."),
 ]

@@ -254,7 +254,9 @@ class PretrainedEmbedding(nn.Module):
     def _initial_extra(self, weight: torch.Tensor, extra_vectors: torch.Tensor | None, init_std: float | None,
                        seed: int) -> torch.Tensor:
         count = self.num_specials + self.num_extra
-        std = float(weight.float().std()) if init_std is None and weight.numel() > 1 else (init_std or 1.0)
+        finite = weight[torch.isfinite(weight)].float() if init_std is None else weight.new_zeros(0)
+        # The table's spread, over its finite values only: a NaN or Inf row must not poison every special.
+        std = float(finite.std()) if init_std is None and finite.numel() > 1 else (init_std or 1.0)
         generator = torch.Generator().manual_seed(seed)
         rows = torch.randn(count, self.embedding_dim, generator=generator).mul_(std).to(weight.dtype)
         if extra_vectors is not None:

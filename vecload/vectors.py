@@ -162,9 +162,13 @@ class Vectors:
 
 
 def vocab_path(pth: str | os.PathLike[str]) -> Path:
-    """The vocabulary file that belongs to a tensor file: ``X.pth`` -> ``X.vocab.json``."""
+    """The vocabulary file that belongs to a tensor file: ``X.pth`` -> ``X.vocab.json``.
+
+    Only a ``.pth`` or ``.pt`` suffix is replaced, so ``glove.6B.50d`` and ``glove.6B.300d`` keep
+    distinct vocabularies (``glove.6B.50d.vocab.json``), and ``x.pt`` gets ``x.pt.vocab.json``.
+    """
     path = Path(pth)
-    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    stem = path.name[: -len(".pth")] if path.name.endswith(".pth") and len(path.name) > 4 else path.name
     return path.with_name(stem + VOCAB_SUFFIX)
 
 
@@ -180,8 +184,13 @@ def fingerprint(vectors: torch.Tensor) -> dict[str, Any]:
         "dtype": "float32",
         "shape": list(array.shape),
         "sample_sha256": _sample_hash(array),
-        "sha256": hashlib.sha256(memoryview(array).cast("B")).hexdigest(),
+        "sha256": _full_hash(array),
     }
+
+
+def _full_hash(array: np.ndarray) -> str:
+    """sha256 of every byte, without copying (an empty table hashes as no bytes)."""
+    return hashlib.sha256(np.ascontiguousarray(array).reshape(-1).view(np.uint8)).hexdigest()
 
 
 def _sample_hash(array: np.ndarray) -> str:
@@ -303,7 +312,7 @@ def _check_tensor(pth: Path, tensor: object, meta: dict, tokens: list[str], veri
             f"{pth}: the tensor does not match its vocabulary's fingerprint (a vocabulary paired with the "
             f"wrong tensor, or a modified file); convert the source again"
         )
-    if verify and hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest() != expected.get("sha256"):
+    if verify and _full_hash(array) != expected.get("sha256"):
         raise IntegrityError(f"{pth}: the tensor's bytes do not match the fingerprint (modified or damaged)")
 
 

@@ -26,6 +26,7 @@ _SLACK = 1 << 24
 #: The longest line a text reader accepts (a 300-d row is about 3 KB); longer means binary data read as text.
 MAX_LINE_BYTES = 1 << 24
 _HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)[ \t]*\r?$")
+_BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)*")
 _NUMBER_CHARS = re.compile(rb"^[0-9eE+\-.nNaAiIfF \t\r]*$")
 _FASTTEXT_BIN_MAGIC = 793712314
 
@@ -65,6 +66,7 @@ def sniff(head: bytes, name: str) -> str:
         raise FormatError(f"{name}: is empty; expected vectors in one of: {FORMAT_HELP}")
     _refuse_known_foreign(head, name)
     text_head = head[len(BOM):] if head.startswith(BOM) else head
+    text_head = text_head[_BLANK_LINES.match(text_head).end():]  # readers skip (and count) blank lines
     first, newline, rest = text_head.partition(b"\n")
     if not newline and len(head) >= HEAD_BYTES:
         raise FormatError(

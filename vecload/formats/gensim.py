@@ -45,6 +45,10 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
         tokens, where, dim, bom = _scan_binary(source, options)
     else:
         tokens, where, dim, bom = _scan_text(source, fmt, options)
+    if not tokens:  # limit=0, or a header promising no rows: nothing for gensim to read
+        builder = TableBuilder(source.name, fmt, dim, options)
+        builder.report.bom = bom
+        return builder.finish()
     try:
         with _plain_path(source) as path, _gensim_errors(source.name):
             kv = KeyedVectors.load_word2vec_format(
@@ -52,7 +56,7 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
                 binary=fmt == "word2vec-binary",
                 no_header=fmt == "glove",
                 unicode_errors=options.unicode_errors,
-                limit=len(tokens) if fmt != "glove" else (options.limit or None),
+                limit=len(tokens),
             )
     except ParseError as exc:
         if fmt != "word2vec-binary":
@@ -105,7 +109,10 @@ def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str
             line_no = 2
         else:
             line = first[len(BOM):] if bom else first
-            dim = len(line.rstrip().split(b" ")) - 1
+            first_row = line.rstrip().split(b" ")
+            if not first_row[0]:
+                raise ParseError(source.name, "the first row has no token (it starts with a space)", line=1)
+            dim = len(first_row) - 1
         while line and (limit is None or len(tokens) < limit):
             if header is not None and len(tokens) == header.count:
                 if line.strip():
@@ -128,7 +135,7 @@ def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str
                 where.append(line_no)
             line_no += 1
             line = _readline(stream, source.name, line_no)
-    if header is not None and limit is None and len(tokens) < header.count:
+    if header is not None and len(tokens) < min(header.count, header.count if limit is None else limit):
         raise ParseError(
             source.name,
             f"the header promises {header.count} rows but the file ends after {len(tokens)}",
@@ -184,7 +191,7 @@ def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[
         tokens.append(token)
         where.append(pos)
         pos = space + 1 + record
-    if options.limit is None and data[pos:].strip():
+    if (options.limit is None or options.limit >= header.count) and data[pos:].strip():
         raise ParseError(
             source.name,
             f"data after the {header.count} records the header promises (gensim would silently "

@@ -6,6 +6,8 @@ numbers are parsed in bulk by :mod:`vecload.formats.numbers`; any other block is
 Both give the same result; the per-line path also finds the exact line of any problem.
 
 Policies:
+    * Fields are separated by single spaces, as GloVe and fastText write them and gensim reads them: a
+      tab or leading whitespace belongs to the token, and a double space makes an empty field (an error).
     * The token is everything before the last ``dim`` fields, so tokens with spaces (glove.840B) keep
       them. A row whose extra leading fields are all numbers is an error (too many values), not a token.
     * ``dim`` comes from the header (word2vec) or the first row (GloVe).
@@ -116,12 +118,15 @@ class _TextReader:
                 self._check_count = True
             block, line = block[newline + 1 :], 2
         else:
-            fields = first.split()
+            block, line = self._skip_leading_blank_lines(block)
+            first = block[: block.find(b"\n") + 1]
+            # Fields are separated by single spaces, as GloVe writes them and gensim reads them: a tab
+            # belongs to the token, and so does leading whitespace.
+            fields = first.rstrip().split(b" ")
             self.dim = len(fields) - 1
-            self.origin = "set by line 1"
-            line = 1
+            self.origin = f"set by line {line}"
             if self.dim <= 0:
-                raise ParseError(self.name, "the first row has a token but no values", line=1)
+                raise ParseError(self.name, "the first row has a token but no values", line=line)
         if self.dim <= 0:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
         self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block))
@@ -129,6 +134,18 @@ class _TextReader:
         if self.header_count is not None:
             self.builder.report.header = [self.header_count, self.dim]
         return block, line
+
+    def _skip_leading_blank_lines(self, block: bytes) -> tuple[bytes, int]:
+        """Drop blank lines before a GloVe file's first row, counting them; return the rest and its line."""
+        line = 1
+        while True:
+            newline = block.find(b"\n")
+            if newline < 0 or block[:newline].strip():
+                return block, line
+            self.blank_lines += 1
+            if len(self.blank_examples) < 20:
+                self.blank_examples.append(line)
+            block, line = block[newline + 1 :], line + 1
 
     def _estimate(self, block: bytes) -> int | None:
         """Rows to reserve: the header's count, or the file's size over the first block's bytes per row."""
@@ -239,7 +256,7 @@ class _TextReader:
 
     def _check_token(self, token: bytes, line: int) -> None:
         """Refuse a 'token with spaces' whose extra fields are all numbers: that row has too many values."""
-        parts = token.split()
+        parts = token.split(b" ")
         if all(_is_number(p) for p in parts[1:]):
             raise ParseError(
                 self.name,
@@ -262,17 +279,17 @@ class _TextReader:
                 break
             used = offset + 1
             number = line + offset
-            parts = text.split()
-            if not parts:
+            if not text.strip():
                 self.blank_lines += 1
                 if len(self.blank_examples) < 20:
                     self.blank_examples.append(number)
                 continue
-            if len(parts) < dim + 1:
+            # Single spaces separate fields, as in gensim: tabs and leading whitespace belong to the token.
+            head = text.rstrip().rsplit(b" ", dim)
+            if len(head) < dim + 1:
                 hint = " (the file ends here: truncated?)" if final and offset == len(lines) - 1 else ""
-                raise ParseError(self.name, f"{len(parts) - 1} values, expected {dim} ({self.origin}){hint}", line=number)
-            head = text.strip().rsplit(None, dim)
-            if len(parts) > dim + 1:
+                raise ParseError(self.name, f"{len(head) - 1} values, expected {dim} ({self.origin}){hint}", line=number)
+            if b" " in head[0]:
                 self._check_token(head[0], number)
             for column, field in enumerate(head[1:]):
                 try:
@@ -300,7 +317,7 @@ class _TextReader:
         """Check the header's count against the rows, and return the table."""
         builder = self.builder
         read = builder.report.rows_read
-        if self.wanted is not None and read < self.wanted:
+        if self.header_count is not None and self.wanted is not None and read < self.wanted:
             raise ParseError(
                 self.name,
                 f"the header promises {self.header_count} rows but the file ends after {read} (truncated?)",
