@@ -26,7 +26,8 @@ def write_all(outputs: list[tuple[Path, Callable[[Path], None]]], force: bool = 
 
     Each writer writes to a temporary file beside its target; only when every writer has finished are
     the temporary files renamed over the targets, in the order given (put the file others depend on
-    first), with SIGINT held back during the renames. On any error the temporary files are removed and
+    first), with SIGINT and SIGTERM held back during the renames. On any error the temporary files are
+    removed and
     the targets are untouched.
 
     Args:
@@ -46,9 +47,10 @@ def write_all(outputs: list[tuple[Path, Callable[[Path], None]]], force: bool = 
             writer(tmp)
             _fsync(tmp)
         check_writable(targets, force)
-        with _sigint_deferred():
+        with _signals_deferred():
             for tmp, target in zip(temps, targets):
                 os.replace(tmp, target)
+            _fsync_directories({target.parent for target in targets})
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
@@ -62,17 +64,32 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_directories(directories: set[Path]) -> None:
+    """Make the renames durable: a crash after this cannot bring the old names back."""
+    for directory in directories:
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+        except OSError:  # some platforms cannot open a directory; the renames still happened
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 @contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold SIGINT until the block ends, so Ctrl-C cannot split a group of renames."""
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, so neither can split a group of renames."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    deferred = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in deferred}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if received:
-            raise KeyboardInterrupt
+            signal.raise_signal(received[0])

@@ -56,7 +56,7 @@ def _summary(norms: torch.Tensor) -> dict[str, float] | None:
         return None
     finite = norms[torch.isfinite(norms)]
     if not len(finite):
-        return {"min": float("nan"), "mean": float("nan"), "max": float("nan"), "zero_rows": 0}
+        return {"min": None, "mean": None, "max": None, "zero_rows": 0}  # every row has NaN/Inf; JSON has no NaN
     return {
         "min": round(float(finite.min()), 6),
         "mean": round(float(finite.mean()), 6),

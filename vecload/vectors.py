@@ -415,6 +415,8 @@ def prepare_output(
     extra: tuple[Path, ...] = (),
 ) -> tuple[Source, Path]:
     """Resolve the source and the tensor's path, refusing existing outputs before any reading."""
+    if member is None and is_converted(src):
+        raise VecloadError(f"{src}: is already a converted file; vecload.load() reads it as it is")
     source = open_source(src, member)
     target = Path(out) if out is not None else default_output(source)
     check_writable([target, vocab_path(target), *extra], force)

@@ -30,7 +30,13 @@ _POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
 _MAX_EXACT = np.uint64(1 << 53)
 _BATCH = 1 << 15
 #: Threads that parse batches of numbers (results never depend on it); ``VECLOAD_THREADS`` overrides.
-THREADS = int(os.environ.get("VECLOAD_THREADS", min(2, os.cpu_count() or 1)))
+def _threads() -> int:
+    """VECLOAD_THREADS if it is a positive integer (anything else is ignored), else up to 2."""
+    value = os.environ.get("VECLOAD_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else min(2, os.cpu_count() or 1)
+
+
+THREADS = _threads()
 _POOL: ThreadPoolExecutor | None = None
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HIGH = np.uint64(0x8080808080808080)
