@@ -27,8 +27,7 @@ def write_all(outputs: list[tuple[Path, Callable[[Path], None]]], force: bool = 
     Each writer writes to a temporary file beside its target; only when every writer has finished are
     the temporary files renamed over the targets, in the order given (put the file others depend on
     first), with SIGINT and SIGTERM held back during the renames. On any error the temporary files are
-    removed and
-    the targets are untouched.
+    removed and the targets are untouched.
 
     Args:
         outputs: ``(target, writer)`` pairs; ``writer(tmp_path)`` writes the whole file.
