@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -160,8 +161,11 @@ class TableBuilder:
         self.options = options
         self.unit = unit
         self.report = ParseReport()
-        self._seen: dict[str, int] = {}
+        # Kept tokens as a set (for duplicates) and their locations as a compact array: a dict of token to
+        # location would cost a Python int and a value slot per row, which a 400k-row table feels.
+        self._seen: set[str] = set()
         self._tokens: list[str] = []
+        self._where = array("q")
         # Reserve at most _RESERVE_BYTES up front: growth is in place anyway, and a header's count is only a claim.
         reserve = min(max(expected_rows or 0, 1), max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
         self._matrix = np.empty((reserve, dim), dtype=np.float32)
@@ -204,11 +208,10 @@ class TableBuilder:
             if keep is not None and not keep(token):
                 report.note("filtered", token, int(where[i]))
                 continue
-            first = self._seen.get(token)
-            if first is not None:
-                self._duplicate(token, first, int(where[i]))
+            if token in self._seen:
+                self._duplicate(token, int(where[i]))
                 continue
-            self._seen[token] = int(where[i])
+            self._seen.add(token)
             selected.append(i)
         report.rows_read += len(tokens)
         if len(selected) == len(tokens):
@@ -216,7 +219,7 @@ class TableBuilder:
         else:
             kept = rows[np.asarray(selected, dtype=np.intp)]
         if len(selected):
-            self._tokens.extend(tokens[i] for i in selected)
+            self._keep_tokens([tokens[i] for i in selected], [where[i] for i in selected])
             self._append(kept)
 
     def _add_filtered(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int], bad_rows: np.ndarray) -> None:
@@ -240,27 +243,30 @@ class TableBuilder:
         selected: list[int] = []
         for i in candidates:
             token = tokens[i]
-            first = self._seen.get(token)
-            if first is not None:
-                self._duplicate(token, first, int(where[i]))
+            if token in self._seen:
+                self._duplicate(token, int(where[i]))
                 continue
-            self._seen[token] = int(where[i])
+            self._seen.add(token)
             selected.append(i)
         report.rows_read += len(tokens)
         if selected:
-            self._tokens.extend(tokens[i] for i in selected)
+            self._keep_tokens([tokens[i] for i in selected], [where[i] for i in selected])
             self._append(rows[np.asarray(selected, dtype=np.intp)])
 
     def _add_fresh(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
         """Add a chunk in bulk when none of its tokens repeats; return False (adding nothing) otherwise."""
-        fresh = dict(zip(tokens, where))
-        if len(fresh) != len(tokens) or not self._seen.keys().isdisjoint(fresh):
+        fresh = set(tokens)
+        if len(fresh) != len(tokens) or not self._seen.isdisjoint(fresh):
             return False
-        self._seen.update(fresh)
+        self._seen |= fresh
         self.report.rows_read += len(tokens)
-        self._tokens.extend(tokens)
+        self._keep_tokens(tokens, where)
         self._append(rows)
         return True
+
+    def _keep_tokens(self, tokens: Sequence[str], where: Sequence[int]) -> None:
+        self._tokens.extend(tokens)
+        self._where.extend(int(w) for w in where)
 
     def _append(self, rows: np.ndarray) -> None:
         """Copy rows into the matrix, growing it in place by a quarter when full."""
@@ -270,8 +276,9 @@ class TableBuilder:
         self._matrix[self._rows : end] = rows
         self._rows = end
 
-    def _duplicate(self, token: str, first: int, where: int) -> None:
+    def _duplicate(self, token: str, where: int) -> None:
         if self.options.duplicates == "error":
+            first = self._where[self._tokens.index(token)]  # once, on the way to an error
             raise self._error(
                 f"duplicate token {token!r} (first at {self.unit} {first}); duplicates='first' keeps "
                 f"the first and reports the rest",
@@ -293,4 +300,5 @@ class TableBuilder:
         out.resize((total, self.dim), refcheck=False)
         self.report.rows_kept = total
         tokens, self._tokens = self._tokens, []
+        self._seen, self._where = set(), array("q")
         return Table(tokens, out, self.format, self.report)
