@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -161,11 +160,12 @@ class TableBuilder:
         self.options = options
         self.unit = unit
         self.report = ParseReport()
-        # Kept tokens as a set (for duplicates) and their locations as a compact array: a dict of token to
-        # location would cost a Python int and a value slot per row, which a 400k-row table feels.
+        # Kept tokens as a set: a dict of token to location would cost a Python int and a value slot per
+        # row, which a 400k-row table feels.
         self._seen: set[str] = set()
         self._tokens: list[str] = []
-        self._where = array("q")
+        # Where each kept token was first seen, kept only when a duplicate must name it in an error.
+        self._first: dict[str, int] | None = {} if options.duplicates == "error" else None
         # Reserve at most _RESERVE_BYTES up front: growth is in place anyway, and a header's count is only a claim.
         reserve = min(max(expected_rows or 0, 1), max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
         self._matrix = np.empty((reserve, dim), dtype=np.float32)
@@ -208,18 +208,15 @@ class TableBuilder:
             if keep is not None and not keep(token):
                 report.note("filtered", token, int(where[i]))
                 continue
-            if token in self._seen:
-                self._duplicate(token, int(where[i]))
-                continue
-            self._seen.add(token)
-            selected.append(i)
+            if self._claim(token, int(where[i])):
+                selected.append(i)
         report.rows_read += len(tokens)
         if len(selected) == len(tokens):
             kept = np.ascontiguousarray(rows, dtype=np.float32)
         else:
             kept = rows[np.asarray(selected, dtype=np.intp)]
         if len(selected):
-            self._keep_tokens([tokens[i] for i in selected], [where[i] for i in selected])
+            self._tokens.extend(tokens[i] for i in selected)
             self._append(kept)
 
     def _add_filtered(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int], bad_rows: np.ndarray) -> None:
@@ -240,17 +237,10 @@ class TableBuilder:
                     break
                 if not flag:
                     examples.append([tokens[i], int(where[i])])
-        selected: list[int] = []
-        for i in candidates:
-            token = tokens[i]
-            if token in self._seen:
-                self._duplicate(token, int(where[i]))
-                continue
-            self._seen.add(token)
-            selected.append(i)
+        selected = [i for i in candidates if self._claim(tokens[i], int(where[i]))]
         report.rows_read += len(tokens)
         if selected:
-            self._keep_tokens([tokens[i] for i in selected], [where[i] for i in selected])
+            self._tokens.extend(tokens[i] for i in selected)
             self._append(rows[np.asarray(selected, dtype=np.intp)])
 
     def _add_fresh(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
@@ -259,14 +249,22 @@ class TableBuilder:
         if len(fresh) != len(tokens) or not self._seen.isdisjoint(fresh):
             return False
         self._seen |= fresh
+        if self._first is not None:
+            self._first.update(zip(tokens, where))
         self.report.rows_read += len(tokens)
-        self._keep_tokens(tokens, where)
+        self._tokens.extend(tokens)
         self._append(rows)
         return True
 
-    def _keep_tokens(self, tokens: Sequence[str], where: Sequence[int]) -> None:
-        self._tokens.extend(tokens)
-        self._where.extend(int(w) for w in where)
+    def _claim(self, token: str, where: int) -> bool:
+        """Mark ``token`` as kept and return True, or handle it as a duplicate and return False."""
+        if token in self._seen:
+            self._duplicate(token, where)
+            return False
+        self._seen.add(token)
+        if self._first is not None:
+            self._first[token] = where
+        return True
 
     def _append(self, rows: np.ndarray) -> None:
         """Copy rows into the matrix, growing it in place by a quarter when full."""
@@ -278,7 +276,7 @@ class TableBuilder:
 
     def _duplicate(self, token: str, where: int) -> None:
         if self.options.duplicates == "error":
-            first = self._where[self._tokens.index(token)]  # once, on the way to an error
+            first = self._first[token]  # type: ignore[index]
             raise self._error(
                 f"duplicate token {token!r} (first at {self.unit} {first}); duplicates='first' keeps "
                 f"the first and reports the rest",
@@ -300,5 +298,5 @@ class TableBuilder:
         out.resize((total, self.dim), refcheck=False)
         self.report.rows_kept = total
         tokens, self._tokens = self._tokens, []
-        self._seen, self._where = set(), array("q")
+        self._seen, self._first = set(), None
         return Table(tokens, out, self.format, self.report)
