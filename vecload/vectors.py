@@ -1,9 +1,8 @@
 """The loaded table (:class:`Vectors`), and the converted form: ``NAME.pth`` plus ``NAME.vocab.json``.
 
 ``NAME.pth`` holds exactly the float32 weight tensor, so ``torch.load(p, weights_only=True)`` returns it.
-``NAME.vocab.json`` holds the tokens in row order (one string joined by newlines, or a list where a token
-contains a newline) and the metadata: where the rows came from, how they were read, and a fingerprint of
-the tensor, so that a vocabulary is never paired with the wrong tensor.
+``NAME.vocab.json`` holds the tokens in row order and the metadata: where the rows came from, how they
+were read, and a fingerprint of the tensor, so that a vocabulary is never paired with the wrong tensor.
 """
 
 from __future__ import annotations
@@ -153,7 +152,7 @@ class Vectors:
         vectors = self.vectors.contiguous()
         meta = dict(self.meta)
         meta.update(count=len(self), dim=self.dim, vecload_version=__version__, tensor=fingerprint(vectors))
-        document = {"kind": VOCAB_KIND, "layout": VOCAB_LAYOUT, "meta": meta, "tokens": _pack_tokens(self.tokens)}
+        document = {"kind": VOCAB_KIND, "layout": VOCAB_LAYOUT, "meta": meta, "tokens": self.tokens}
         write_all(
             [
                 (out, lambda tmp: _save_tensor(vectors, tmp, progress)),
@@ -302,18 +301,9 @@ def _read_vocab(path: Path) -> dict:
     if document.get("layout") != VOCAB_LAYOUT:
         raise IntegrityError(f"{path}: vocabulary layout {document.get('layout')!r} is not supported by this version")
     tokens, meta = document.get("tokens"), document.get("meta")
-    if isinstance(tokens, str):
-        tokens = document["tokens"] = tokens.split("\n")
     if not isinstance(tokens, list) or not set(map(type, tokens)) <= {str} or not isinstance(meta, dict):
         raise IntegrityError(f"{path}: damaged vocabulary file (tokens or metadata malformed)")
     return document
-
-
-def _pack_tokens(tokens: list[str]) -> str | list[str]:
-    """The tokens as one newline-joined string (a list of 400k JSON strings parses several times slower),
-    or as a list when a token contains a newline or there are none."""
-    joined = "\n".join(tokens)
-    return joined if tokens and joined.count("\n") == len(tokens) - 1 else tokens
 
 
 def _check_tensor(pth: Path, tensor: object, meta: dict, tokens: list[str], verify: bool) -> None:
