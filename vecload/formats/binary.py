@@ -49,7 +49,8 @@ def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
         raise ParseError(name, f"the header gives dim {header.dim}; expected at least 1", line=1)
     check_header(header, source, binary=True)
     wanted = header.count if options.limit is None else min(options.limit, header.count)
-    builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset", expected_rows=wanted)
+    builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset", expected_rows=wanted,
+                           trusted=source.compression is None)
     builder.report.bom = head.startswith(BOM)
     builder.report.header = [header.count, header.dim]
     record = 4 * header.dim

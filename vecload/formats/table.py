@@ -149,10 +149,18 @@ class TableBuilder:
         options: The read options.
         unit: ``"line"`` when locations are line numbers, ``"offset"`` for byte offsets.
         expected_rows: How many rows to reserve room for at first (None: grow as needed).
+        trusted: ``expected_rows`` was checked against the stream's real size (else it is capped).
     """
 
     def __init__(
-        self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line", expected_rows: int | None = None
+        self,
+        name: str,
+        fmt: str,
+        dim: int,
+        options: ReadOptions,
+        unit: str = "line",
+        expected_rows: int | None = None,
+        trusted: bool = False,
     ) -> None:
         self.name = name
         self.format = fmt
@@ -166,8 +174,11 @@ class TableBuilder:
         self._tokens: list[str] = []
         # Where each kept token was first seen, kept only when a duplicate must name it in an error.
         self._first: dict[str, int] | None = {} if options.duplicates == "error" else None
-        # Reserve at most _RESERVE_BYTES up front: growth is in place anyway, and a header's count is only a claim.
-        reserve = min(max(expected_rows or 0, 1), max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
+        # A count checked against the file's size is reserved whole; an unchecked one (a compressed stream
+        # of unknown size) at most _RESERVE_BYTES' worth, since a header's count is only a claim.
+        reserve = max(expected_rows or 0, 1)
+        if not trusted:
+            reserve = min(reserve, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
         self._matrix = np.empty((reserve, dim), dtype=np.float32)
         self._rows = 0
 

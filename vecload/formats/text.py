@@ -129,7 +129,8 @@ class _TextReader:
                 raise ParseError(self.name, "the first row has a token but no values", line=line)
         if self.dim <= 0:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
-        self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block))
+        self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block),
+                                    trusted=self.source.compression is None)
         self.builder.report.bom = bom
         if self.header_count is not None:
             self.builder.report.header = [self.header_count, self.dim]
