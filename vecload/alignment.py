@@ -379,7 +379,7 @@ def convert_aligned(
     report_json: str | os.PathLike[str] | None = None,
     member: str | None = None,
     **kwargs: Any,
-) -> Path:
+) -> tuple[Path, dict[str, Any]]:
     """Align ``src`` to a task vocabulary and write ``OUT.pth`` and ``OUT.vocab.json`` (and a JSON report).
 
     The vocabulary file's metadata holds the alignment (origins, matched tokens, OOV initialisation and
@@ -395,7 +395,7 @@ def convert_aligned(
         **kwargs: As for :func:`align`.
 
     Returns:
-        The tensor's path.
+        The tensor's path, and the metadata written beside it.
 
     Raises:
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
@@ -412,4 +412,4 @@ def convert_aligned(
                     "output": str(target), "coverage": aligned.meta["align"]["coverage"],
                     "self_check": aligned.meta["align"]["self_check"]}
         writers.append((Path(report_json), lambda tmp: write_json(tmp, document, indent=2)))
-    return aligned.save(target, force=force, extra=writers)
+    return aligned.save(target, force=force, extra=writers), aligned.meta

@@ -111,18 +111,16 @@ def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None
 
     With --vocab, keep only the task vocabulary's rows, in its order, after the specials, and report the
     coverage."""
-    from vecload.vectors import convert as convert_file, load_converted, vocab_path
+    from vecload.vectors import convert_with_meta, vocab_path
 
     if align["vocab"] is not None:
         _convert_aligned(src, out, force, quiet, fmt, engine, member, limit, unicode_errors, duplicates,
                          nonfinite, **align)
         return
-    written = convert_file(src, out, force=force, format=fmt, engine=engine, member=member, limit=limit,
-                           unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
-                           progress=_progress(quiet))
+    written, meta = convert_with_meta(src, out, force=force, format=fmt, engine=engine, member=member, limit=limit,
+                                      unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
+                                      progress=_progress(quiet))
     if not quiet:
-        vectors = load_converted(written)
-        meta = vectors.meta
         click.echo(f"read {src} as {meta['format']}: {meta['count']} x {meta['dim']}")
         click.echo(f"  {_report_line(meta)}")
         click.echo(f"wrote {written} ({Path(written).stat().st_size:,} bytes, float32 [{meta['count']}, {meta['dim']}])")
@@ -137,19 +135,18 @@ def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: s
     """``convert --vocab``: align, write, and print the coverage report."""
     from vecload.alignment import convert_aligned
     from vecload.coverage import CoverageReport
-    from vecload.vectors import load_converted, vocab_path
+    from vecload.vectors import vocab_path
 
     special_list = [t for t in specials.split(",") if t] if specials else []
     pad_token = ("<pad>" if "<pad>" in special_list else None) if pad is None else (pad or None)
     lookup = ["exact", *(["lower"] if lowercase else []), *normalizers]
-    written = convert_aligned(src, vocab, out, force=force, report_json=report_json, member=member, format=fmt,
-                              engine=engine, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
-                              nonfinite=nonfinite, layout=vocab_layout, vocab_duplicates=vocab_duplicates,
-                              specials=special_list, pad=pad_token, lookup=lookup, oov=oov, seed=seed,
-                              verify_source=verify_source, progress=_progress(quiet))
+    written, meta = convert_aligned(src, vocab, out, force=force, report_json=report_json, member=member, format=fmt,
+                                    engine=engine, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
+                                    nonfinite=nonfinite, layout=vocab_layout, vocab_duplicates=vocab_duplicates,
+                                    specials=special_list, pad=pad_token, lookup=lookup, oov=oov, seed=seed,
+                                    verify_source=verify_source, progress=_progress(quiet))
     if quiet:
         return
-    meta = load_converted(written).meta
     click.echo(f"read {src} as {meta['format']}: {_report_line(meta)}")
     click.echo(CoverageReport.from_dict(meta["align"]["coverage"]).summary())
     check = meta["align"]["self_check"]

@@ -161,6 +161,7 @@ class Vectors:
             ],
             force=force,
         )
+        self.meta = meta  # now describes what is on disk: count, dim, fingerprint
         return out
 
 
@@ -409,10 +410,25 @@ def convert(
     Raises:
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
     """
+    return convert_with_meta(src, out, force=force, format=format, engine=engine, member=member, **read_options)[0]
+
+
+def convert_with_meta(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    format: str | None = None,
+    engine: str | None = None,
+    member: str | None = None,
+    **read_options: Any,
+) -> tuple[Path, dict[str, Any]]:
+    """:func:`convert`, also returning the metadata written beside the tensor (for reports)."""
     source, target = prepare_output(src, out, member, force)
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     vectors = from_table(table, source, _recorded_options(format, engine, read_options))
-    return vectors.save(target, force=force, progress=bool(read_options.get("progress")))
+    written = vectors.save(target, force=force, progress=bool(read_options.get("progress")))
+    return written, vectors.meta
 
 
 def prepare_output(
