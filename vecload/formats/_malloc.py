@@ -6,9 +6,10 @@ allocations happen to pin it. Either way, each block pays page faults for memory
 filtered read (an alignment keeping 30k of 2M rows), which pins nothing, that cost a quarter of the
 run time (measured: 2M x 300 rows, 81 s against 65 s).
 
-:func:`settle` sets glibc's thresholds once per process to the values its own dynamic scheme grows
-towards (mmap only for blocks of 32 MiB and more; keep up to 32 MiB free at the top of the heap). The
-text reader calls it for filtered reads only: an unfiltered read pins the heap with the rows it keeps,
+:func:`settle` sets glibc's thresholds once per process: mmap only for blocks of 32 MiB and more (the
+ceiling of glibc's own dynamic threshold), and keep up to 20 MiB free at the top of the heap, about what
+one block of parsing frees (8 MiB was too little: the faults came back). The text reader calls it for
+filtered reads only: an unfiltered read pins the heap with the rows it keeps,
 and retaining free memory there would only raise its peak (measured: +11 MiB on 400k x 50). It does
 nothing off glibc, or when ``VECLOAD_MALLOPT=0``.
 """
@@ -38,4 +39,4 @@ def settle() -> None:
     except (OSError, AttributeError):  # not glibc
         return
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-    mallopt(_M_TRIM_THRESHOLD, 32 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 20 << 20)
