@@ -42,9 +42,9 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
     from gensim.models import KeyedVectors
 
     if fmt == "word2vec-binary":
-        tokens, where, dim, bom = _scan_binary(source, options)
+        tokens, where, dim, bom, count = _scan_binary(source, options)
     else:
-        tokens, where, dim, bom = _scan_text(source, fmt, options)
+        tokens, where, dim, bom, count = _scan_text(source, fmt, options)
     if not tokens:  # limit=0, or a header promising no rows: nothing for gensim to read
         builder = TableBuilder(source.name, fmt, dim, options)
         builder.report.bom = bom
@@ -82,18 +82,14 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
     builder.report.bom = bom
     rows = kv.vectors[: len(gensim_tokens)][np.fromiter((index[t] for t in tokens), dtype=np.intp, count=len(tokens))]
     builder.add_chunk(tokens, np.asarray(rows, dtype=np.float32), where)
-    if fmt != "glove":
-        builder.report.header = [_header_of(source).count, dim]
+    if count is not None:
+        builder.report.header = [count, dim]
     return builder.finish()
 
 
-def _header_of(source: Source):
-    with source.open() as stream:
-        return parse_header(stream.readline(), source.name)
-
-
-def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str], list[int], int, bool]:
-    """Tokens and line numbers of a text file, split as gensim splits, with every row's length checked."""
+def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str], list[int], int, bool, int | None]:
+    """Tokens, line numbers, dim, BOM and header count (None for GloVe) of a text file, split as gensim
+    splits, with every row's length checked."""
     tokens: list[str] = []
     where: list[int] = []
     limit = options.limit
@@ -143,7 +139,7 @@ def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str
         )
     if dim <= 0:
         raise ParseError(source.name, "the first row has no values", line=1)
-    return tokens, where, dim, bom
+    return tokens, where, dim, bom, header.count if header is not None else None
 
 
 def _readline(stream, name: str, line_no: int) -> bytes:
@@ -159,8 +155,9 @@ def _readline(stream, name: str, line_no: int) -> bytes:
     return line
 
 
-def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[int], int, bool]:
-    """Tokens and byte offsets of a word2vec binary file, walked record by record as gensim does."""
+def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[int], int, bool, int]:
+    """Tokens, byte offsets, dim, BOM and header count of a word2vec binary file, walked record by record
+    as gensim does."""
     with source.open() as stream:
         data = stream.read()
     newline = data.find(b"\n")
@@ -198,7 +195,7 @@ def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[
             f"drop it); fix the header's count",
             offset=pos,
         )
-    return tokens, where, header.dim, bom
+    return tokens, where, header.dim, bom, header.count
 
 
 def _locate_bad_number(source: Source, where: list[int], cause: ParseError) -> None:
