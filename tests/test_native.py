@@ -350,3 +350,43 @@ def test_compressed_containers_all_agree() -> None:
     assert bz2.decompress((FIXTURES / "small.w2v.txt.bz2").read_bytes()).endswith((FIXTURES / "small.glove.txt").read_bytes())
     with zipfile.ZipFile(FIXTURES / "glove.small.zip") as archive:
         assert archive.read("small.50d.txt") == (FIXTURES / "small.glove.txt").read_bytes()
+
+
+@pytest.mark.parametrize("collide", [False, True], ids=["hash", "all-hashes-collide"])
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_many_duplicates_across_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, binary: bool, collide: bool) -> None:
+    """Repeats anywhere (adjacent, far apart, three times, in other blocks) keep the first row of each
+    token, in file order, and the report lists them in file order with their lines or offsets."""
+    import vecload.formats.table as table_module
+    import vecload.formats.text as text_module
+
+    monkeypatch.setattr(text_module, "BLOCK", 97)  # many small blocks, so repeats cross chunks
+    if collide:  # every token in one hash group: only string comparison tells them apart
+        monkeypatch.setattr(table_module, "_hash", lambda token: 7)
+    rng = np.random.default_rng(5)
+    names = [f"t{i}" for i in range(60)]
+    tokens = [names[i] for i in rng.integers(0, 60, 300)]
+    values = rng.standard_normal((300, 4)).astype(np.float32)
+    path = tmp_path / ("dups.bin" if binary else "dups.txt")
+    where = []
+    if binary:
+        body = bytearray(f"300 4\n".encode())
+        for token, row in zip(tokens, values):
+            where.append(len(body))
+            body += token.encode() + b" " + row.astype("<f4").tobytes() + b"\n"
+        path.write_bytes(bytes(body))
+    else:
+        path.write_text("".join(f"{t} " + " ".join(repr(float(v)) for v in row) + "\n" for t, row in zip(tokens, values)))
+        where = list(range(1, 301))
+    table = read_table(path)
+    first: dict[str, int] = {}
+    repeats = []
+    for i, token in enumerate(tokens):
+        if token in first:
+            repeats.append([token, where[i]])
+        else:
+            first[token] = i
+    assert table.tokens == list(first)
+    assert table.vectors.tobytes() == values[list(first.values())].tobytes()
+    assert table.report.rows_read == 300 and table.report.rows_kept == len(first)
+    assert table.report.duplicates == len(repeats) and table.report.examples["duplicates"] == repeats[:20]
