@@ -22,13 +22,16 @@ import torch
 from vecload import __version__
 from vecload._atomic import check_writable, write_all
 from vecload.errors import IntegrityError, VecloadError
-from vecload.formats import ReadOptions, Source, open_source, read_table
-from vecload.formats.table import Table
 
 if TYPE_CHECKING:
     from torch import nn
 
     from vecload.alignment import Aligned
+    from vecload.formats import Source
+    from vecload.formats.table import Table
+
+# The readers (vecload.formats) are imported where a source is read, not here: loading a converted file
+# needs none of them, and their imports are a tenth of that load's time.
 
 VOCAB_SUFFIX = ".vocab.json"
 VOCAB_KIND = "vecload-vocabulary"
@@ -199,9 +202,10 @@ def _full_hash(array: np.ndarray) -> str:
 
 def sample_rows(count: int) -> np.ndarray:
     """The rows the load-time fingerprint hashes: the first and last 256, and 16 spread evenly."""
-    spread = np.linspace(0, max(count - 1, 0), num=min(count, _SAMPLE_SPREAD), dtype=np.int64)
-    edges = np.r_[np.arange(min(count, _SAMPLE_EDGE)), np.arange(max(count - _SAMPLE_EDGE, 0), count)]
-    return np.unique(np.r_[edges, spread]).astype(np.int64)
+    spread = np.linspace(0, max(count - 1, 0), num=min(count, _SAMPLE_SPREAD), dtype=np.int64).tolist()
+    rows = {*range(min(count, _SAMPLE_EDGE)), *range(max(count - _SAMPLE_EDGE, 0), count), *spread}
+    # sorted in Python: np.unique's first call costs more than the whole hash (a lazy import)
+    return np.array(sorted(rows), dtype=np.int64)
 
 
 def _sample_hash(array: np.ndarray) -> str:
@@ -381,6 +385,8 @@ def load(
         if format or engine or read_options:
             raise VecloadError(f"{path}: is a converted file; format, engine and read options apply to sources")
         return load_converted(path, verify=verify)
+    from vecload.formats import ReadOptions, open_source, read_table
+
     source = open_source(path, member)
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     return from_table(table, source, _recorded_options(format, engine, read_options))
@@ -424,6 +430,8 @@ def convert_with_meta(
     **read_options: Any,
 ) -> tuple[Path, dict[str, Any]]:
     """:func:`convert`, also returning the metadata written beside the tensor (for reports)."""
+    from vecload.formats import ReadOptions, read_table
+
     source, target = prepare_output(src, out, member, force)
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     vectors = from_table(table, source, _recorded_options(format, engine, read_options))
@@ -441,6 +449,8 @@ def prepare_output(
     """Resolve the source and the tensor's path, refusing existing outputs before any reading."""
     if member is None and is_converted(src):
         raise VecloadError(f"{src}: is already a converted file; vecload.load() reads it as it is")
+    from vecload.formats import open_source
+
     source = open_source(src, member)
     target = Path(out) if out is not None else default_output(source)
     check_writable([target, vocab_path(target), *extra], force)
