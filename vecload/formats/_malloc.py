@@ -11,7 +11,9 @@ ceiling of glibc's own dynamic threshold), and keep up to 20 MiB free at the top
 one block of parsing frees (8 MiB was too little: the faults came back). The text reader calls it for
 filtered reads only: an unfiltered read pins the heap with the rows it keeps,
 and retaining free memory there would only raise its peak (measured: +11 MiB on 400k x 50). It does
-nothing off glibc, or when ``VECLOAD_MALLOPT=0``.
+nothing off glibc, or when ``VECLOAD_MALLOPT=0``. :func:`release` hands the retained memory back at the
+end of such a read, so that what the caller does next (an alignment gathers its rows) does not stack
+on top of it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ import sys
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 32 << 20
+_TRIM_THRESHOLD = 20 << 20
 _done = False
+_trim = None
 
 
 def settle() -> None:
     """Set glibc's mmap and trim thresholds once (see the module docstring)."""
-    global _done
+    global _done, _trim
     if _done:
         return
     _done = True
@@ -38,5 +43,12 @@ def settle() -> None:
         mallopt = libc.mallopt
     except (OSError, AttributeError):  # not glibc
         return
-    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-    mallopt(_M_TRIM_THRESHOLD, 20 << 20)
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    _trim = getattr(libc, "malloc_trim", None)
+
+
+def release() -> None:
+    """Return the free memory :func:`settle` let the heap keep (``malloc_trim``); a no-op without it."""
+    if _trim is not None:
+        _trim(0)

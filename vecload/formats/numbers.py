@@ -12,6 +12,7 @@ digit strings, ``nan``/``inf``, anything odd) goes to Python's ``float``, which 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -71,60 +72,74 @@ class BadNumber(ValueError):
         self.text = text
 
 
-def parse_fields(buf: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Parse the fields ``data[starts[i]:ends[i]]`` as float64, each exactly as ``float()`` would.
+def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray) -> None:
+    """Parse rows of fields given by their separators into ``out``, rounding each value to ``out``'s dtype.
+
+    Row ``r``'s field ``j`` is ``data[bounds[r, j] + 1 : bounds[r, j + 1]]`` (``bounds`` holds each row's
+    ``dim`` spaces and its newline), parsed exactly as ``float()`` would, then rounded. Rows are parsed a
+    batch at a time, so no array of the whole block's field offsets or float64 values ever exists: the
+    working memory is a few batches, whatever the block's size.
 
     Args:
         buf: ``data`` as a uint8 array; positions below :data:`PAD` must be padding.
         data: The bytes themselves (for the fallback path and messages).
-        starts: Field start offsets (int64).
-        ends: Field end offsets, exclusive (int64).
-
-    Returns:
-        A float64 array, one value per field.
+        bounds: An int64 array ``[n, dim + 1]`` of separator offsets.
+        out: The ``[n, dim]`` result (float32 for a table).
 
     Raises:
-        BadNumber: A field is not a number; ``index`` says which.
+        BadNumber: A field is not a number; ``index`` is ``row * dim + column``.
+    """
+    n, dim = out.shape
+    words = _words(buf)
+    per_batch = max(1, _BATCH // dim)
+
+    def run(r: int) -> None:
+        part = bounds[r : r + per_batch]
+        values = np.empty(len(part) * dim, dtype=np.float64)
+        _parse_batch(buf, words, data, (part[:, :-1] + 1).ravel(), part[:, 1:].ravel(), values, r * dim)
+        out[r : r + per_batch] = values.reshape(len(part), dim)
+
+    _run_batches(run, range(0, n, per_batch))
+
+
+def _words(buf: np.ndarray) -> np.ndarray:
+    """Every unaligned little-endian uint64 of ``buf``, as a strided view (no copy)."""
+    return np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+
+
+def _run_batches(run: Callable[[int], None], batches: range) -> None:
+    """Call ``run`` on every batch, on :data:`THREADS` threads when there are enough of them."""
+    if THREADS > 1 and len(batches) >= 4:
+        list(_executor().map(run, batches))
+    else:
+        for i in batches:
+            run(i)
+
+
+def _parse_batch(
+    buf: np.ndarray, words: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray, out: np.ndarray, first: int
+) -> None:
+    """Parse one batch of fields into ``out`` (float64): SWAR, then byte columns, then ``float()``.
+
+    Raises:
+        BadNumber: With ``index`` counted from ``first`` (the batch's position in the whole parse).
     """
     n = len(starts)
-    out = np.empty(n, dtype=np.float64)
     if n == 0:
-        return out
-    lengths = ends - starts
-    fast = _parse_swar16(buf, starts, ends, out)
+        return
+    fast = _swar16_batch(buf, words, starts, ends, out)
     slow = np.flatnonzero(~fast)
     if len(slow) * 8 > n:
-        width = 16 if np.count_nonzero(lengths[slow] > 16) * 64 < len(slow) else 24
-        fast[slow] = _parse_fixed(buf, ends[slow], lengths[slow], width, out, slow)
+        lengths = ends[slow] - starts[slow]
+        width = 16 if np.count_nonzero(lengths > 16) * 64 < len(slow) else 24
+        fast[slow] = _parse_fixed(buf, ends[slow], lengths, width, out, slow)
         slow = np.flatnonzero(~fast)
     for i in slow.tolist():
         text = data[starts[i] : ends[i]]
         try:
             out[i] = float(text)
         except ValueError:
-            raise BadNumber(i, text) from None
-    return out
-
-
-def _parse_swar16(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Parse fields of at most 16 bytes (digits, one dot, a leading minus) with uint64 words; return which did.
-
-    Works in batches of :data:`_BATCH` fields so that numpy's temporaries stay in cache.
-    """
-    fast = np.empty(len(starts), dtype=bool)
-    words = np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-
-    def run(i: int) -> None:
-        part = slice(i, i + _BATCH)
-        fast[part] = _swar16_batch(buf, words, starts[part], ends[part], out[part])
-
-    batches = range(0, len(starts), _BATCH)
-    if THREADS > 1 and len(batches) >= 4:
-        list(_executor().map(run, batches))
-    else:
-        for i in batches:
-            run(i)
-    return fast
+            raise BadNumber(first + i, text) from None
 
 
 def _executor() -> ThreadPoolExecutor:

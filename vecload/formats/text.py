@@ -25,8 +25,8 @@ import numpy as np
 
 from vecload.errors import ParseError
 from vecload.formats.detect import BOM, MAX_LINE_BYTES, check_header, parse_header
-from vecload.formats._malloc import settle
-from vecload.formats.numbers import PAD, BadNumber, parse_fields
+from vecload.formats._malloc import release, settle
+from vecload.formats.numbers import PAD, BadNumber, parse_rows
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
 
@@ -49,10 +49,15 @@ def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
     Raises:
         ParseError: The file is malformed; the message names the line.
     """
-    if options.keep is not None:
-        settle()  # a filtered read keeps little, so nothing pins glibc's heap between blocks (see _malloc)
-    with source.open() as stream:
-        return _TextReader(source, fmt, options).read(stream)
+    if options.keep is None:
+        with source.open() as stream:
+            return _TextReader(source, fmt, options).read(stream)
+    settle()  # a filtered read keeps little, so nothing pins glibc's heap between blocks (see _malloc)
+    try:
+        with source.open() as stream:
+            return _TextReader(source, fmt, options).read(stream)
+    finally:
+        release()
 
 
 class _TextReader:
@@ -89,15 +94,16 @@ class _TextReader:
         return self._finish(last_line)
 
     def _step(self, block: bytes, final: bool, line: int, last_line: int, progress: Any) -> tuple[int, int]:
-        """Handle one block; return the next line number and the last line seen."""
+        """Handle one padded block; return the next line number and the last line seen."""
         if progress is not None:
-            progress.update(len(block))
+            progress.update(len(block) - PAD)
         if self.builder is None:
-            block, line = self._start(block)
+            rest, line = self._start(block[PAD:])
+            block = _PADDING + rest
         if self.wanted is not None and self.builder.report.rows_read >= self.wanted:
             if not self._check_count:
                 raise _Stop
-            self._refuse_extra(block, line)
+            self._refuse_extra(block[PAD:], line)
             line += block.count(b"\n")
         else:
             line = self._block(block, line, final)
@@ -162,25 +168,28 @@ class _TextReader:
         guess = int(size / (len(block) / lines) * 1.02) + 64
         return guess if self.wanted is None else min(guess, self.wanted)
 
-    def _block(self, block: bytes, line: int, final: bool) -> int:
-        """Parse one block of whole lines starting at ``line``; return the next line number."""
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-        data = _PADDING + block
+    def _block(self, data: bytes, line: int, final: bool) -> int:
+        """Parse one padded block of whole lines starting at ``line``; return the next line number.
+
+        ``data`` is :data:`PAD` bytes of padding (ASCII zeros, which no check below mistakes for
+        whitespace) followed by the lines, as :func:`_blocks` builds it.
+        """
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
         buf = np.frombuffer(data, dtype=np.uint8)
         newlines = np.flatnonzero(buf == 10)
         if len(newlines) and (buf[newlines - 1] == 32).any():
-            while b" \n" in block:
-                block = block.replace(b" \n", b"\n")
-            data = _PADDING + block
+            while b" \n" in data:
+                data = data.replace(b" \n", b"\n")
             buf = np.frombuffer(data, dtype=np.uint8)
             newlines = np.flatnonzero(buf == 10)
         remaining = None if self.wanted is None else self.wanted - self.builder.report.rows_read
-        if _canonical(block, buf, newlines):
+        if _canonical(data, buf, newlines):
             used = self._fast(data, buf, newlines, line, remaining, final)
         else:
-            used = self._slow(block, line, remaining, final)
+            used = self._slow(data[PAD:], line, remaining, final)
         if self._check_count and used < len(newlines):
+            block = data[PAD:]
             rest = block.split(b"\n", used)[-1] if used else block
             self._refuse_extra(rest, line + used)
         return line + len(newlines)
@@ -207,14 +216,21 @@ class _TextReader:
         n = len(newlines)
         if n == 0:
             return 0
-        spaces = np.flatnonzero(buf == 32)
-        if len(spaces) > 1 and (np.diff(spaces) == 1).any():
+        if b"  " in data:  # an empty field: the per-line path names it
             return self._slow(data[PAD:], line, remaining, final)
+        # In a canonical block the bytes <= 32 are the fields' spaces and the newlines, and (rarely) other
+        # control bytes inside tokens. When every line has exactly `dim` spaces, row r's separators are
+        # row r of this array: no other offsets of the block's fields are ever built.
+        separators = np.flatnonzero(buf <= 32)
         starts = np.empty(n, dtype=np.int64)
         starts[0] = PAD
         starts[1:] = newlines[:-1] + 1
-        if len(spaces) == n * dim and _one_row_per_line(spaces.reshape(n, dim), starts, newlines):
-            return self._rows(data, buf, spaces, starts, newlines, line)
+        if len(separators) == n * (dim + 1):
+            bounds = separators.reshape(n, dim + 1)
+            if (bounds[:, -1] == newlines).all() and (buf[bounds[:, :-1]] == 32).all():
+                return self._rows(data, buf, bounds, starts, line)
+        spaces = separators[buf[separators] == 32]
+        del separators
         first = np.searchsorted(spaces, starts)
         count = np.searchsorted(spaces, newlines) - first
         extra = count - dim
@@ -222,27 +238,22 @@ class _TextReader:
             bad = int(np.argmax(extra < 0))
             self._slow(data[starts[bad] :], line + bad, 1, final)
             raise AssertionError("the per-line path did not find the bad row")  # pragma: no cover
-        value_spaces = self._token_spaces(data, spaces, starts, first, extra, line)
-        return self._rows(data, buf, value_spaces, starts, newlines, line)
+        bounds = np.empty((n, dim + 1), dtype=np.int64)
+        bounds[:, :-1] = self._token_spaces(data, spaces, starts, first, extra, line).reshape(n, dim)
+        bounds[:, -1] = newlines
+        return self._rows(data, buf, bounds, starts, line)
 
-    def _rows(
-        self, data: bytes, buf: np.ndarray, value_spaces: np.ndarray, starts: np.ndarray, newlines: np.ndarray, line: int
-    ) -> int:
-        """Parse rows whose value-separating spaces are known (``dim`` per line)."""
-        dim = self.dim
-        n = len(newlines)
-        grid = value_spaces.reshape(n, dim)
-        ends = np.empty((n, dim), dtype=np.int64)
-        ends[:, :-1] = grid[:, 1:]
-        ends[:, -1] = newlines
-        token_ends = grid[:, 0].tolist()
-        raw = [data[a:b] for a, b in zip(starts.tolist(), token_ends)]
+    def _rows(self, data: bytes, buf: np.ndarray, bounds: np.ndarray, starts: np.ndarray, line: int) -> int:
+        """Parse rows whose separators are known: row r's ``dim`` value-separating spaces, then its newline."""
+        n, dim = len(bounds), self.dim
+        raw = [data[a:b] for a, b in zip(starts.tolist(), bounds[:, 0].tolist())]
+        values = np.empty((n, dim), dtype=np.float32)
         try:
-            values = parse_fields(buf, data, (grid + 1).ravel(), ends.ravel())
+            parse_rows(buf, data, bounds, values)
         except BadNumber as exc:
             row, column = divmod(exc.index, dim)
             raise self._bad_value(exc.text, line + row, column) from None
-        self._add(raw, values.reshape(n, dim), np.arange(line, line + n))
+        self._add(raw, values, np.arange(line, line + n))
         return n
 
     def _token_spaces(
@@ -311,7 +322,7 @@ class _TextReader:
         if not raw:
             return
         tokens = _decode_tokens(raw, where, self.options.unicode_errors, self.name, self.builder)
-        self.builder.add_chunk(tokens, rows.astype(np.float32), where)
+        self.builder.add_chunk(tokens, np.asarray(rows, dtype=np.float32), where)
 
     def _bad_value(self, text: bytes, line: int, column: int) -> ParseError:
         shown = text.decode("utf-8", "replace")
@@ -337,23 +348,22 @@ class _Stop(Exception):
     """Enough rows were read."""
 
 
-def _canonical(block: bytes, buf: np.ndarray, newlines: np.ndarray) -> bool:
-    """True when no line has tabs, CRs, blank or edge whitespace (double spaces are checked later)."""
-    if not len(newlines) or block[0] <= 32 or any(c in block for c in (b"\t", b"\r", b"\x0b", b"\x0c")):
+def _canonical(data: bytes, buf: np.ndarray, newlines: np.ndarray) -> bool:
+    """True when no line of the padded block has tabs, CRs, blank or edge whitespace (double spaces are
+    checked later)."""
+    if not len(newlines) or data[PAD] <= 32 or any(c in data for c in (b"\t", b"\r", b"\x0b", b"\x0c")):
         return False
     return bool(buf[newlines - 1].min() > 32 and buf[newlines[:-1] + 1].min(initial=33) > 32)
 
 
-def _one_row_per_line(grid: np.ndarray, starts: np.ndarray, newlines: np.ndarray) -> bool:
-    """True when row i of the sorted space positions lies inside line i (so each line has ``dim`` spaces)."""
-    return bool((grid[:, 0] > starts).all() and (grid[:, -1] < newlines).all())
-
-
 def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
-    """Blocks of whole lines (each ending in a newline); the flag marks the last block.
+    """Blocks of whole lines (each ending in a newline), each after :data:`PAD` bytes of padding; the flag
+    marks the last block.
 
-    Damaged compressed streams raise ParseError from the stream itself (see Source.open). A line longer
-    than MAX_LINE_BYTES is refused before it is held whole: it means binary data read as text.
+    Each block is built by one join of the padding, the previous read's partial line and this read's
+    complete lines, so its bytes are copied once. Damaged compressed streams raise ParseError from the
+    stream itself (see Source.open). A line longer than MAX_LINE_BYTES is refused before it is held
+    whole: it means binary data read as text.
     """
     rest = b""
     pending: bytes | None = None
@@ -369,19 +379,22 @@ def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
                 offset=consumed - len(data) - len(rest),
             )
         if not data:
-            tail = rest + b"\n" if rest else None
+            tail = b"".join((_PADDING, rest, b"\n")) if rest else None
             if pending is not None:
                 yield pending, tail is None
             if tail is not None:
                 yield tail, True
             return
-        data = rest + data
         cut = data.rfind(b"\n") + 1
+        if not cut:
+            rest += data
+            continue
+        block = b"".join((_PADDING, rest, memoryview(data)[:cut]))
         rest = data[cut:]
-        if cut:
-            if pending is not None:
-                yield pending, False
-            pending = data[:cut]
+        del data  # the next read must not find this one still alive
+        if pending is not None:
+            yield pending, False
+        pending = block
 
 
 def _decode_tokens(raw: list[bytes], where: np.ndarray, errors: str, name: str, builder: TableBuilder) -> list[str]:
