@@ -2,8 +2,9 @@
 
 A record is ``token SPACE <dim little-endian float32>``, optionally followed by a newline (which, as in
 gensim and word2vec.c, is stripped from the start of the next token). Token boundaries are found with
-one ``bytes.find`` per record; the floats are never touched in Python: each block's vectors are gathered
-with one numpy fancy index over a strided view of the bytes.
+one ``bytes.find`` per record, and the tokens of a block are decoded together; the floats are never
+touched in Python: each block's vectors are gathered with one numpy fancy index over a strided view of
+the bytes.
 """
 
 from __future__ import annotations
@@ -82,52 +83,67 @@ def _records(
     data: bytes, base: int, record: int, most: int, eof: bool, name: str, done: int, count: int, builder: TableBuilder
 ) -> tuple[int, int]:
     """Add the complete records at the start of ``data``; return how many, and the bytes they used."""
-    errors = builder.options.unicode_errors
-    tokens: list[str] = []
-    where: list[int] = []
-    vectors: list[int] = []
+    leads: list[int] = []
+    spaces: list[int] = []
     pos = 0
     size = len(data)
     find = data.find
-    while len(tokens) < most:
+    while len(leads) < most:
         space = find(b" ", pos)
         if space < 0 or size - space - 1 < record:
             if eof and space < 0 and not data[pos:].strip():
                 break
             if not eof:
                 break
+            _decode(data, leads, spaces, base, done, name, builder)  # an earlier bad token is reported first
             raise ParseError(
                 name,
-                f"the file ends inside record {done + len(tokens) + 1} of {count} (truncated?)",
+                f"the file ends inside record {done + len(leads) + 1} of {count} (truncated?)",
                 offset=base + len(data) - len(data[pos:].lstrip(b"\n")),
             )
-        lead = pos
-        while data[lead : lead + 1] == b"\n":  # the newline word2vec.c writes after a vector
-            lead += 1
-        raw = data[lead:space]
+        while data[pos] == 10:  # the newline word2vec.c writes after a vector (pos < space: not a space)
+            pos += 1
+        leads.append(pos)
+        spaces.append(space)
+        pos = space + 1 + record
+    if leads:
+        tokens = _decode(data, leads, spaces, base, done, name, builder)
+        buf = np.frombuffer(data, dtype=np.uint8)
+        view = np.ndarray(shape=(size - record + 1, record), dtype=np.uint8, buffer=buf, strides=(1, 1))
+        rows = view[np.asarray(spaces, dtype=np.intp) + 1].view("<f4").astype(np.float32, copy=False)
+        builder.add_chunk(tokens, rows, (np.asarray(leads, dtype=np.int64) + base).tolist())
+    return len(leads), pos
+
+
+def _decode(
+    data: bytes, leads: list[int], spaces: list[int], base: int, done: int, name: str, builder: TableBuilder
+) -> list[str]:
+    """The records' tokens. A token never holds a space byte, and UTF-8 decodes no other byte to a
+    space, so one decode of the tokens joined by spaces, split on spaces, gives them all at once; only a
+    chunk with invalid UTF-8 is decoded token by token (to name the record, or to repair and report)."""
+    raw = [data[a:b] for a, b in zip(leads, spaces)]
+    try:
+        return b" ".join(raw).decode("utf-8").split(" ")
+    except UnicodeDecodeError:
+        pass
+    errors = builder.options.unicode_errors
+    tokens = []
+    for k, (token, lead) in enumerate(zip(raw, leads)):
         try:
-            token = raw.decode("utf-8")
+            tokens.append(token.decode("utf-8"))
         except UnicodeDecodeError as exc:
             if errors == "strict":
                 raise ParseError(
                     name,
-                    f"the token of record {done + len(tokens) + 1} is not valid UTF-8 ({exc.reason} at byte "
+                    f"the token of record {done + k + 1} is not valid UTF-8 ({exc.reason} at byte "
                     f"{base + lead + exc.start}); unicode_errors='replace' or 'ignore' repairs it",
                     offset=base + lead,
                 ) from None
             # Like gensim: repair, then strip newlines the repair may have brought to the front.
-            token = raw.decode("utf-8", errors).lstrip("\n")
-            builder.report.note("decoding_repairs", token, base + lead)
-        tokens.append(token)
-        where.append(base + lead)
-        vectors.append(space + 1)
-        pos = space + 1 + record
-    if tokens:
-        buf = np.frombuffer(data, dtype=np.uint8)
-        view = np.ndarray(shape=(size - record + 1, record), dtype=np.uint8, buffer=buf, strides=(1, 1))
-        rows = view[np.asarray(vectors, dtype=np.intp)].view("<f4").astype(np.float32, copy=False)
-        builder.add_chunk(tokens, rows, where)
-    return len(tokens), pos
+            fixed = token.decode("utf-8", errors).lstrip("\n")
+            builder.report.note("decoding_repairs", fixed, base + lead)
+            tokens.append(fixed)
+    return tokens
 
 
 def _refuse_trailing(stream: BinaryIO, data: bytes, base: int, count: int, name: str) -> None:
