@@ -390,3 +390,30 @@ def test_many_duplicates_across_blocks(tmp_path: Path, monkeypatch: pytest.Monke
     assert table.vectors.tobytes() == values[list(first.values())].tobytes()
     assert table.report.rows_read == 300 and table.report.rows_kept == len(first)
     assert table.report.duplicates == len(repeats) and table.report.examples["duplicates"] == repeats[:20]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int) -> None:
+    """Blocks parsed in many row batches (on one or two threads) give float32(float(text)) for every value,
+    and of two bad values in different batches the first in the file is reported."""
+    import vecload.formats.numbers as numbers
+
+    monkeypatch.setattr(numbers, "THREADS", threads)
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal((3000, 50)) * 10.0 ** rng.integers(-8, 9, (3000, 50))
+    styles = ["%.9g", "%r", "%.3e", "%.17g", "%g"]
+    lines = [
+        f"w{i} " + " ".join(styles[(i + j) % len(styles)] % v for j, v in enumerate(row.tolist()))
+        for i, row in enumerate(values)
+    ]
+    path = tmp_path / "many.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_table(path)
+    expected = np.array([[float(f) for f in line.split(" ")[1:]] for line in lines]).astype(np.float32)
+    assert np.array_equal(table.vectors.view(np.uint32), expected.view(np.uint32))
+    assert table.tokens == [f"w{i}" for i in range(3000)]
+    lines[2500] = lines[2500].rsplit(" ", 1)[0] + " 1.2.3"
+    lines[1200] = " ".join(f if j != 8 else "nan?" for j, f in enumerate(lines[1200].split(" ")))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"many\.txt:1201: value 8 \('nan\?'\) is not a number"):
+        read_table(path)
