@@ -360,17 +360,22 @@ def test_many_duplicates_across_blocks(tmp_path: Path, monkeypatch: pytest.Monke
     import vecload.formats.table as table_module
     import vecload.formats.text as text_module
 
-    monkeypatch.setattr(text_module, "BLOCK", 97)  # many small blocks, so repeats cross chunks
+    import vecload.formats.binary as binary_module
+
+    # many small chunks, so repeats cross them; rows move 3 at a time when repeats are dropped
+    monkeypatch.setattr(text_module, "BLOCK", 97)
+    monkeypatch.setattr(binary_module, "BLOCK", 997)
+    monkeypatch.setattr(table_module, "_MOVE_BLOCK", 3)
     if collide:  # every token in one hash group: only string comparison tells them apart
         monkeypatch.setattr(table_module, "_hash", lambda token: 7)
     rng = np.random.default_rng(5)
     names = [f"t{i}" for i in range(60)]
     tokens = [names[i] for i in rng.integers(0, 60, 300)]
-    values = rng.standard_normal((300, 4)).astype(np.float32)
+    values = rng.standard_normal((300, 64)).astype(np.float32)  # binary: past the reader's 64 KiB first read
     path = tmp_path / ("dups.bin" if binary else "dups.txt")
     where = []
     if binary:
-        body = bytearray(f"300 4\n".encode())
+        body = bytearray(b"300 64\n")
         for token, row in zip(tokens, values):
             where.append(len(body))
             body += token.encode() + b" " + row.astype("<f4").tobytes() + b"\n"
@@ -398,7 +403,11 @@ def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Pat
     and of two bad values in different batches the first in the file is reported."""
     import vecload.formats.numbers as numbers
 
+    import vecload.formats.text as text_module
+
     monkeypatch.setattr(numbers, "THREADS", threads)
+    monkeypatch.setattr(numbers, "_BATCH", 8 * 50)  # 8 rows per batch: hundreds of batches
+    monkeypatch.setattr(text_module, "BLOCK", 8 << 20)  # one block: both bad values in it
     rng = np.random.default_rng(11)
     values = rng.standard_normal((3000, 50)) * 10.0 ** rng.integers(-8, 9, (3000, 50))
     styles = ["%.9g", "%r", "%.3e", "%.17g", "%g"]

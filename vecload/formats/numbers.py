@@ -151,7 +151,8 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _swar16_batch(buf: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """One batch of :func:`_parse_swar16`."""
+    """Parse fields of at most 16 bytes (digits, one dot, a leading minus) with uint64 words into ``out``;
+    return which it parsed (the rest are left to the slower paths)."""
     lengths = ends - starts
     negative = buf[starts] == 0x2D
     fits = (lengths > negative + 1) & (lengths <= 16)

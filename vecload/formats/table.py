@@ -9,6 +9,8 @@ import numpy as np
 
 #: How many examples of each problem a report keeps (the counts are always complete).
 MAX_EXAMPLES = 20
+#: The problems a report counts, in the order reports list them.
+_PROBLEMS = ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines")
 
 
 @dataclass
@@ -47,13 +49,15 @@ class ParseReport:
             kept.append([token, where])
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict."""
-        return asdict(self)
+        """A JSON-ready dict; ``examples`` lists the problems in a fixed order, however they were found."""
+        document = asdict(self)
+        document["examples"] = {p: self.examples[p] for p in _PROBLEMS if p in self.examples}
+        return document
 
     def summary(self) -> str:
         """One line for people: rows read and kept, then only the problems that occurred."""
         parts = [f"{self.rows_read} rows read", f"{self.rows_kept} kept"]
-        for problem in ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines"):
+        for problem in _PROBLEMS:
             count = getattr(self, problem)
             if count:
                 examples = self.examples.get(problem, [])[:3]
@@ -141,9 +145,11 @@ _MOVE_BLOCK = 4096
 class TableBuilder:
     """Collects rows chunk by chunk, applying the duplicate, filter and non-finite policies.
 
-    Memory stays proportional to the rows kept: kept rows are copied straight into one matrix that
-    grows in place (``ndarray.resize``, which the C library does with ``mremap``, not by copying), and
-    :meth:`finish` trims it the same way, so the full matrix never exists twice. With ``expected_rows``
+    Memory stays proportional to the rows kept: rows are copied straight into one matrix that grows in
+    place (``ndarray.resize``, which the C library does with ``mremap``, not by copying), and
+    :meth:`finish` trims it the same way, so the full matrix never exists twice. A filtered read copies
+    only the rows it keeps; an unfiltered read copies every row and drops repeated tokens in
+    :meth:`finish`, keeping each row's line (8 bytes) until then. With ``expected_rows``
     (a header's count, or an estimate) the matrix is reserved once; pages never written cost nothing.
 
     Args:
