@@ -426,3 +426,18 @@ def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Pat
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"many\.txt:1201: value 8 \('nan\?'\) is not a number"):
         read_table(path)
+
+
+@pytest.mark.parametrize("suffix", ["", "\tx"], ids=["bulk-path", "per-line-path"])
+def test_values_beyond_float32_become_inf_quietly_and_are_reported(tmp_path: Path, suffix: str) -> None:
+    """1e39 rounds to inf in float32, as in gensim; no numpy warning escapes, and the row is reported."""
+    import warnings
+
+    path = tmp_path / "big.txt"
+    # a tab in the first token sends the block down the per-line path
+    path.write_text(f"a{suffix} 1.5 2\nb 1e39 -1e39\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_table(path)
+    assert table.vectors[1].tolist() == [float("inf"), float("-inf")]
+    assert table.report.nonfinite == 1 and table.report.examples["nonfinite"] == [["b", 2]]

@@ -97,7 +97,8 @@ def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray
         part = bounds[r : r + per_batch]
         values = np.empty(len(part) * dim, dtype=np.float64)
         _parse_batch(buf, words, data, (part[:, :-1] + 1).ravel(), part[:, 1:].ravel(), values, r * dim)
-        out[r : r + per_batch] = values.reshape(len(part), dim)
+        with np.errstate(over="ignore"):  # beyond float32's range is inf, as in gensim; reports count it
+            out[r : r + per_batch] = values.reshape(len(part), dim)
 
     _run_batches(run, range(0, n, per_batch))
 

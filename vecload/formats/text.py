@@ -322,7 +322,9 @@ class _TextReader:
         if not raw:
             return
         tokens = _decode_tokens(raw, where, self.options.unicode_errors, self.name, self.builder)
-        self.builder.add_chunk(tokens, np.asarray(rows, dtype=np.float32), where)
+        with np.errstate(over="ignore"):  # beyond float32's range is inf, as in gensim; reports count it
+            rows = np.asarray(rows, dtype=np.float32)
+        self.builder.add_chunk(tokens, rows, where)
 
     def _bad_value(self, text: bytes, line: int, column: int) -> ParseError:
         shown = text.decode("utf-8", "replace")
