@@ -441,3 +441,24 @@ def test_values_beyond_float32_become_inf_quietly_and_are_reported(tmp_path: Pat
         table = read_table(path)
     assert table.vectors[1].tolist() == [float("inf"), float("-inf")]
     assert table.report.nonfinite == 1 and table.report.examples["nonfinite"] == [["b", 2]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["w0 1 2\nw1  4\n", "w0 1 2\nw1 3  \n", "w0 1 2\nw1 1e  5\n", "w0 1 2\nw 1  2 3\n", "w0 1 2\nx  y 1 2\n"],
+    ids=["empty-first-value", "trailing-double-space", "bad-then-empty", "extra-field", "token-double-space"],
+)
+def test_double_spaces_read_the_same_in_bulk_and_line_by_line(tmp_path: Path, body: str) -> None:
+    """A double space gives the same result (the same table, or the same error and line) whether its block
+    is read in bulk or line by line (a tab in an earlier token sends the whole block line by line)."""
+    outcomes = []
+    for first in ("a 0 0\n", "a\tb 0 0\n"):
+        path = tmp_path / "double.txt"
+        path.write_text(first + body, encoding="utf-8")
+        try:
+            table = read_table(path)
+        except ParseError as exc:
+            outcomes.append(str(exc))
+        else:
+            outcomes.append((table.tokens[1:], table.vectors[1:].tobytes()))
+    assert outcomes[0] == outcomes[1]

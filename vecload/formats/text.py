@@ -216,19 +216,21 @@ class _TextReader:
         n = len(newlines)
         if n == 0:
             return 0
-        if b"  " in data:  # an empty field: the per-line path names it
-            return self._slow(data[PAD:], line, remaining, final)
         # In a canonical block the bytes <= 32 are the fields' spaces and the newlines, and (rarely) other
         # control bytes inside tokens. When every line has exactly `dim` spaces, row r's separators are
-        # row r of this array: no other offsets of the block's fields are ever built.
+        # row r of this array: no other offsets of the block's fields are ever built. (A double space
+        # there is an empty field, which the parser reports as the per-line path would.)
         separators = np.flatnonzero(buf <= 32)
         starts = np.empty(n, dtype=np.int64)
         starts[0] = PAD
         starts[1:] = newlines[:-1] + 1
         if len(separators) == n * (dim + 1):
             bounds = separators.reshape(n, dim + 1)
-            if (bounds[:, -1] == newlines).all() and (buf[bounds[:, :-1]] == 32).all():
+            # each row's last separator is its newline, and all the others are spaces
+            if (bounds[:, -1] == newlines).all() and np.count_nonzero(buf == 32) == n * dim:
                 return self._rows(data, buf, bounds, starts, line)
+        if b"  " in data:  # an empty field or a token with a double space: the per-line path decides
+            return self._slow(data[PAD:], line, remaining, final)
         spaces = separators[buf[separators] == 32]
         del separators
         first = np.searchsorted(spaces, starts)
