@@ -91,6 +91,17 @@ def test_damaged_vocabulary_is_refused(tmp_path: Path) -> None:
         vecload.load(out)
 
 
+@pytest.mark.parametrize("bad", [7, None, ["x"], {"a": 1}])
+def test_vocabulary_with_a_token_that_is_not_a_string_is_refused(tmp_path: Path, bad) -> None:
+    """A token that JSON gives as a number, null, list or object makes the vocabulary damaged, not loadable."""
+    out = _converted(tmp_path)
+    document = json.loads(vocab_path(out).read_text(encoding="utf-8"))
+    document["tokens"][2] = bad
+    vocab_path(out).write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(IntegrityError, match=r"t\.vocab\.json: damaged vocabulary file \(tokens or metadata malformed\)"):
+        vecload.load(out)
+
+
 def test_exception_inside_the_writer_leaves_old_outputs_intact(tmp_path: Path, monkeypatch) -> None:
     """If writing fails half-way, even with force=True the previous pair stays and no temp file remains."""
     out = _converted(tmp_path)
