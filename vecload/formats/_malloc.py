@@ -13,7 +13,7 @@ filtered reads only: an unfiltered read pins the heap with the rows it keeps,
 and retaining free memory there would only raise its peak (measured: +11 MiB on 400k x 50). It does
 nothing off glibc, or when ``VECLOAD_MALLOPT=0``. :func:`release` hands the retained memory back at the
 end of such a read, so that what the caller does next (an alignment gathers its rows) does not stack
-on top of it.
+on top of it. :func:`settled` wraps a read in both.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -46,6 +48,16 @@ def settle() -> None:
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
     mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
     _trim = getattr(libc, "malloc_trim", None)
+
+
+@contextmanager
+def settled() -> Iterator[None]:
+    """:func:`settle` for the duration of a read, then :func:`release` what the heap kept."""
+    settle()
+    try:
+        yield
+    finally:
+        release()
 
 
 def release() -> None:

@@ -19,19 +19,19 @@ Policies:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from vecload.errors import ParseError
 from vecload.formats.detect import BOM, MAX_LINE_BYTES, check_header, parse_header
-from vecload.formats._malloc import release, settle
+from vecload.formats._malloc import settled
 from vecload.formats.numbers import PAD, BadNumber, parse_rows
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
 
 BLOCK = 2 << 20
-_IRREGULAR = (b"\t", b"\r", b"\x0b", b"\x0c", b"  ", b"\n\n", b"\n ")
 _PADDING = b"0" * PAD
 
 
@@ -49,15 +49,9 @@ def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
     Raises:
         ParseError: The file is malformed; the message names the line.
     """
-    if options.keep is None:
-        with source.open() as stream:
-            return _TextReader(source, fmt, options).read(stream)
-    settle()  # a filtered read keeps little, so nothing pins glibc's heap between blocks (see _malloc)
-    try:
-        with source.open() as stream:
-            return _TextReader(source, fmt, options).read(stream)
-    finally:
-        release()
+    # a filtered read keeps little, so nothing pins glibc's heap between blocks (see _malloc)
+    with settled() if options.keep is not None else nullcontext(), source.open() as stream:
+        return _TextReader(source, fmt, options).read(stream)
 
 
 class _TextReader:
