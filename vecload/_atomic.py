@@ -1,66 +1,241 @@
-"""Write outputs so that an interruption leaves either the old files or the new ones, never a mix."""
+"""Write outputs so that nothing is lost or planted: the old files or the new ones, never a mix.
+
+Each output is written to a temporary file created exclusively (``O_CREAT | O_EXCL | O_NOFOLLOW``) in
+its target's directory under an unpredictable name, ``.vecload-tmp.<target name>.<pid>.<random>``, so
+a symlink planted in the directory is never followed. The files are fsynced, renamed over their targets
+in one go, and the directories fsynced. On any exception, SIGINT, SIGTERM or SIGHUP the temporaries are
+removed; the signal is then delivered again to the handler that was in place before, so the process
+ends (or not) as it would have without vecload. The fixed prefix lets a later run find what a killed
+run left behind: :func:`remove_stale_temps` deletes those of processes that no longer exist.
+"""
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import secrets
 import signal
+import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-from vecload.errors import OutputExistsError
+from vecload.errors import OutputExistsError, VecloadError
+
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".vecload-tmp."
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+Writer = Callable[[BinaryIO], None]
 
 
-def check_writable(paths: list[Path], force: bool) -> None:
-    """Refuse to overwrite existing outputs unless ``force``, and refuse missing directories."""
-    for path in paths:
-        if path.exists() and not force:
-            raise OutputExistsError(f"{path}: already exists; pass force=True (--force) to overwrite it")
-        if not path.parent.is_dir():
-            raise OutputExistsError(f"{path}: directory {path.parent} does not exist")
+class _Interrupted(BaseException):
+    """Raised by the temporary signal handlers; a BaseException so that no ``except Exception`` eats it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def write_all(outputs: list[tuple[Path, Callable[[Path], None]]], force: bool = False) -> None:
-    """Write several files as one unit.
-
-    Each writer writes to a temporary file beside its target; only when every writer has finished are
-    the temporary files renamed over the targets, in the order given (put the file others depend on
-    first), with SIGINT and SIGTERM held back during the renames. On any error the temporary files are
-    removed and the targets are untouched.
+def check_outputs(targets: Sequence[Path], force: bool, sources: Sequence[Path] = ()) -> None:
+    """Refuse outputs that cannot or must not be written, before anything is read.
 
     Args:
-        outputs: ``(target, writer)`` pairs; ``writer(tmp_path)`` writes the whole file.
+        targets: The files to write.
+        force: Allow replacing existing files (and dangling symlinks).
+        sources: Files being read; never overwritten, even with ``force``.
+
+    Raises:
+        OutputExistsError: A target exists (or is a dangling symlink) and ``force`` is False.
+        VecloadError: A target's directory is missing or not writable, a target is a directory, a source,
+            or named twice.
+    """
+    seen: dict[str, Path] = {}
+    for target in targets:
+        key = os.path.normcase(os.path.abspath(target))
+        if key in seen:
+            raise VecloadError(f"{target}: named twice as an output; give each output its own path")
+        seen[key] = target
+        for source in sources:
+            if _same_file(target, source):
+                raise VecloadError(
+                    f"{target}: is the source being read ({source}); writing there would destroy it, so vecload "
+                    f"refuses even with --force; choose another output path"
+                )
+        directory = target.parent
+        if not directory.is_dir():
+            raise VecloadError(f"{target}: directory {directory} does not exist; create it first; nothing was read")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise VecloadError(
+                f"{target}: cannot write in directory {directory} (permission denied); choose a writable "
+                f"directory; nothing was read or written"
+            )
+        if os.path.islink(target) and not target.exists() and not force:
+            raise OutputExistsError(
+                f"{target}: is a dangling symbolic link (to {os.readlink(target)}); vecload does not write through "
+                f"links; remove it, or pass force=True (--force) to replace the link itself"
+            )
+        if target.is_dir():
+            raise VecloadError(f"{target}: is a directory; name a file to write")
+        if target.exists() and not force:
+            raise OutputExistsError(f"{target}: already exists; pass force=True (--force) to overwrite it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name the same file (same resolved path, or the same inode)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def write_files(outputs: Sequence[tuple[Path, Writer]], force: bool = False, sources: Sequence[Path] = ()) -> None:
+    """Write several files as one unit, through exclusive temporaries renamed at the end.
+
+    Args:
+        outputs: ``(target, writer)`` pairs; ``writer(fh)`` writes the whole file to a binary file object
+            opened for reading and writing.
         force: Overwrite existing targets.
+        sources: Files being read, never to be overwritten.
 
     Raises:
         OutputExistsError: A target exists and ``force`` is False.
+        VecloadError: Writing failed (full disk, quota, permission, a torch error); the message names the
+            target and says that nothing was written.
     """
     targets = [target for target, _ in outputs]
-    check_writable(targets, force)
+    check_outputs(targets, force, sources)
+    for target in targets:
+        remove_stale_temps(target)
     temps: list[Path] = []
+    current = targets[0]
     try:
-        for target, writer in outputs:
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            temps.append(tmp)
-            writer(tmp)
-            _fsync(tmp)
-        check_writable(targets, force)
-        with _signals_deferred():
+        with _signals_interrupt():
+            for target, writer in outputs:
+                current = target
+                tmp = _create_temp(target)
+                temps.append(tmp)
+                with open(tmp, "r+b") as fh:
+                    writer(fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            check_outputs(targets, force, sources)
             for tmp, target in zip(temps, targets):
-                os.replace(tmp, target)
+                current = target
+                _place(tmp, target, force)
             _fsync_directories({target.parent for target in targets})
-    finally:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
+    except _Interrupted as exc:
+        _remove(temps)
+        name = signal.Signals(exc.signum).name
+        log.warning("%s: interrupted by %s while writing; nothing was written", current, name)
+        _deliver(exc.signum)
+        # reached only when the previous handler returned: the process goes on, without the output
+        raise VecloadError(f"{current}: interrupted by {name} while writing; nothing was written") from None
+    except (OutputExistsError, VecloadError):
+        _remove(temps)
+        raise
+    except BaseException as exc:
+        _remove(temps)
+        if isinstance(exc, (OSError, RuntimeError, ValueError)):
+            raise VecloadError(f"{current}: could not be written: {_reason(exc)}; nothing was written") from exc
+        raise
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _create_temp(target: Path) -> Path:
+    """Create an empty temporary beside ``target``, exclusively, under an unpredictable name."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = target.with_name(f"{TEMP_PREFIX}{target.name}.{os.getpid()}.{secrets.token_hex(8)}")
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target))
+
+
+def _place(tmp: Path, target: Path, force: bool) -> None:
+    """Move ``tmp`` to ``target``; without ``force``, never over a file that appeared meanwhile."""
+    if not force:
+        try:
+            os.link(tmp, target)  # fails if the target exists: no window between checking and renaming
+        except FileExistsError:
+            raise OutputExistsError(f"{target}: already exists (it appeared while vecload was writing); "
+                                    f"pass force=True (--force) to overwrite it") from None
+        except OSError:  # a filesystem without hard links
+            if os.path.lexists(target):
+                raise OutputExistsError(f"{target}: already exists; pass force=True (--force) to overwrite it") from None
+            os.replace(tmp, target)
+            return
+        os.unlink(tmp)
+        return
+    os.replace(tmp, target)
+
+
+def _remove(temps: list[Path]) -> None:
+    for tmp in temps:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _reason(exc: BaseException) -> str:
+    """The most useful line of a write failure: the OSError behind a torch error, if there is one."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Delete temporaries of ``target`` left by processes that no longer exist, and log each.
+
+    Returns:
+        The files removed.
+    """
+    removed: list[Path] = []
+    prefix = f"{TEMP_PREFIX}{target.name}."
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        names = [name for name in os.listdir(target.parent) if name.startswith(prefix)]
+    except OSError:
+        return removed
+    for name in names:
+        pid_text, _, token = name[len(prefix):].partition(".")
+        if not pid_text.isdigit() or not token or "." in token or _alive(int(pid_text)):
+            continue
+        path = target.parent / name
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode) and not os.path.islink(path):
+                continue
+            path.unlink()
+        except OSError:
+            continue
+        log.warning("%s: removed a stale temporary file %s left by process %s, which no longer runs",
+                    target, name, pid_text)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid < 1 << 31  # another user's process, or a name no process could have
+    return True
 
 
 def _fsync_directories(directories: set[Path]) -> None:
@@ -76,19 +251,43 @@ def _fsync_directories(directories: set[Path]) -> None:
             os.close(fd)
 
 
+def _deliver(signum: int) -> None:
+    """Send ``signum`` again, now that the previous handler is back: the process reacts as it would have."""
+    signal.raise_signal(signum)
+
+
 @contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends, so neither can split a group of renames."""
+def _signals_interrupt() -> Iterator[None]:
+    """While writing, turn SIGINT, SIGTERM and SIGHUP into :class:`_Interrupted` so the temporaries go.
+
+    Installed only in the main thread (the only one Python delivers signals to), only over handlers that
+    Python can restore and that do not ignore the signal, and always restored on the way out.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    deferred = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in deferred}
+
+    def handler(signum: int, frame: object) -> None:
+        if not received:
+            received.append(signum)
+            raise _Interrupted(signum)
+
+    previous: dict[int, object] = {}
     try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum in _SIGNALS:
+            current = signal.getsignal(signum)
+            if current is None or current is signal.SIG_IGN:
+                continue
+            previous[signum] = signal.signal(signum, handler)
+        try:
+            yield
+        except BaseException as exc:
+            if received and not isinstance(exc, _Interrupted):
+                raise _Interrupted(received[0]) from exc  # torch wraps what its write callback raised
+            raise
         if received:
-            signal.raise_signal(received[0])
+            raise _Interrupted(received[0])
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)  # type: ignore[arg-type]

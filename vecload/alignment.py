@@ -377,33 +377,38 @@ def convert_aligned(
     *,
     force: bool = False,
     report_json: str | os.PathLike[str] | None = None,
+    vocab_out: str | os.PathLike[str] | None = None,
     member: str | None = None,
     **kwargs: Any,
 ) -> tuple[Path, dict[str, Any]]:
-    """Align ``src`` to a task vocabulary and write ``OUT.pth`` and ``OUT.vocab.json`` (and a JSON report).
+    """Align ``src`` to a task vocabulary and write one ``OUT.pth`` (and a JSON report, and the tokens).
 
-    The vocabulary file's metadata holds the alignment (origins, matched tokens, OOV initialisation and
-    statistics, coverage report, self-check) and the source's name, size and sha256.
+    The file's metadata holds the alignment (origins, matched tokens, OOV initialisation and statistics,
+    coverage report, self-check) and the source's name, size and sha256.
 
     Args:
         src: The vector file.
         tokens: The task's tokens, as for :func:`align`.
-        out: The tensor's path; by default beside the source (``glove.6B.50d.txt`` -> ``glove.6B.50d.pth``).
+        out: The ``.pth`` to write; by default beside the source (``glove.6B.50d.txt`` -> ``glove.6B.50d.pth``).
         force: Overwrite existing outputs.
-        report_json: Also write the coverage report there (atomically).
+        report_json: Also write the coverage report there (in the same atomic unit).
+        vocab_out: Also write the aligned tokens there, one per line (JSON lines if a token holds a line
+            break or is empty).
         member: The member of a zip archive.
         **kwargs: As for :func:`align`.
 
     Returns:
-        The tensor's path, and the metadata written beside it.
+        The path written, and the metadata written into it.
 
     Raises:
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
     """
-    from vecload.vectors import describe_source, prepare_output, write_json
+    from vecload.store import write_json
+    from vecload.vectors import describe_source, prepare_output, source_paths
 
-    extra = (Path(report_json),) if report_json is not None else ()
-    source, target = prepare_output(src, out, member, force, extra)
+    extra = tuple(Path(p) for p in (report_json, vocab_out) if p is not None)
+    inputs = (Path(tokens),) if isinstance(tokens, (str, os.PathLike)) else ()
+    source, target = prepare_output(src, out, member, force, extra, inputs)
     aligned = align(src, tokens, member=member, **kwargs)
     aligned.meta["source"] = describe_source(source)
     writers = []
@@ -411,5 +416,7 @@ def convert_aligned(
         document = {"source": aligned.meta["source"], "vocab": aligned.meta["align"]["vocab"],
                     "output": str(target), "coverage": aligned.meta["align"]["coverage"],
                     "self_check": aligned.meta["align"]["self_check"]}
-        writers.append((Path(report_json), lambda tmp: write_json(tmp, document, indent=2)))
-    return aligned.save(target, force=force, extra=writers), aligned.meta
+        writers.append((Path(report_json), lambda fh: write_json(fh, document, indent=2)))
+    written = aligned.save(target, force=force, vocab_out=vocab_out, extra=writers,
+                           sources=(*source_paths(src, source), *inputs))
+    return written, aligned.meta

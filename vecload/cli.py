@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,22 +18,44 @@ from vecload.errors import VecloadError
 
 
 def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into click errors (exit 1) and Ctrl-C into a short message (exit 130)."""
+    """Turn library errors into click errors (exit 1) and Ctrl-C into a short message (exit 130).
+
+    The library's log messages (a stale temporary removed, a write interrupted by a signal) are printed on
+    stderr while the command runs.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except VecloadError as exc:
-            raise click.ClickException(str(exc)) from exc
-        except OSError as exc:  # a full disk, a read-only directory, a permission, a name too long
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}; nothing was written") from exc
-        except KeyboardInterrupt:
-            click.echo("interrupted; nothing was written", err=True)
-            sys.exit(130)
+        with _library_messages():
+            try:
+                return func(*args, **kwargs)
+            except VecloadError as exc:
+                raise click.ClickException(str(exc)) from exc
+            except OSError as exc:  # a missing or unreadable file, a name too long
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
+            except KeyboardInterrupt:
+                click.echo("interrupted; nothing was written", err=True)
+                sys.exit(130)
 
     return wrapper
+
+
+class _Echo(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
+
+
+class _library_messages:
+    """Print vecload's warnings on stderr for the duration of one command (the CLI owns its process)."""
+
+    def __enter__(self) -> None:
+        self.logger = logging.getLogger("vecload")
+        self.handler = _Echo(logging.WARNING)
+        self.logger.addHandler(self.handler)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
 
 
 def _progress(quiet: bool) -> bool:
@@ -99,35 +122,46 @@ def main() -> None:
 @click.argument("src")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
               help="The tensor file to write (default: beside SRC, glove.6B.50d.txt -> glove.6B.50d.pth).")
-@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs (never the source).")
+@click.option("--vocab-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the tokens to this file, one per line (JSON lines if a token holds a line break "
+                   "or is empty), for tools outside vecload.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @_read_options
 @_align_options
 @_errors
-def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None, engine: str | None,
-            member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
-            **align: Any) -> None:
-    """Convert SRC to OUT.pth (the float32 weight tensor) and OUT.vocab.json (its tokens, in row order).
+def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet: bool, fmt: str | None,
+            engine: str | None, member: str | None, limit: int | None, unicode_errors: str, duplicates: str,
+            nonfinite: str, **align: Any) -> None:
+    """Convert SRC to one OUT.pth: the float32 weight tensor, with its tokens and metadata inside.
 
-    With --vocab, keep only the task vocabulary's rows, in its order, after the specials, and report the
-    coverage."""
-    from vecload.vectors import convert_with_meta, vocab_path
+    torch.load(OUT.pth, weights_only=True) returns the bare tensor; vecload.load(OUT.pth) returns the
+    tokens too. With --vocab, keep only the task vocabulary's rows, in its order, after the specials, and
+    report the coverage."""
+    from vecload.vectors import convert_with_meta
 
     if align["vocab"] is not None:
-        _convert_aligned(src, out, force, quiet, fmt, engine, member, limit, unicode_errors, duplicates,
-                         nonfinite, **align)
+        _convert_aligned(src, out, force, vocab_out, quiet, fmt, engine, member, limit, unicode_errors,
+                         duplicates, nonfinite, **align)
         return
-    written, meta = convert_with_meta(src, out, force=force, format=fmt, engine=engine, member=member, limit=limit,
-                                      unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
-                                      progress=_progress(quiet))
+    written, meta = convert_with_meta(src, out, force=force, vocab_out=vocab_out, format=fmt, engine=engine,
+                                      member=member, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
+                                      nonfinite=nonfinite, progress=_progress(quiet))
     if not quiet:
         click.echo(f"read {src} as {meta['format']}: {meta['count']} x {meta['dim']}")
         click.echo(f"  {_report_line(meta)}")
-        click.echo(f"wrote {written} ({Path(written).stat().st_size:,} bytes, float32 [{meta['count']}, {meta['dim']}])")
-        click.echo(f"wrote {vocab_path(written)} (tokens in row order, source sha256, tensor fingerprint)")
+        _echo_written(written, meta, vocab_out, "tokens, source sha256, fingerprints")
 
 
-def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None, engine: str | None,
+def _echo_written(written: Path, meta: dict[str, Any], vocab_out: str | None, inside: str) -> None:
+    click.echo(f"wrote {written} ({Path(written).stat().st_size:,} bytes: float32 [{meta['count']}, {meta['dim']}], "
+               f"{inside})")
+    if vocab_out:
+        click.echo(f"wrote {vocab_out} ({meta['count']:,} tokens in row order, one per line; JSON lines if a "
+                   f"token holds a line break or is empty)")
+
+
+def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | None, quiet: bool, fmt: str | None, engine: str | None,
                      member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
                      vocab: str, vocab_layout: str, vocab_duplicates: str, specials: str, pad: str | None,
                      lowercase: bool, normalizers: tuple[str, ...], oov: str, seed: int, report_json: str | None,
@@ -135,12 +169,12 @@ def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: s
     """``convert --vocab``: align, write, and print the coverage report."""
     from vecload.alignment import convert_aligned
     from vecload.coverage import CoverageReport
-    from vecload.vectors import vocab_path
 
     special_list = [t for t in specials.split(",") if t] if specials else []
     pad_token = ("<pad>" if "<pad>" in special_list else None) if pad is None else (pad or None)
     lookup = ["exact", *(["lower"] if lowercase else []), *normalizers]
-    written, meta = convert_aligned(src, vocab, out, force=force, report_json=report_json, member=member, format=fmt,
+    written, meta = convert_aligned(src, vocab, out, force=force, report_json=report_json, vocab_out=vocab_out,
+                                    member=member, format=fmt,
                                     engine=engine, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
                                     nonfinite=nonfinite, layout=vocab_layout, vocab_duplicates=vocab_duplicates,
                                     specials=special_list, pad=pad_token, lookup=lookup, oov=oov, seed=seed,
@@ -152,8 +186,7 @@ def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: s
     check = meta["align"]["self_check"]
     click.echo(f"self-check: {check['rows_compared']} rows equal to the source bit for bit"
                + (f" (re-read: {check['source_reread']})" if check["source_reread"] else ""))
-    click.echo(f"wrote {written} ({Path(written).stat().st_size:,} bytes, float32 [{meta['count']}, {meta['dim']}])")
-    click.echo(f"wrote {vocab_path(written)} (tokens in row order, origins, coverage, source sha256)")
+    _echo_written(written, meta, vocab_out, "tokens, origins, coverage, source sha256")
     if report_json:
         click.echo(f"wrote {report_json} (coverage report)")
 

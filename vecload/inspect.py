@@ -7,8 +7,9 @@ from typing import Any
 
 import torch
 
+from vecload.errors import IntegrityError
 from vecload.formats.table import ParseReport
-from vecload.vectors import is_converted, load, vocab_path
+from vecload.vectors import is_converted, load
 
 _FIRST = 10
 
@@ -40,15 +41,26 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
         "source": meta.get("source"),
         "first_tokens": vectors.tokens[:_FIRST],
         "norms": _summary(norms),
-        "report": ParseReport(**meta.get("report", {})).summary() if meta.get("report") else None,
+        "report": _report(path, meta.get("report")),
     }
     if converted:
-        details["vocabulary"] = os.fspath(vocab_path(path))
+        details["tokens_sha256"] = meta.get("tokens_sha256")
         details["tensor"] = meta.get("tensor")
         details["options"] = meta.get("options")
         details["vecload_version"] = meta.get("vecload_version")
         details["verified"] = verify
     return details
+
+
+def _report(path: str | os.PathLike[str], report: object) -> str | None:
+    """The parse report's one-line summary; a converted file's record is untrusted, so check its shape."""
+    if not report:
+        return None
+    try:
+        return ParseReport(**report).summary()  # type: ignore[arg-type]
+    except Exception as exc:  # wrong keys or value types in a hand-edited record
+        raise IntegrityError(f"{os.fspath(path)}: damaged: its parse report is malformed ({exc}); "
+                             f"convert the source again") from exc
 
 
 def _summary(norms: torch.Tensor) -> dict[str, float] | None:

@@ -1,27 +1,22 @@
-"""The loaded table (:class:`Vectors`), and the converted form: ``NAME.pth`` plus ``NAME.vocab.json``.
+"""The loaded table (:class:`Vectors`), :func:`load` and :func:`convert`.
 
-``NAME.pth`` holds exactly the float32 weight tensor, so ``torch.load(p, weights_only=True)`` returns it.
-``NAME.vocab.json`` holds the tokens in row order and the metadata: where the rows came from, how they
-were read, and a fingerprint of the tensor, so that a vocabulary is never paired with the wrong tensor.
+A converted table is one ``NAME.pth`` file (see :mod:`vecload.store`): the bare float32 tensor that
+``torch.load(p, weights_only=True)`` returns, with the tokens and metadata stored inside the same archive.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import pickle
-import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
-from vecload import __version__
-from vecload._atomic import check_writable, write_all
+from vecload import store
+from vecload._atomic import Writer, check_outputs
 from vecload.errors import IntegrityError, VecloadError
+from vecload.store import fingerprint, is_converted, sample_rows  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -32,14 +27,6 @@ if TYPE_CHECKING:
 
 # The readers (vecload.formats) are imported where a source is read, not here: loading a converted file
 # needs none of them, and their imports are a tenth of that load's time.
-
-VOCAB_SUFFIX = ".vocab.json"
-VOCAB_KIND = "vecload-vocabulary"
-VOCAB_LAYOUT = 1
-# The fingerprint checked on every load: the first and last rows, plus rows spread through the table.
-# Few spread rows, because each one faults in a whole readahead window of a memory-mapped file.
-_SAMPLE_EDGE = 256
-_SAMPLE_SPREAD = 16
 
 
 class Vectors:
@@ -135,48 +122,37 @@ class Vectors:
         *,
         force: bool = False,
         progress: bool = False,
-        extra: list[tuple[Path, Callable[[Path], None]]] = (),  # type: ignore[assignment]
+        vocab_out: str | os.PathLike[str] | None = None,
+        extra: list[tuple[Path, Writer]] = (),  # type: ignore[assignment]
+        sources: tuple[Path, ...] = (),
     ) -> Path:
-        """Write ``path`` (the tensor) and the vocabulary beside it, atomically.
+        """Write one converted file holding the tensor, the tokens and the metadata, atomically.
 
         Args:
-            path: The tensor's path; the vocabulary goes beside it (``X.pth`` -> ``X.vocab.json``).
+            path: The ``.pth`` to write.
             force: Overwrite existing files.
             progress: Show a tqdm bar while the tensor is written.
-            extra: More ``(path, writer)`` pairs written in the same atomic unit, after the pair.
+            vocab_out: Also write the tokens to this file, one per line (JSON lines if a token holds a line
+                break or is empty), for tools outside vecload.
+            extra: More ``(path, writer)`` pairs written in the same atomic unit.
+            sources: Files being read, which no output may replace.
 
         Returns:
-            The tensor's path.
+            The path written.
 
         Raises:
             OutputExistsError: An output exists and ``force`` is False.
+            VecloadError: The output cannot be written (nothing was written).
+
+        Example:
+            >>> vecload.load("glove.6B.50d.txt").save("glove.6B.50d.pth", vocab_out="glove.6B.50d.tokens.txt")
         """
         out = Path(path)
-        vectors = self.vectors.contiguous()
-        meta = dict(self.meta)
-        meta.update(count=len(self), dim=self.dim, vecload_version=__version__, tensor=fingerprint(vectors))
-        document = {"kind": VOCAB_KIND, "layout": VOCAB_LAYOUT, "meta": meta, "tokens": self.tokens}
-        write_all(
-            [
-                (out, lambda tmp: _save_tensor(vectors, tmp, progress)),
-                (vocab_path(out), lambda tmp: write_json(tmp, document)),
-                *extra,
-            ],
-            force=force,
-        )
-        self.meta = meta  # now describes what is on disk: count, dim, fingerprint
+        vocab = Path(vocab_out) if vocab_out is not None else None
+        # now describes what is on disk: count, dim, fingerprints
+        self.meta = store.save(out, self.tokens, self.vectors, self.meta, force=force, progress=progress,
+                               vocab_out=vocab, extra=extra, sources=sources)
         return out
-
-
-def vocab_path(pth: str | os.PathLike[str]) -> Path:
-    """The vocabulary file that belongs to a tensor file: ``X.pth`` -> ``X.vocab.json``.
-
-    Only a ``.pth`` or ``.pt`` suffix is replaced, so ``glove.6B.50d`` and ``glove.6B.300d`` keep
-    distinct vocabularies (``glove.6B.50d.vocab.json``), and ``x.pt`` gets ``x.pt.vocab.json``.
-    """
-    path = Path(pth)
-    stem = path.name[: -len(".pth")] if path.name.endswith(".pth") and len(path.name) > 4 else path.name
-    return path.with_name(stem + VOCAB_SUFFIX)
 
 
 def default_output(source: Source) -> Path:
@@ -184,158 +160,20 @@ def default_output(source: Source) -> Path:
     return source.path.with_name(source.stem + ".pth")
 
 
-def fingerprint(vectors: torch.Tensor) -> dict[str, Any]:
-    """An exact fingerprint of a float32 table: its shape, a hash of sampled rows, and a hash of all bytes."""
-    array = vectors.detach().cpu().contiguous().numpy()
-    return {
-        "dtype": "float32",
-        "shape": list(array.shape),
-        "sample_sha256": _sample_hash(array),
-        "sha256": _full_hash(array),
-    }
-
-
-def _full_hash(array: np.ndarray) -> str:
-    """sha256 of every byte, without copying (an empty table hashes as no bytes)."""
-    return hashlib.sha256(np.ascontiguousarray(array).reshape(-1).view(np.uint8)).hexdigest()
-
-
-def sample_rows(count: int) -> np.ndarray:
-    """The rows the load-time fingerprint hashes: the first and last 256, and 16 spread evenly."""
-    spread = np.linspace(0, max(count - 1, 0), num=min(count, _SAMPLE_SPREAD), dtype=np.int64).tolist()
-    rows = {*range(min(count, _SAMPLE_EDGE)), *range(max(count - _SAMPLE_EDGE, 0), count), *spread}
-    # sorted in Python: np.unique's first call costs more than the whole hash (a lazy import)
-    return np.array(sorted(rows), dtype=np.int64)
-
-
-def _sample_hash(array: np.ndarray) -> str:
-    """A hash of the shape and the :func:`sample_rows`, cheap on a memory-mapped tensor."""
-    digest = hashlib.sha256(repr(array.shape).encode())
-    if array.shape[0]:
-        digest.update(np.ascontiguousarray(array[sample_rows(array.shape[0])]).tobytes())
-    return digest.hexdigest()
-
-
-def _save_tensor(vectors: torch.Tensor, path: Path, progress: bool) -> None:
-    """torch.save the bare tensor, with a byte-count progress bar if asked."""
-    if not progress:
-        torch.save(vectors, path)
-        return
-    from tqdm import tqdm
-
-    total = vectors.numel() * vectors.element_size()
-    with open(path, "wb") as fh, tqdm(total=total, unit="B", unit_scale=True, desc="writing", leave=False) as bar:
-
-        class _Counting:
-            def write(self, data) -> int:
-                written = fh.write(data)
-                bar.update(min(written, max(total - bar.n, 0)))
-                return written
-
-            def flush(self) -> None:
-                fh.flush()
-
-        torch.save(vectors, _Counting())
-
-
-def write_json(path: Path, document: dict, indent: int | None = None) -> None:
-    """Write a JSON document as UTF-8 (compact unless ``indent``), ending in a newline."""
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(document, fh, ensure_ascii=False, indent=indent, separators=(",", ":") if indent is None else None)
-        fh.write("\n")
-
-
-def is_converted(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is meant as a converted file: named ``.pth``/``.pt``, or a ``torch.save`` zip."""
-    file = Path(path)
-    if file.suffix in (".pth", ".pt"):
-        return True
-    if not file.is_file() or not zipfile.is_zipfile(file):
-        return False
-    try:
-        with zipfile.ZipFile(file) as archive:
-            return any(name.endswith("data.pkl") for name in archive.namelist())
-    except zipfile.BadZipFile:
-        return False
-
-
 def load_converted(path: str | os.PathLike[str], *, verify: bool = False) -> Vectors:
-    """Load a converted ``.pth`` and its vocabulary, refusing anything that does not match.
-
-    The tensor is loaded with ``weights_only=True`` (no code from the file runs) and memory-mapped.
+    """Load a converted ``.pth``: its tokens, tensor (memory-mapped) and metadata, all checked.
 
     Args:
         path: The ``.pth`` file.
         verify: Also hash every byte of the tensor against the fingerprint (slower on large tables).
 
     Raises:
-        IntegrityError: The file is damaged or unsafe, or the vocabulary does not match the tensor.
+        OSError: The file is missing or unreadable.
+        IntegrityError: The file is damaged, unsafe, not a vecload table, or does not match its fingerprints.
     """
-    pth = Path(path)
-    if not pth.is_file():
-        raise IntegrityError(f"{pth}: no such file")
-    vocab_file = vocab_path(pth)
-    if not vocab_file.is_file():
-        raise IntegrityError(f"{pth}: no vocabulary beside it (expected {vocab_file}); convert the source again")
-    document = _read_vocab(vocab_file)
-    try:
-        tensor = torch.load(pth, weights_only=True, mmap=True, map_location="cpu")
-    except pickle.UnpicklingError as exc:
-        raise IntegrityError(
-            f"{pth}: refused: it holds Python objects other than a plain tensor, which could run code when "
-            f"unpickled; vecload loads only the tensors it writes (convert the source again)"
-        ) from exc
-    except Exception as exc:  # torch raises many types for damaged files
-        raise IntegrityError(
-            f"{pth}: cannot be read as a tensor file ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-            f"it is truncated, damaged or not a file vecload wrote; convert the source again"
-        ) from exc
-    meta, tokens = document["meta"], document["tokens"]
-    _check_tensor(pth, tensor, meta, tokens, verify)
-    return Vectors(tokens, tensor, meta)
-
-
-def _read_vocab(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            document = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntegrityError(f"{path}: damaged vocabulary file ({exc})") from exc
-    if not isinstance(document, dict) or document.get("kind") != VOCAB_KIND:
-        raise IntegrityError(f"{path}: not a vecload vocabulary file")
-    if document.get("layout") != VOCAB_LAYOUT:
-        raise IntegrityError(f"{path}: vocabulary layout {document.get('layout')!r} is not supported by this version")
-    tokens, meta = document.get("tokens"), document.get("meta")
-    if not isinstance(tokens, list) or not _all_strings(tokens) or not isinstance(meta, dict):
-        raise IntegrityError(f"{path}: damaged vocabulary file (tokens or metadata malformed)")
-    return document
-
-
-def _all_strings(items: list) -> bool:
-    """True when every item is a str (``str.join`` checks that in C, twice as fast as collecting types)."""
-    try:
-        "".join(items)
-    except TypeError:
-        return False
-    return True
-
-
-def _check_tensor(pth: Path, tensor: object, meta: dict, tokens: list[str], verify: bool) -> None:
-    if not isinstance(tensor, torch.Tensor):
-        raise IntegrityError(f"{pth}: holds a {type(tensor).__name__}, not a tensor")
-    if tensor.dtype != torch.float32 or tensor.dim() != 2:
-        raise IntegrityError(f"{pth}: holds a {tensor.dtype} tensor of shape {tuple(tensor.shape)}; expected 2-D float32")
-    if tensor.shape[0] != len(tokens):
-        raise IntegrityError(f"{pth}: has {tensor.shape[0]} rows but its vocabulary has {len(tokens)} tokens")
-    expected = meta.get("tensor") or {}
-    array = tensor.numpy()
-    if list(array.shape) != expected.get("shape") or _sample_hash(array) != expected.get("sample_sha256"):
-        raise IntegrityError(
-            f"{pth}: the tensor does not match its vocabulary's fingerprint (a vocabulary paired with the "
-            f"wrong tensor, or a modified file); convert the source again"
-        )
-    if verify and _full_hash(array) != expected.get("sha256"):
-        raise IntegrityError(f"{pth}: the tensor's bytes do not match the fingerprint (modified or damaged)")
+    tokens, tensor, meta = store.load(path, verify=verify)
+    vectors = Vectors(tokens, tensor, meta)
+    return vectors
 
 
 def from_table(table: Table, source: Source | None = None, options: dict[str, Any] | None = None) -> Vectors:
@@ -406,26 +244,39 @@ def convert(
     out: str | os.PathLike[str] | None = None,
     *,
     force: bool = False,
+    vocab_out: str | os.PathLike[str] | None = None,
     format: str | None = None,
     engine: str | None = None,
     member: str | None = None,
     **read_options: Any,
 ) -> Path:
-    """Convert a source file into ``OUT.pth`` (the float32 tensor) and ``OUT.vocab.json``.
+    """Convert a source file into one ``OUT.pth`` holding the float32 tensor, its tokens and metadata.
+
+    The output's directory, the output itself and the source are checked before the source is read: a
+    missing or read-only directory, an existing output (unless ``force``) or an output that is the source
+    (even with ``force``) fail at once. Temporaries that killed conversions left for the same output are
+    removed (and logged).
 
     Args:
         src: The source file.
-        out: The tensor's path; by default beside the source (``glove.6B.50d.txt`` -> ``glove.6B.50d.pth``).
+        out: The ``.pth`` to write; by default beside the source (``glove.6B.50d.txt`` -> ``glove.6B.50d.pth``).
         force: Overwrite existing outputs.
+        vocab_out: Also write the tokens there, one per line (JSON lines if a token holds a line break or is
+            empty), for tools outside vecload.
         format, engine, member, **read_options: As for :func:`load`.
 
     Returns:
-        The tensor's path.
+        The path written.
 
     Raises:
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
+        VecloadError: The output cannot be written there, or writing failed (nothing was written).
+
+    Example:
+        >>> vecload.convert("glove.6B.50d.txt")  # -> glove.6B.50d.pth
     """
-    return convert_with_meta(src, out, force=force, format=format, engine=engine, member=member, **read_options)[0]
+    return convert_with_meta(src, out, force=force, vocab_out=vocab_out, format=format, engine=engine,
+                             member=member, **read_options)[0]
 
 
 def convert_with_meta(
@@ -433,18 +284,21 @@ def convert_with_meta(
     out: str | os.PathLike[str] | None = None,
     *,
     force: bool = False,
+    vocab_out: str | os.PathLike[str] | None = None,
     format: str | None = None,
     engine: str | None = None,
     member: str | None = None,
     **read_options: Any,
 ) -> tuple[Path, dict[str, Any]]:
-    """:func:`convert`, also returning the metadata written beside the tensor (for reports)."""
+    """:func:`convert`, also returning the metadata written into the file (for reports)."""
     from vecload.formats import ReadOptions, read_table
 
-    source, target = prepare_output(src, out, member, force)
+    extra = (Path(vocab_out),) if vocab_out is not None else ()
+    source, target = prepare_output(src, out, member, force, extra)
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     vectors = from_table(table, source, _recorded_options(format, engine, read_options))
-    written = vectors.save(target, force=force, progress=bool(read_options.get("progress")))
+    written = vectors.save(target, force=force, progress=bool(read_options.get("progress")), vocab_out=vocab_out,
+                           sources=source_paths(src, source))
     return written, vectors.meta
 
 
@@ -454,16 +308,42 @@ def prepare_output(
     member: str | None,
     force: bool,
     extra: tuple[Path, ...] = (),
+    inputs: tuple[Path, ...] = (),
 ) -> tuple[Source, Path]:
-    """Resolve the source and the tensor's path, refusing existing outputs before any reading."""
+    """Resolve the source and the output, refusing unwritable or existing outputs before any reading.
+
+    Args:
+        src: The source, as the user named it.
+        out: The ``.pth`` to write, or None for the default beside the source.
+        member: The member of a zip archive.
+        force: Allow replacing existing outputs.
+        extra: Other outputs of the same conversion.
+        inputs: Other files read by the conversion (never to be overwritten).
+    """
+    protected = (*source_paths(src), *inputs)
+    if out is not None:  # checked before the source is even opened
+        check_outputs([Path(out), *extra], force, protected)
     if member is None and is_converted(src):
+        store.load(src)  # says what the file is when it is not one of vecload's tables
         raise VecloadError(f"{src}: is already a converted file; vecload.load() reads it as it is")
     from vecload.formats import open_source
 
     source = open_source(src, member)
     target = Path(out) if out is not None else default_output(source)
-    check_writable([target, vocab_path(target), *extra], force)
+    check_outputs([target, *extra], force, (*source_paths(src, source), *inputs))
     return source, target
+
+
+def source_paths(src: str | os.PathLike[str], source: Source | None = None) -> tuple[Path, ...]:
+    """The files a source names: the path as given, the archive of ``archive.zip:member``, the opened file."""
+    text = os.fspath(src)
+    paths = [Path(text)]
+    archive = text.rpartition(":")[0]
+    if archive:
+        paths.append(Path(archive))
+    if source is not None:
+        paths.append(source.path)
+    return tuple(paths)
 
 
 def _recorded_options(format: str | None, engine: str | None, read_options: dict[str, Any]) -> dict[str, Any]:
