@@ -67,3 +67,40 @@ def reference_parse(path: Path, binary: bool = False, header: bool | None = None
 def bits(array: np.ndarray) -> np.ndarray:
     """The raw bit patterns of a float32 array, for exact comparison (NaN payloads and -0.0 included)."""
     return np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
+
+
+def records(pth: Path) -> tuple[bytes, bytes]:
+    """The raw tokens and metadata records inside a converted file."""
+    import zipfile
+
+    with zipfile.ZipFile(pth) as archive:
+        root = archive.namelist()[0].split("/")[0]
+        return archive.read(f"{root}/vecload/tokens.json"), archive.read(f"{root}/vecload/meta.json")
+
+
+def rewrite(pth: Path, *, tensor=None, tokens_record: bytes | None = None, meta_record: bytes | None = None) -> None:
+    """Write ``pth`` again as vecload would, with some parts replaced (no fingerprint is updated)."""
+    import torch
+
+    from vecload.store import write_table
+
+    old_tokens, old_meta = records(pth)
+    if tensor is None:
+        tensor = torch.load(pth, weights_only=True).clone()
+    with open(pth, "w+b") as fh:
+        write_table(fh, tensor, old_tokens if tokens_record is None else tokens_record,
+                    old_meta if meta_record is None else meta_record, False)
+
+
+def edit_tokens(pth: Path, tokens: list, rehash: bool = False) -> None:
+    """Replace the token list inside ``pth``; with ``rehash``, also update its fingerprint to match."""
+    import hashlib
+    import json
+
+    encoded = json.dumps(tokens, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    meta_record = None
+    if rehash:
+        document = json.loads(records(pth)[1])
+        document["meta"]["tokens_sha256"] = hashlib.sha256(encoded).hexdigest()
+        meta_record = json.dumps(document).encode("utf-8")
+    rewrite(pth, tokens_record=encoded, meta_record=meta_record)

@@ -28,7 +28,7 @@ def test_convert_writes_tensor_and_vocabulary(tmp_path: Path) -> None:
     assert "as glove: 76 x 50" in output and f"wrote {out}" in output
     _, values = reference_parse(gensim_data() / "test_glove.txt")
     assert np.array_equal(bits(torch.load(out, weights_only=True).numpy()), bits(values))
-    assert (tmp_path / "glove.vocab.json").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["glove.pth"]
 
 
 def test_convert_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -14,9 +14,8 @@ import pytest
 import torch
 
 import vecload
-from tests.conftest import FIXTURES
-from vecload.errors import IntegrityError
-from vecload.vectors import vocab_path
+from tests.conftest import FIXTURES, edit_tokens, records, rewrite
+from vecload.errors import IntegrityError, VecloadError
 
 
 class _Payload:
@@ -38,7 +37,7 @@ def test_malicious_pickle_is_refused_and_not_run(tmp_path: Path) -> None:
     out = _converted(tmp_path)
     marker = tmp_path / "pwned"
     torch.save(_Payload(marker), out)
-    with pytest.raises(IntegrityError, match="refused: it holds Python objects other than a plain tensor"):
+    with pytest.raises(IntegrityError, match="refused: it holds Python objects other than tensors, which could run code"):
         vecload.load(out)
     assert not marker.exists()
     torch.load(out, weights_only=False)  # the payload is real: an unsafe load runs it
@@ -51,83 +50,85 @@ def test_truncated_pth_is_refused(tmp_path: Path, keep: float) -> None:
     out = _converted(tmp_path)
     data = out.read_bytes()
     out.write_bytes(data[: int(len(data) * keep)])
-    with pytest.raises(IntegrityError, match=r"t\.pth: cannot be read as a tensor file"):
+    with pytest.raises(IntegrityError, match=r"t\.pth: is not a PyTorch file \(no readable zip archive"):
         vecload.load(out)
 
 
 @pytest.mark.parametrize(
     ("tensor", "message"),
     [
-        (torch.zeros(4, 3, dtype=torch.float64), r"torch\.float64 tensor of shape \(4, 3\); expected 2-D float32"),
-        (torch.zeros(12), r"torch\.float32 tensor of shape \(12,\); expected 2-D float32"),
-        (torch.zeros(5, 3), "has 5 rows but its vocabulary has 4 tokens"),
-        (torch.zeros(4, 3), "does not match its vocabulary's fingerprint"),
-        ({"weight": torch.zeros(4, 3)}, "holds a dict, not a tensor"),
+        (torch.zeros(4, 3, dtype=torch.float64), r"holds a float64 tensor of shape \(4, 3\); expected a 2-D float32 table"),
+        (torch.zeros(12), r"holds a float32 tensor of shape \(12,\); expected a 2-D float32 table"),
+        (torch.zeros(4, 3, requires_grad=True), r"holds a float32 tensor of shape \(4, 3\) that requires grad"),
+        (torch.nn.Parameter(torch.zeros(4, 3)), r"holds a float32 nn\.Parameter of shape \(4, 3\), not a plain tensor"),
+        (torch.zeros(5, 3), "has 5 rows but 4 tokens"),
+        (torch.zeros(4, 3), "the tensor does not match its fingerprint"),
+        (torch.zeros(8, 3)[::2], "holds a view into a larger storage"),
+        ({"weight": torch.zeros(4, 3)}, r"holds a dict of 1 tensors, not a plain tensor"),
     ],
 )
 def test_wrong_tensor_is_refused(tmp_path: Path, tensor: object, message: str) -> None:
-    """A tensor of the wrong dtype, rank, shape or content, or no tensor at all, is refused."""
+    """A tensor of the wrong dtype, rank, shape, kind or content, or no tensor at all, beside vecload's records."""
     out = _converted(tmp_path)
-    torch.save(tensor, out)
+    rewrite(out, tensor=tensor)
     with pytest.raises(IntegrityError, match=message):
         vecload.load(out)
 
 
-def test_vocabulary_with_missing_token_is_refused(tmp_path: Path) -> None:
-    """A vocabulary whose token count no longer matches the tensor is refused."""
+def test_token_list_shorter_than_the_rows_is_refused(tmp_path: Path) -> None:
+    """A token list that no longer has one token per row is refused, even with a matching token hash."""
     out = _converted(tmp_path)
-    document = json.loads(vocab_path(out).read_text(encoding="utf-8"))
-    document["tokens"].pop()
-    vocab_path(out).write_text(json.dumps(document), encoding="utf-8")
-    with pytest.raises(IntegrityError, match="has 4 rows but its vocabulary has 3 tokens"):
+    edit_tokens(out, ["the", "of", "café"], rehash=True)
+    with pytest.raises(IntegrityError, match=r"t\.pth: has 4 rows but 3 tokens"):
         vecload.load(out)
 
 
-def test_damaged_vocabulary_is_refused(tmp_path: Path) -> None:
-    """A vocabulary that is not JSON is an IntegrityError naming it."""
+def test_damaged_metadata_record_is_refused(tmp_path: Path) -> None:
+    """A metadata record that is not JSON is an IntegrityError naming the file."""
     out = _converted(tmp_path)
-    vocab_path(out).write_text('{"kind": "vecload-vocabulary", "tok', encoding="utf-8")
-    with pytest.raises(IntegrityError, match=r"t\.vocab\.json: damaged vocabulary file"):
+    rewrite(out, meta_record=b'{"kind": "vecload-table", "tok')
+    with pytest.raises(IntegrityError, match=r"t\.pth: damaged: its metadata are not valid JSON"):
         vecload.load(out)
 
 
 @pytest.mark.parametrize("bad", [7, None, ["x"], {"a": 1}])
-def test_vocabulary_with_a_token_that_is_not_a_string_is_refused(tmp_path: Path, bad) -> None:
-    """A token that JSON gives as a number, null, list or object makes the vocabulary damaged, not loadable."""
+def test_token_that_is_not_a_string_is_refused(tmp_path: Path, bad) -> None:
+    """A token that JSON gives as a number, null, list or object makes the file damaged, not loadable."""
     out = _converted(tmp_path)
-    document = json.loads(vocab_path(out).read_text(encoding="utf-8"))
-    document["tokens"][2] = bad
-    vocab_path(out).write_text(json.dumps(document), encoding="utf-8")
-    with pytest.raises(IntegrityError, match=r"t\.vocab\.json: damaged vocabulary file \(tokens or metadata malformed\)"):
+    tokens = json.loads(records(out)[0])
+    tokens[2] = bad
+    edit_tokens(out, tokens, rehash=True)
+    with pytest.raises(IntegrityError, match=r"t\.pth: damaged: the tokens record is not a list of strings"):
         vecload.load(out)
 
 
-def test_exception_inside_the_writer_leaves_old_outputs_intact(tmp_path: Path, monkeypatch) -> None:
-    """If writing fails half-way, even with force=True the previous pair stays and no temp file remains."""
+def test_exception_inside_the_writer_leaves_old_output_intact(tmp_path: Path, monkeypatch) -> None:
+    """If writing fails half-way (a full disk), even with force=True the old file stays and no temp remains."""
     out = _converted(tmp_path)
-    before = (out.read_bytes(), vocab_path(out).read_bytes())
+    before = out.read_bytes()
     real_save = torch.save
 
-    def failing_save(obj, path, *args, **kwargs):
-        real_save(obj, path, *args, **kwargs)
-        with open(path, "r+b") as fh:
-            fh.truncate(10)
+    def failing_save(obj, fh, *args, **kwargs):
+        real_save(obj, fh, *args, **kwargs)
+        fh.truncate(10)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", failing_save)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(VecloadError, match=r"t\.pth: could not be written: No space left on device; nothing was written"):
         vecload.convert(FIXTURES / "tiny.w2v.txt", out, force=True)
-    assert (out.read_bytes(), vocab_path(out).read_bytes()) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.pth", "t.vocab.json"]
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.pth"]
 
 
 def test_exception_inside_the_writer_leaves_nothing_new(tmp_path: Path, monkeypatch) -> None:
-    """A failed first conversion leaves neither a partial .pth nor a vocabulary without its tensor."""
-    def failing_dump(*args, **kwargs):
-        raise OSError(28, "No space left on device")
+    """A failed first conversion (a quota error while adding the records) leaves no partial file."""
+    import vecload.store
 
-    monkeypatch.setattr(json, "dump", failing_dump)
-    with pytest.raises(OSError):
+    def failing_write(*args, **kwargs):
+        raise OSError(122, "Disk quota exceeded")
+
+    monkeypatch.setattr(vecload.store, "write_table", failing_write)
+    with pytest.raises(VecloadError, match=r"n\.pth: could not be written: Disk quota exceeded; nothing was written"):
         vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "n.pth")
     assert list(tmp_path.iterdir()) == []
 

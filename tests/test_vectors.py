@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 import vecload
-from tests.conftest import FIXTURES, bits, gensim_data, reference_parse
+from tests.conftest import FIXTURES, bits, gensim_data, reference_parse, records, rewrite
 from vecload.errors import IntegrityError, OutputExistsError, ParseError
-from vecload.vectors import sample_rows, vocab_path
+from vecload.store import sample_rows
 
 
 def test_convert_real_glove_gives_the_exact_float32_tensor(tmp_path: Path) -> None:
@@ -25,8 +25,9 @@ def test_convert_real_glove_gives_the_exact_float32_tensor(tmp_path: Path) -> No
     assert weight.shape == torch.Size([76, 50]) and weight.dtype == torch.float32
     tokens, values = reference_parse(src)
     assert np.array_equal(bits(weight.numpy()), bits(values))
-    document = json.loads(vocab_path(out).read_text(encoding="utf-8"))
-    assert document["tokens"] == tokens
+    assert torch.equal(torch.load(out, weights_only=True, mmap=True), weight)
+    assert json.loads(records(out)[0]) == tokens and vecload.load(out).tokens == tokens
+    assert [p.name for p in tmp_path.iterdir()] == ["glove.pth"]
     embedding = nn.Embedding.from_pretrained(torch.load(out, weights_only=True), freeze=True)
     assert torch.equal(embedding(torch.tensor([tokens.index("the")]))[0], torch.from_numpy(values[tokens.index("the")]))
 
@@ -56,12 +57,12 @@ def test_vectors_lookup_api(tmp_path: Path) -> None:
 
 
 def test_default_output_sits_beside_the_source_without_extensions(tmp_path: Path) -> None:
-    """glove.6B.50d.txt.gz converts to glove.6B.50d.pth and glove.6B.50d.vocab.json beside it."""
+    """glove.6B.50d.txt.gz converts to one file, glove.6B.50d.pth, beside it."""
     src = tmp_path / "glove.6B.50d.txt.gz"
     shutil.copy(FIXTURES / "tiny.glove.txt.gz", src)
     out = vecload.convert(src)
     assert out == tmp_path / "glove.6B.50d.pth"
-    assert (tmp_path / "glove.6B.50d.vocab.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["glove.6B.50d.pth", "glove.6B.50d.txt.gz"]
 
 
 def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -88,8 +89,8 @@ def test_vocabulary_paired_with_the_wrong_tensor_is_refused(tmp_path: Path) -> N
     other = vecload.convert(FIXTURES / "tiny.w2v.bin", tmp_path / "b.pth")
     weight = torch.load(other, weights_only=True)
     weight[1, 1] += 1.0
-    torch.save(weight, out)
-    with pytest.raises(IntegrityError, match="does not match its vocabulary's fingerprint"):
+    rewrite(out, tensor=weight)
+    with pytest.raises(IntegrityError, match="the tensor does not match its fingerprint"):
         vecload.load(out)
 
 
@@ -103,17 +104,19 @@ def test_verify_hashes_every_byte(tmp_path: Path) -> None:
     sampled = set(sample_rows(rows).tolist())
     row = next(r for r in range(rows) if r not in sampled)
     weight[row, 0] = 42.0
-    torch.save(weight, out)
+    rewrite(out, tensor=weight)
     assert vecload.load(out).vectors[row, 0] == 42.0
     with pytest.raises(IntegrityError, match="do not match the fingerprint"):
         vecload.load(out, verify=True)
 
 
-def test_missing_vocabulary_is_an_error(tmp_path: Path) -> None:
-    """A .pth without its vocabulary cannot be loaded as vectors."""
-    out = vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "a.pth")
-    vocab_path(out).unlink()
-    with pytest.raises(IntegrityError, match="no vocabulary beside it"):
+def test_pair_written_by_vecload_0_1_is_refused_with_the_fix(tmp_path: Path) -> None:
+    """A bare-tensor .pth with NAME.vocab.json beside it (vecload 0.1) is refused, saying to convert again."""
+    out = tmp_path / "a.pth"
+    torch.save(torch.zeros(4, 3), out)
+    (tmp_path / "a.vocab.json").write_text('{"kind": "vecload-vocabulary", "layout": 1, "tokens": []}', encoding="utf-8")
+    with pytest.raises(IntegrityError, match=r"a\.pth: was written by vecload 0\.1 .*a\.vocab\.json.*convert the source "
+                                             r"again \(vecload convert SRC -o .*a\.pth --force\)"):
         vecload.load(out)
 
 

@@ -115,8 +115,9 @@ def write_files(outputs: Sequence[tuple[Path, Writer]], force: bool = False, sou
         remove_stale_temps(target)
     temps: list[Path] = []
     current = targets[0]
+    state = {"placing": False, "placed": False}
     try:
-        with _signals_interrupt():
+        with _signals_interrupt(state):
             for target, writer in outputs:
                 current = target
                 tmp = _create_temp(target)
@@ -126,18 +127,24 @@ def write_files(outputs: Sequence[tuple[Path, Writer]], force: bool = False, sou
                     fh.flush()
                     os.fsync(fh.fileno())
             check_outputs(targets, force, sources)
+            state["placing"] = True  # from here on a signal waits: the renames are not split
             for tmp, target in zip(temps, targets):
                 current = target
                 _place(tmp, target, force)
+            state["placed"] = True
             _fsync_directories({target.parent for target in targets})
     except _Interrupted as exc:
-        _remove(temps)
         name = signal.Signals(exc.signum).name
-        log.warning("%s: interrupted by %s while writing; nothing was written", current, name)
+        if state["placed"]:
+            log.warning("%s: written completely, then interrupted by %s", current, name)
+        else:
+            _remove(temps)
+            log.warning("%s: interrupted by %s while writing; nothing was written", current, name)
         _deliver(exc.signum)
-        # reached only when the previous handler returned: the process goes on, without the output
-        raise VecloadError(f"{current}: interrupted by {name} while writing; nothing was written") from None
-    except (OutputExistsError, VecloadError):
+        # reached only when the previous handler returned: the process goes on
+        if not state["placed"]:
+            raise VecloadError(f"{current}: interrupted by {name} while writing; nothing was written") from None
+    except VecloadError:
         _remove(temps)
         raise
     except BaseException as exc:
@@ -257,11 +264,12 @@ def _deliver(signum: int) -> None:
 
 
 @contextmanager
-def _signals_interrupt() -> Iterator[None]:
+def _signals_interrupt(state: dict[str, bool]) -> Iterator[None]:
     """While writing, turn SIGINT, SIGTERM and SIGHUP into :class:`_Interrupted` so the temporaries go.
 
-    Installed only in the main thread (the only one Python delivers signals to), only over handlers that
-    Python can restore and that do not ignore the signal, and always restored on the way out.
+    While ``state["placing"]`` is set the signal is only noted, and raised when the block ends. Installed
+    only in the main thread (the only one Python delivers signals to), only over handlers that Python can
+    restore and that do not ignore the signal, and always restored on the way out.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -271,7 +279,8 @@ def _signals_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: object) -> None:
         if not received:
             received.append(signum)
-            raise _Interrupted(signum)
+            if not state["placing"]:
+                raise _Interrupted(signum)
 
     previous: dict[int, object] = {}
     try:

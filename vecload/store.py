@@ -468,11 +468,12 @@ def describe_object(obj: object) -> str:
     if isinstance(obj, torch.Tensor):
         kind = "nn.Parameter" if isinstance(obj, torch.nn.Parameter) else "tensor"
         return f"a {_dtype(obj)} {kind} of shape {tuple(obj.shape)}"
-    if isinstance(obj, (dict, list, tuple)):
-        values = list(obj.values()) if isinstance(obj, dict) else list(obj)
-        tensors = sum(isinstance(value, torch.Tensor) for value in values)
-        what = "tensors" if values and tensors == len(values) else "entries"
-        return f"a {type(obj).__name__} of {len(values)} {what}"
+    for container in (dict, list, tuple):  # an OrderedDict state_dict is "a dict" to a user
+        if isinstance(obj, container):
+            values = list(obj.values()) if isinstance(obj, dict) else list(obj)  # type: ignore[attr-defined]
+            tensors = sum(isinstance(value, torch.Tensor) for value in values)
+            what = "tensors" if values and tensors == len(values) else "entries"
+            return f"a {container.__name__} of {len(values)} {what}"
     return f"a {type(obj).__name__}"
 
 
