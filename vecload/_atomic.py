@@ -139,8 +139,13 @@ def write_files(outputs: Sequence[tuple[Path, Writer]], force: bool = False, sou
             log.warning("%s: written completely, then interrupted by %s", current, name)
         else:
             _remove(temps)
-            log.warning("%s: interrupted by %s while writing; nothing was written", current, name)
-        _deliver(exc.signum)
+            if exc.signum != signal.SIGINT:  # KeyboardInterrupt speaks for itself
+                log.warning("%s: interrupted by %s while writing; nothing was written", current, name)
+        try:
+            _deliver(exc.signum)
+        except KeyboardInterrupt as interrupt:
+            interrupt.written = current if state["placed"] else None  # type: ignore[attr-defined]
+            raise
         # reached only when the previous handler returned: the process goes on
         if not state["placed"]:
             raise VecloadError(f"{current}: interrupted by {name} while writing; nothing was written") from None

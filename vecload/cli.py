@@ -34,8 +34,10 @@ def _errors(func: Callable[..., Any]) -> Callable[..., Any]:
             except OSError as exc:  # a missing or unreadable file, a name too long
                 where = f"{exc.filename}: " if exc.filename else ""
                 raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
-            except KeyboardInterrupt:
-                click.echo("interrupted; nothing was written", err=True)
+            except KeyboardInterrupt as exc:
+                written = getattr(exc, "written", None)  # set when the output was already complete
+                click.echo(f"interrupted after {written} was written completely" if written
+                           else "interrupted; nothing was written", err=True)
                 sys.exit(130)
 
     return wrapper
