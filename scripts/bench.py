@@ -214,10 +214,21 @@ def section_load(cfg: Config) -> None:
     print(section, file=sys.stderr)
     source = make_binary(cfg.out / f"bin-{rows}x300.bin", rows, 300, 3)
     pth = cfg.out / f"{source.stem}.pth"
-    if not pth.exists():
+    if not _single_file(pth):  # missing, or a bare tensor cached by vecload 0.1
         run_child("", [PY, "-m", "vecload", "convert", str(source), "-o", str(pth), "--force", "-q"])
     measure(cfg, section, "vecload.load converted .pth (in-process, after import torch)", LOAD.format(path=str(pth)),
             rows=rows, size=pth.stat().st_size)
+
+
+def _single_file(pth: Path) -> bool:
+    """True when ``pth`` is a converted file that carries its tokens (the layout this vecload writes)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(pth) as archive:
+            return any(name.endswith("/vecload/meta.json") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def section_forward(cfg: Config) -> None:
