@@ -285,27 +285,46 @@ def test_symlinked_output_with_force_replaces_the_link_not_the_victim(tmp_path: 
     assert victim.read_bytes() == b"precious" and not out.is_symlink() and vecload.load(out).tokens == TOKENS
 
 
-def test_planted_symlinks_at_predictable_temp_names_are_never_followed(tmp_path: Path, monkeypatch) -> None:
-    """Symlinks planted at every name an attacker can predict (old scheme and new prefix) leave the victim alone.
+def _plant(out_dir: Path, victim: Path) -> list[Path]:
+    """Symlinks to ``victim`` at every temporary name an attacker can predict for ``out_dir/t.pth``."""
+    pid = os.getpid()
+    planted = [out_dir / f".t.pth.{p}.tmp" for p in range(pid - 50, pid + 50)]  # vecload 0.1's scheme
+    planted += [out_dir / f".t.vocab.json.{p}.tmp" for p in range(pid - 50, pid + 50)]
+    planted += [out_dir / f".vecload-tmp.t.pth.{pid}.{i:016x}" for i in range(64)]  # the fixed prefix, guessed tails
+    planted += [out_dir / f".vecload-tmp.t.pth.{pid}.{'deadbeef' * 2}"]
+    for link in planted:
+        link.symlink_to(victim)
+    return planted
 
-    The new names end in 64 random bits; the test makes the first draw hit a planted link, to show that
-    even a correct guess is refused (O_EXCL) rather than followed.
+
+def test_planted_symlinks_at_predictable_temp_names_are_never_followed(tmp_path: Path) -> None:
+    """Symlinks planted at the old temporary names and at guesses of the new ones leave the victim alone."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    planted = _plant(out_dir, victim)
+    out = vecload.convert(FIXTURES / "tiny.glove.txt", out_dir / "t.pth", force=True)
+    assert victim.read_bytes() == b"precious"
+    assert not out.is_symlink() and out.is_file() and vecload.load(out).tokens == TOKENS
+    assert all(link.is_symlink() for link in planted)
+
+
+def test_a_correctly_guessed_temp_name_is_refused_not_followed(tmp_path: Path, monkeypatch) -> None:
+    """Even when the random tail is guessed right, O_EXCL refuses the planted link and a new name is drawn.
+
+    The new names end in 64 random bits; the test forces the first draws to hit planted links.
     """
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    pid = os.getpid()
-    planted = [out_dir / f".t.pth.{p}.tmp" for p in range(pid - 50, pid + 50)]
-    planted += [out_dir / f".t.vocab.json.{p}.tmp" for p in range(pid - 50, pid + 50)]
-    planted += [out_dir / f".vecload-tmp.t.pth.{pid}.{'0' * 15}{i:x}" for i in range(16)]
-    planted += [out_dir / f".vecload-tmp.t.pth.{pid}.{'deadbeef' * 2}"]
-    for link in planted:
-        link.symlink_to(victim)
+    planted = _plant(out_dir, victim)
     real_token_hex = atomic.secrets.token_hex
-    draws = iter(["deadbeef" * 2, "0" * 16])
+    draws = iter(["deadbeef" * 2, "0" * 16, f"{63:016x}"])
     monkeypatch.setattr(atomic.secrets, "token_hex", lambda n: next(draws, None) or real_token_hex(n))
     out = vecload.convert(FIXTURES / "tiny.glove.txt", out_dir / "t.pth", vocab_out=out_dir / "t.txt")
+    assert next(draws, None) is None  # every planted guess was drawn, and refused
     assert victim.read_bytes() == b"precious"
     assert not out.is_symlink() and out.is_file() and vecload.load(out).tokens == TOKENS
     assert all(link.is_symlink() for link in planted)
