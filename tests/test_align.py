@@ -376,6 +376,7 @@ def test_cli_convert_with_vocab(tmp_path: Path, vocab, aligned: Aligned) -> None
     assert loaded.meta["align"]["origins"] == aligned.origins
     document = json.loads(report.read_text(encoding="utf-8"))
     assert document["coverage"] == aligned.meta["align"]["coverage"] == loaded.meta["align"]["coverage"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "task.pth", "vocab.tsv"]
     again = CliRunner().invoke(main, ["convert", str(VEC), "-o", str(out), "--vocab", str(vocab_file)])
     assert again.exit_code == 1 and "already exists" in again.output
 

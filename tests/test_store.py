@@ -93,11 +93,24 @@ def test_edited_tokens_are_refused(tmp_path: Path, edit) -> None:
 
 
 def test_duplicate_tokens_are_refused_even_with_a_matching_hash(tmp_path: Path) -> None:
-    """A duplicated token whose hash was updated too is still refused: rows must be addressable by token."""
+    """A duplicated token whose hash was forged too is refused by verify, and at the first lookup."""
     out = _converted(tmp_path)
     edit_tokens(out, ["the", "of", "the", "u.s."], rehash=True)
     with pytest.raises(IntegrityError, match=r"t\.pth: the tokens are not distinct"):
-        vecload.load(out)
+        vecload.load(out, verify=True)
+    code, output = run("info", "--verify", str(out))
+    assert code == 1 and "the tokens are not distinct" in output
+    loaded = vecload.load(out)
+    with pytest.raises(IntegrityError, match=r"tiny\.glove\.txt: the tokens are not distinct, so rows cannot be "
+                                             r"addressed by token"):
+        loaded.index("of")
+
+
+def test_saving_repeated_tokens_is_refused(tmp_path: Path) -> None:
+    """Vectors with a repeated token cannot be saved: nothing is written."""
+    with pytest.raises(VecloadError, match=r"d\.pth: the tokens are not distinct"):
+        vecload.Vectors(["a", "a"], torch.zeros(2, 2)).save(tmp_path / "d.pth")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_state_dict_is_described_not_called_converted(tmp_path: Path) -> None:

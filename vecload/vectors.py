@@ -64,7 +64,10 @@ class Vectors:
         if self._index is None:
             self._index = {token: row for row, token in enumerate(self.tokens)}
             if len(self._index) != len(self.tokens):
-                raise IntegrityError("the vocabulary has duplicate tokens, so rows cannot be addressed by token")
+                source = self.meta.get("source") if isinstance(self.meta.get("source"), dict) else {}
+                where = f"{source.get('name')}: " if source.get("name") else ""
+                raise IntegrityError(f"{where}the tokens are not distinct, so rows cannot be addressed by token; "
+                                     f"a converted file with repeated tokens was not written by vecload")
         return self._index
 
     def __len__(self) -> int:
