@@ -123,7 +123,7 @@ def main() -> None:
 @main.command()
 @click.argument("src")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
-              help="The tensor file to write (default: beside SRC, glove.6B.50d.txt -> glove.6B.50d.pth).")
+              help="The converted file to write (default: beside SRC, glove.6B.50d.txt -> glove.6B.50d.pth).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs (never the source).")
 @click.option("--vocab-out", type=click.Path(dir_okay=False), default=None,
               help="Also write the tokens to this file, one per line (JSON lines if a token holds a line break "

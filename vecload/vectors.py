@@ -35,7 +35,7 @@ class Vectors:
     Args:
         tokens: One token per row, all distinct.
         vectors: A float32 tensor ``[len(tokens), dim]``.
-        meta: Metadata (source, format, parse report, ...), as stored beside a converted file.
+        meta: Metadata (source, format, parse report, ...), as stored inside a converted file.
 
     Example:
         >>> v = vecload.load("glove.6B.50d.pth")
