@@ -445,3 +445,15 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the conversion never got there")
         time.sleep(0.001)
+
+
+def test_aligned_convert_writes_one_file_plus_the_named_extras(tmp_path: Path) -> None:
+    """convert --vocab with --report-json and --vocab-out writes the one .pth and exactly those two files."""
+    task = tmp_path / "task.txt"
+    task.write_text("of\nzzz\n", encoding="utf-8")
+    out, report, tokens = tmp_path / "a.pth", tmp_path / "r.json", tmp_path / "a.tokens"
+    code, output = run("convert", str(FIXTURES / "tiny.glove.txt"), "-o", str(out), "--vocab", str(task),
+                       "--report-json", str(report), "--vocab-out", str(tokens), "-q")
+    assert code == 0, output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pth", "a.tokens", "r.json", "task.txt"]
+    assert tokens.read_text(encoding="utf-8") == "<pad>\n<unk>\nof\nzzz\n" == "".join(t + "\n" for t in vecload.load(out).tokens)
