@@ -40,7 +40,8 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
         "source": meta.get("source"),
         "first_tokens": vectors.tokens[:_FIRST],
         "norms": _summary(norms),
-        "report": ParseReport(**meta.get("report", {})).summary() if meta.get("report") else None,
+        "report": ParseReport(**meta.get("report", {})).summary(
+            "byte" if meta.get("format") == "word2vec-binary" else "line") if meta.get("report") else None,
     }
     if converted:
         details["vocabulary"] = os.fspath(vocab_path(path))

@@ -359,6 +359,8 @@ class _TextReader:
                 problem = self._count_problem(len(head) - 1, tail, final and offset == len(lines) - 1)
             elif b" " in head[0]:
                 problem = self._token_problem(head[0])
+            if problem is None and self._skip and self.options.unicode_errors == "strict":
+                problem = _undecodable(head[0])  # here, so that bad rows are reported in file order
             if problem is None:
                 if _NOT_IN_VALUES.search(tail, len(head[0])):
                     problem = self._first_bad_value(head)
@@ -481,6 +483,16 @@ def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
         pending = block
 
 
+def _undecodable(token: bytes) -> str | None:
+    """The message for a token that is not UTF-8, or None."""
+    try:
+        token.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                f"unicode_errors='replace' or 'ignore' repairs it")
+    return None
+
+
 def _decode_tokens(
     raw: list[bytes], where: np.ndarray, errors: str, name: str, builder: TableBuilder, skip: bool = False
 ) -> list[str]:
@@ -496,8 +508,7 @@ def _decode_tokens(
             tokens.append(token.decode("utf-8"))
         except UnicodeDecodeError as exc:
             if errors == "strict":
-                message = (f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                           f"unicode_errors='replace' or 'ignore' repairs it")
+                message = _undecodable(token)
                 if not skip:
                     raise ParseError(name, message, line=line) from None
                 builder.report.rows_read += 1
