@@ -313,14 +313,19 @@ def test_limit_equal_to_a_too_small_count_reads_that_many(tmp_path: Path, binary
 DIRTY = (
     b"a 1 2 3\n"
     b"b 1 2\n"  # too few values
-    b"c 1 x 3\n"  # not a number
+    b"c 4 5 6\n"
     b"\n"
     b"d\xff 1 2 3\n"  # not UTF-8
-    b"e 4 5 6\n"
+    b"e 7 8 9\n"
     b"f 1 2 3 4\n"  # too many values
-    b"g 1,5 2 3\n"  # decimal comma
-    b"h 7 8 9\n"
+    b"g 1 1 1\n"
+    b"h 1,5 2 3\n"  # decimal comma
+    b"i 2 2 2\n"
+    b"j 1 x 3\n"  # not a number
+    b"k 3 3 3\n"
 )
+GOOD = (["a", "c", "e", "g", "i", "k"], [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], ["1", "1", "1"],
+                                         ["2", "2", "2"], ["3", "3", "3"]])
 
 
 def test_bad_rows_skip_reads_the_good_rows_and_reports_the_rest(tmp_path: Path) -> None:
@@ -329,14 +334,14 @@ def test_bad_rows_skip_reads_the_good_rows_and_reports_the_rest(tmp_path: Path) 
     with pytest.raises(ParseError, match=r"dirty\.txt:2: 2 values, expected 3"):
         read_table(path)
     table = read_table(path, options=ReadOptions(bad_rows="skip"))
-    expect(table, ["a", "e", "h"], [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"]])
+    expect(table, *GOOD)
     report = table.report
-    assert report.bad_rows == 5 and report.rows_read == 8 and report.rows_kept == 3 and report.blank_lines == 1
-    assert [n for _, n in report.examples["bad_rows"]] == [2, 3, 5, 7, 8]
+    assert report.bad_rows == 5 and report.rows_read == 11 and report.rows_kept == 6 and report.blank_lines == 1
+    assert [n for _, n in report.examples["bad_rows"]] == [2, 5, 7, 9, 11]
     reasons = [r for r, _ in report.examples["bad_rows"]]
-    assert reasons[0].startswith("2 values, expected 3") and reasons[1].startswith("value 2 ('x') is not a number")
-    assert reasons[2].startswith("the token is not valid UTF-8") and reasons[3].startswith("4 values, expected 3")
-    assert "decimal commas" in reasons[4]
+    assert reasons[0].startswith("2 values, expected 3") and reasons[1].startswith("the token is not valid UTF-8")
+    assert reasons[2].startswith("4 values, expected 3") and "decimal commas" in reasons[3]
+    assert reasons[4].startswith("value 2 ('x') is not a number")
     assert report.to_dict()["bad_rows"] == 5 and report.to_dict()["examples"]["bad_rows"][0] == [reasons[0], 2]
     assert "5 bad rows skipped (line 2: 2 values, expected 3" in report.summary()
 
@@ -345,7 +350,7 @@ def test_bad_rows_skip_limit_counts_skipped_rows(tmp_path: Path) -> None:
     """limit counts rows read, skipped ones included (as gensim's limit counts lines); blank lines are not rows."""
     path = write(tmp_path, "dirty.txt", DIRTY)
     table = read_table(path, options=ReadOptions(bad_rows="skip", limit=5))
-    assert table.tokens == ["a", "e"] and table.report.rows_read == 5 and table.report.bad_rows == 3
+    assert table.tokens == ["a", "c", "e"] and table.report.rows_read == 5 and table.report.bad_rows == 2
 
 
 def test_bad_rows_skip_in_the_bulk_path_matches_the_clean_file(tmp_path: Path) -> None:
@@ -401,9 +406,9 @@ def test_cli_bad_rows_skip_says_so_on_stderr_even_quiet(tmp_path: Path) -> None:
     out = tmp_path / "o.pth"
     result = CliRunner().invoke(main, ["convert", str(path), "-o", str(out), "-q", "--bad-rows", "skip"])
     assert result.exit_code == 0, result.output
-    assert result.stderr == "skipped 5 bad rows (lines 2, 3, 5, 7, 8)\n" and result.stdout == ""
+    assert result.stderr == "skipped 5 bad rows (lines 2, 5, 7, 9, 11)\n" and result.stdout == ""
     loaded = vecload.load(out)
-    assert loaded.tokens == ["a", "e", "h"] and loaded.meta["report"]["bad_rows"] == 5
+    assert loaded.tokens == GOOD[0] and loaded.meta["report"]["bad_rows"] == 5
     assert loaded.meta["options"]["bad_rows"] == "skip"
     refused = CliRunner().invoke(main, ["convert", str(path), "-o", str(tmp_path / "p.pth")])
     assert refused.exit_code == 1 and "dirty.txt:2: 2 values, expected 3" in refused.output
@@ -417,13 +422,31 @@ def test_align_passes_bad_rows_through(tmp_path: Path) -> None:
     from vecload.cli import main
 
     path = write(tmp_path, "dirty.txt", DIRTY)
-    vocab = write(tmp_path, "vocab.txt", b"a\nh\nb\n")
+    vocab = write(tmp_path, "vocab.txt", b"a\nk\nb\n")
     with pytest.raises(ParseError, match=r"dirty\.txt:2: 2 values"):
-        vecload.align(path, ["a", "h", "b"])
-    aligned = vecload.align(path, ["a", "h", "b"], bad_rows="skip", oov="zeros")
-    assert aligned.tokens == ["<pad>", "<unk>", "a", "h", "b"]
-    assert aligned.vectors[2:4].tolist() == [[1, 2, 3], [7, 8, 9]] and aligned.meta["report"]["bad_rows"] == 5
+        vecload.align(path, ["a", "k", "b"])
+    aligned = vecload.align(path, ["a", "k", "b"], bad_rows="skip", oov="zeros")
+    assert aligned.tokens == ["<pad>", "<unk>", "a", "k", "b"]
+    assert aligned.vectors[2:4].tolist() == [[1, 2, 3], [3, 3, 3]] and aligned.meta["report"]["bad_rows"] == 5
     result = CliRunner().invoke(main, ["convert", str(path), "--vocab", str(vocab), "-o", str(tmp_path / "a.pth"),
                                        "-q", "--bad-rows", "skip", "--verify-source"])
     assert result.exit_code == 0, result.output
-    assert result.stderr == "skipped 5 bad rows (lines 2, 3, 5, 7, 8)\n"
+    assert result.stderr == "skipped 5 bad rows (lines 2, 5, 7, 9, 11)\n"
+
+
+def test_bad_rows_skip_refuses_when_most_rows_are_bad(tmp_path: Path) -> None:
+    """A first row with an extra value sets the wrong dimension; skipping every other row would keep it alone,
+    so the file is refused instead, naming the dimension's origin."""
+    path = write(tmp_path, "off.txt", b"a 1 2 3 4\nb 1 2 3\nc 4 5 6\nd 7 8 9\n")
+    with pytest.raises(ParseError, match=r"off\.txt:2: bad_rows='skip' would skip 3 of the 4 rows read; .*"
+                                         r"dimension \(4, set by line 1\) is probably wrong"):
+        read_table(path, options=ReadOptions(bad_rows="skip"))
+
+
+def test_binary_records_longer_than_the_first_read_are_detected(tmp_path: Path) -> None:
+    """Records of 70,000 values (280 KB each, past the first 64 KiB read) are detected as binary."""
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((3, 70000)).astype(np.float32)
+    data = b"3 70000\n" + b"".join(f"w{i} ".encode() + row.tobytes() + b"\n" for i, row in enumerate(values))
+    table = read_table(write(tmp_path, "wide.bin", data))
+    assert table.format == "word2vec-binary" and np.array_equal(bits(table.vectors), bits(values))

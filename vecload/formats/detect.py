@@ -27,11 +27,12 @@ _SLACK = 1 << 24
 MAX_LINE_BYTES = 1 << 24
 _HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)[ \t]*\r?$")
 _BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)*")
-#: Detection reads at most this much: enough for the first records of any dimension it accepts.
-MAX_SNIFF_BYTES = 1 << 26
-#: How many binary records after a header detection checks (fewer when the header promises fewer).
+#: Detection reads at most this much: a first row of MAX_LINE_BYTES, or two records of MAX_DIM values.
+MAX_SNIFF_BYTES = 1 << 25
+#: How many binary records after a header detection checks (fewer when the header promises fewer, or
+#: when two of them already span EVIDENCE_BYTES).
 EVIDENCE_ROWS = 8
-#: How much of the bytes after a header must be free of control bytes for text to be judged text.
+#: How much of the bytes after a header detection examines at least (when there is that much).
 EVIDENCE_BYTES = 1 << 20
 #: The longest binary token detection looks for (word2vec.c allows 100 bytes).
 MAX_TOKEN_BYTES = 1 << 12
@@ -105,7 +106,7 @@ def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
     if not newline and not eof:
         if _CONTROL.search(first):
             _refuse_binary_without_header(name)
-        if not final:
+        if not final and len(first) <= MAX_LINE_BYTES:
             return None
         raise FormatError(
             f"{name}: has no line break in its first {len(head) >> 20} MiB, so it is not a text vector file "
@@ -178,7 +179,7 @@ def _first_row(body: bytes, dim: int, line: int, eof: bool, final: bool) -> tupl
         if newline < 0 and not eof:
             if _CONTROL.search(row):
                 return False, "binary bytes", line
-            if not final:
+            if not final and len(row) <= MAX_LINE_BYTES:
                 return None
             return False, f"a line longer than {len(body) >> 20} MiB", line
         if row.strip() or newline < 0:
@@ -231,7 +232,8 @@ def is_number(field: bytes) -> bool:
 def _records(body: bytes, dim: int, count: int, eof: bool, final: bool) -> tuple[str, bool, int] | None:
     """The binary evidence: (state, whether the vectors hold control bytes, records that lined up); None: read more.
 
-    ``state`` is ``aligned`` (the first records, or at the end of the stream exactly ``count`` of them),
+    ``state`` is ``aligned`` (the first :data:`EVIDENCE_ROWS` records, or two when they span
+    :data:`EVIDENCE_BYTES`, or at the end of the stream exactly ``count`` of them),
     ``truncated`` (the stream ends inside a record), ``trailing`` (data after ``count`` records) or
     ``misaligned`` (a token with a newline or control byte inside, or no space where one must be).
     """
@@ -239,7 +241,7 @@ def _records(body: bytes, dim: int, count: int, eof: bool, final: bool) -> tuple
     wanted = min(count, EVIDENCE_ROWS)
     pos = seen = 0
     binary = False
-    while seen < wanted:
+    while seen < wanted and not (seen >= 2 and pos >= EVIDENCE_BYTES):
         while body[pos : pos + 1] == b"\n":
             pos += 1
         space = body.find(b" ", pos, pos + MAX_TOKEN_BYTES)

@@ -131,7 +131,8 @@ class ReadOptions:
             only) skips rows with the wrong number of values, a value that is not a number, or a token
             that is not UTF-8 under ``unicode_errors="strict"``, and reports them (``bad_rows`` in the
             report). Skipped rows count as rows read: ``limit`` counts them, as gensim's ``limit``
-            counts lines, and so does a header's count.
+            counts lines, and so does a header's count. A text file where more than half the rows
+            read would be skipped is refused (its dimension is wrong, not its rows).
         progress: Show a tqdm progress bar.
         on_rows: Called with every chunk of rows the reader reads (a float32 array ``[n, dim]``), before
             any filtering: together the calls see exactly the ``rows_read`` rows, in file order, so a

@@ -18,7 +18,8 @@ Policies:
       (tabs between values) are refused; errors name the likely cause (tabs, decimal commas).
     * ``bad_rows="skip"`` skips rows with the wrong number of values, a value that is not a number or an
       undecodable token (under ``unicode_errors="strict"``), and reports them (``bad_rows``). Skipped
-      rows count as rows read, so ``limit`` and the header's count include them.
+      rows count as rows read, so ``limit`` and the header's count include them. A file where most rows
+      would be skipped is refused: its dimension (from the header or the first row) is wrong.
 """
 
 from __future__ import annotations
@@ -419,6 +420,16 @@ class _TextReader:
                 self.name,
                 f"the header promises {self.header_count} rows but the file ends after {read} (truncated?){hint}",
                 line=last_line + 1,
+            )
+        bad = builder.report.bad_rows
+        if bad and bad * 2 > read:  # skipping most rows is not cleaning a dirty file: the dimension is off
+            first = builder.report.examples["bad_rows"][0][1]
+            raise ParseError(
+                self.name,
+                f"bad_rows='skip' would skip {bad} of the {read} rows read; with most rows bad the dimension "
+                f"({self.dim}, {self.origin}) is probably wrong, so nothing is read; first bad row: "
+                f"{builder.report.examples['bad_rows'][0][0]}",
+                line=first,
             )
         builder.report.blank_lines = self.blank_lines
         if self.blank_examples:
