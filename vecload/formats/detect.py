@@ -211,7 +211,7 @@ def row_cause(row: bytes) -> str:
     if b"\t" in body:
         return ("it has tabs between fields; vecload reads fields separated by single spaces, as GloVe, "
                 "fastText and gensim write them: replace the tabs with spaces")
-    if _DECIMAL_COMMA.search(body):
+    if _DECIMAL_COMMA.search(body, max(body.find(b" "), 0)):  # in the values, not a token such as '1,000'
         return "decimal commas ('1,5'); vecload reads '.' as the decimal point: replace the commas with dots"
     if _DIGIT_SEPARATOR.search(body):
         return "'_' digit separators ('1_000'), which vector files do not use"
