@@ -450,3 +450,12 @@ def test_binary_records_longer_than_the_first_read_are_detected(tmp_path: Path) 
     data = b"3 70000\n" + b"".join(f"w{i} ".encode() + row.tobytes() + b"\n" for i, row in enumerate(values))
     table = read_table(write(tmp_path, "wide.bin", data))
     assert table.format == "word2vec-binary" and np.array_equal(bits(table.vectors), bits(values))
+
+
+def test_binary_whose_damaged_header_reads_as_a_glove_row_is_refused(tmp_path: Path) -> None:
+    """Found by fuzzing: a binary file whose count became a NUL byte starts with '\\x00 3', a 'GloVe row';
+    with limit=1 it was read as text. Its next rows are not rows and it holds binary bytes: refused."""
+    data = (FIXTURES / "tiny.w2v.bin").read_bytes()
+    path = write(tmp_path, "damaged.bin", b"\x00" + data[1:])
+    with pytest.raises(FormatError, match=r"damaged\.bin: is binary data without a word2vec 'count dim' header"):
+        read_table(path, options=ReadOptions(limit=1))

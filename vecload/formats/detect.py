@@ -116,6 +116,10 @@ def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
     if header:
         return _judge_header(int(header.group(1)), int(header.group(2)), rest, lines_before + 2, name, eof, final)
     if _looks_like_text_row(first):
+        # Binary data whose first bytes happen to read as 'token number' is not text: its next rows are
+        # not rows, and it holds bytes no text file has.
+        if not _text_rows(text_head, len(first.rstrip().split(b" ")) - 1, eof):
+            _refuse_binary_without_header(name)
         return "glove"
     try:
         shown = first[:60].decode("utf-8").rstrip()
@@ -146,6 +150,7 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
     if text is None or records is None:
         return None
     text_ok, problem, row_line = text
+    text_ok = text_ok and _text_rows(body, dim, eof)
     state, values_binary, seen = records
     binary_ok = state == "aligned" and values_binary
     if text_ok and binary_ok:
@@ -187,6 +192,20 @@ def _first_row(body: bytes, dim: int, line: int, eof: bool, final: bool) -> tupl
         pos, line = newline + 1, line + 1
     problem = row_problem(row, dim)
     return problem is None, problem or "", line
+
+
+def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
+    """True unless ``body`` holds control bytes (in its first EVIDENCE_BYTES) and one of its first
+    EVIDENCE_ROWS rows is not a token and ``dim`` numbers: text rows, or text whose bad rows the text
+    reader reports, but not binary data whose first bytes happen to read as a row."""
+    window = body[:EVIDENCE_BYTES]
+    if not _CONTROL.search(window):
+        return True
+    lines = window.split(b"\n")
+    if not eof or len(body) > len(window):
+        lines.pop()  # it may be cut
+    rows = [line for line in lines if line.strip()][:EVIDENCE_ROWS]
+    return all(row_problem(row, dim) is None for row in rows)
 
 
 def row_problem(row: bytes, dim: int) -> str | None:
