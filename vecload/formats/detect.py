@@ -137,10 +137,12 @@ def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
 def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: bool, final: bool) -> str | None:
     """Decide between word2vec text and binary after a ``count dim`` header, from the bytes after it.
 
-    Text: the first data row (blank lines skipped) holds a token and ``dim`` numbers. Binary: the first
-    records line up (``token SPACE``, ``4 * dim`` bytes, an optional newline, the next token; at the end
-    of the stream exactly ``count`` of them) and their vectors hold bytes no text has (control bytes).
-    Text that happens to line up as records is still text, since its "vectors" are printable. When the
+    Text: the first data row (blank lines skipped) holds a token and ``dim`` numbers, and so do the
+    next rows when the bytes hold any control byte (text never does). Binary: the first records line up
+    (``token SPACE``, ``4 * dim`` bytes, an optional newline, the next token; at the end of the stream
+    exactly ``count`` of them) and their vectors hold control bytes. Text that happens to line up as
+    records is still text, since its "vectors" are printable. Text without a parsable first row goes to
+    the text reader (which names the line and the cause) only when no byte of it is binary. When the
     evidence points both ways, or neither way with certainty, the file is refused.
     """
     if dim <= 0 or dim > MAX_DIM or count == 0 or (eof and not body.strip()):
@@ -149,17 +151,16 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
     records = _records(body, dim, count, eof, final)
     if text is None or records is None:
         return None
-    text_ok, problem, row_line = text
-    text_ok = text_ok and _text_rows(body, dim, eof)
+    first_ok, problem, row_line = text
     state, values_binary, seen = records
     binary_ok = state == "aligned" and values_binary
-    if text_ok and binary_ok:
+    if first_ok and binary_ok:
         raise FormatError(
             f"{name}: reads both as word2vec text (line {row_line} is a token and {dim} numbers) and as "
             f"word2vec binary (the first {seen} records line up); pass format='word2vec' "
             f"(--format word2vec) or format='word2vec-binary' (--format word2vec-binary)"
         )
-    if text_ok:
+    if first_ok and _text_rows(body, dim, eof):
         return "word2vec"
     if binary_ok or (state in ("truncated", "trailing") and values_binary):
         return "word2vec-binary"  # the binary reader locates a truncation or extra data itself
