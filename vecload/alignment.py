@@ -137,7 +137,7 @@ def align(
         check_rows: How many rows the self-check compares (0 turns it off).
         verify_source: Also read the sampled rows from the file a second time and compare them.
         format, engine, member: As for :func:`vecload.load`.
-        **read_options: ``unicode_errors``, ``duplicates``, ``nonfinite``, ``progress``.
+        **read_options: ``unicode_errors``, ``duplicates``, ``nonfinite``, ``bad_rows``, ``progress``.
 
     Returns:
         The aligned vectors.

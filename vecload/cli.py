@@ -77,6 +77,9 @@ _READ_OPTIONS = [
                  help="Keep the first row of a repeated token (and report the rest), or refuse the file."),
     click.option("--nonfinite", type=click.Choice(["keep", "error"]), default="keep",
                  help="Keep rows with NaN/Inf values (and report them), or refuse the file."),
+    click.option("--bad-rows", type=click.Choice(["error", "skip"]), default="error",
+                 help="Refuse a malformed row (wrong number of values, a value that is not a number, a token "
+                      "that is not UTF-8), or skip such rows and report them (native engine; --limit counts them)."),
 ]
 
 
@@ -134,7 +137,7 @@ def main() -> None:
 @_errors
 def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet: bool, fmt: str | None,
             engine: str | None, member: str | None, limit: int | None, unicode_errors: str, duplicates: str,
-            nonfinite: str, **align: Any) -> None:
+            nonfinite: str, bad_rows: str, **align: Any) -> None:
     """Convert SRC to one OUT.pth: the float32 weight tensor, with its tokens and metadata inside.
 
     torch.load(OUT.pth, weights_only=True) returns the bare tensor; vecload.load(OUT.pth) returns the
@@ -144,11 +147,12 @@ def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet
 
     if align["vocab"] is not None:
         _convert_aligned(src, out, force, vocab_out, quiet, fmt, engine, member, limit, unicode_errors,
-                         duplicates, nonfinite, **align)
+                         duplicates, nonfinite, bad_rows, **align)
         return
     written, meta = convert_with_meta(src, out, force=force, vocab_out=vocab_out, format=fmt, engine=engine,
                                       member=member, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
-                                      nonfinite=nonfinite, progress=_progress(quiet))
+                                      nonfinite=nonfinite, progress=_progress(quiet), **_bad_rows_option(bad_rows))
+    _echo_skipped(meta)
     if not quiet:
         click.echo(f"read {src} as {meta['format']}: {meta['count']} x {meta['dim']}")
         click.echo(f"  {_report_line(meta)}")
@@ -165,7 +169,7 @@ def _echo_written(written: Path, meta: dict[str, Any], vocab_out: str | None, in
 
 def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | None, quiet: bool, fmt: str | None, engine: str | None,
                      member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
-                     vocab: str, vocab_layout: str, vocab_duplicates: str, specials: str, pad: str | None,
+                     bad_rows: str, vocab: str, vocab_layout: str, vocab_duplicates: str, specials: str, pad: str | None,
                      lowercase: bool, normalizers: tuple[str, ...], oov: str, seed: int, report_json: str | None,
                      verify_source: bool) -> None:
     """``convert --vocab``: align, write, and print the coverage report."""
@@ -180,7 +184,9 @@ def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | No
                                     engine=engine, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
                                     nonfinite=nonfinite, layout=vocab_layout, vocab_duplicates=vocab_duplicates,
                                     specials=special_list, pad=pad_token, lookup=lookup, oov=oov, seed=seed,
-                                    verify_source=verify_source, progress=_progress(quiet))
+                                    verify_source=verify_source, progress=_progress(quiet),
+                                    **_bad_rows_option(bad_rows))
+    _echo_skipped(meta)
     if quiet:
         return
     click.echo(f"read {src} as {meta['format']}: {_report_line(meta)}")
@@ -200,12 +206,13 @@ def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | No
 @_read_options
 @_errors
 def info(path: str, as_json: bool, verify: bool, fmt: str | None, engine: str | None, member: str | None,
-         limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str) -> None:
+         limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str, bad_rows: str) -> None:
     """Describe a source or converted file: format, count, dim, sha256, first tokens, norms."""
     from vecload.inspect import describe
 
     details = describe(path, verify=verify, format=fmt, engine=engine, member=member, limit=limit,
-                       unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite)
+                       unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
+                       **_bad_rows_option(bad_rows))
     if as_json:
         click.echo(json.dumps(details, ensure_ascii=False, indent=2))
         return
@@ -222,7 +229,25 @@ def _report_line(meta: dict[str, Any]) -> str:
     from vecload.formats.table import ParseReport
 
     report = ParseReport(**meta.get("report", {}))
-    return report.summary()
+    return report.summary(_unit(meta))
+
+
+def _bad_rows_option(bad_rows: str) -> dict[str, str]:
+    """Pass bad_rows only when it is not the default, so converted files record what was asked."""
+    return {} if bad_rows == "error" else {"bad_rows": bad_rows}
+
+
+def _unit(meta: dict[str, Any]) -> str:
+    return "byte" if meta.get("format") == "word2vec-binary" else "line"
+
+
+def _echo_skipped(meta: dict[str, Any]) -> None:
+    """Say on stderr, even with --quiet, that bad rows were skipped: data was left out on request."""
+    from vecload.formats.table import ParseReport
+
+    report = ParseReport(**meta.get("report", {}))
+    if report.bad_rows:
+        click.echo(report.skipped(_unit(meta)), err=True)
 
 
 @main.command("check-frozen")

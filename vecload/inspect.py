@@ -41,7 +41,7 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
         "source": meta.get("source"),
         "first_tokens": vectors.tokens[:_FIRST],
         "norms": _summary(norms),
-        "report": _report(path, meta.get("report")),
+        "report": _report(path, meta.get("report"), meta.get("format")),
     }
     if converted:
         details["tokens_sha256"] = meta.get("tokens_sha256")
@@ -52,12 +52,12 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
     return details
 
 
-def _report(path: str | os.PathLike[str], report: object) -> str | None:
+def _report(path: str | os.PathLike[str], report: object, fmt: object) -> str | None:
     """The parse report's one-line summary; a converted file's record is untrusted, so check its shape."""
     if not report:
         return None
     try:
-        return ParseReport(**report).summary()  # type: ignore[arg-type]
+        return ParseReport(**report).summary("byte" if fmt == "word2vec-binary" else "line")  # type: ignore[arg-type]
     except Exception as exc:  # wrong keys or value types in a hand-edited record
         raise IntegrityError(f"{os.fspath(path)}: damaged: its parse report is malformed ({exc}); "
                              f"convert the source again") from exc

@@ -222,7 +222,7 @@ def load(
         member: The member of a zip archive.
         verify: For a converted file, hash every byte against the fingerprint.
         **read_options: :class:`vecload.ReadOptions` fields (``limit``, ``keep``, ``unicode_errors``,
-            ``duplicates``, ``nonfinite``, ``progress``).
+            ``duplicates``, ``nonfinite``, ``bad_rows``, ``progress``).
 
     Returns:
         The vectors.

@@ -63,4 +63,10 @@ def read_table(
     name = engine or DEFAULT_ENGINE
     if name not in ENGINES:
         raise VecloadError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
-    return ENGINES[name](source, fmt, options or ReadOptions())
+    options = options or ReadOptions()
+    if name != "native" and options.bad_rows != "error":
+        raise VecloadError(
+            f"bad_rows={options.bad_rows!r} is only for the native engine (the {name} engine reads every row or "
+            f"refuses the file); drop engine={name!r} (--engine {name})"
+        )
+    return ENGINES[name](source, fmt, options)

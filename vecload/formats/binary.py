@@ -14,7 +14,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vecload.errors import ParseError
-from vecload.formats.detect import BOM, check_header, parse_header
+from vecload.formats.detect import BOM, check_header, cut_short_hint, parse_header
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
 
@@ -48,7 +48,7 @@ def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
     header = parse_header(head[: newline + 1], name)
     if header.dim <= 0:
         raise ParseError(name, f"the header gives dim {header.dim}; expected at least 1", line=1)
-    check_header(header, source, binary=True)
+    check_header(header, source, binary=True, limit=options.limit)
     wanted = header.count if options.limit is None else min(options.limit, header.count)
     builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset", expected_rows=wanted,
                            trusted=source.compression is None)
@@ -80,10 +80,13 @@ def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
         if eof and done < wanted:
             raise ParseError(
                 name,
-                f"the file ends inside record {done + 1} of {header.count} (truncated?)",
+                f"the file ends inside record {done + 1} of {header.count} (truncated?)"
+                + (cut_short_hint(done) if wanted == header.count and done else ""),
                 offset=base,
             )
-    if options.limit is None or options.limit >= header.count:
+    # limit=count reads the first count records and stops, as the text reader does; more records after
+    # them are only an error when the whole file was asked for
+    if options.limit is None or options.limit > header.count:
         _refuse_trailing(stream, bytes(data[:size]), base, header.count, name)
     return builder.finish()
 
@@ -105,9 +108,11 @@ def _records(
             if not eof:
                 break
             _decode(data, leads, spaces, base, done, name, builder)  # an earlier bad token is reported first
+            present = done + len(leads)
             raise ParseError(
                 name,
-                f"the file ends inside record {done + len(leads) + 1} of {count} (truncated?)",
+                f"the file ends inside record {present + 1} of {count} (truncated?)"
+                + (cut_short_hint(present) if most + done == count and present else ""),
                 offset=base + size - len(data[pos:size].lstrip(b"\n")),
             )
         while data[pos] == 10:  # the newline word2vec.c writes after a vector (pos < space: not a space)
@@ -115,13 +120,18 @@ def _records(
         leads.append(pos)
         spaces.append(space)
         pos = space + 1 + record
+    found = len(leads)
     if leads:
         tokens = _decode(data, leads, spaces, base, done, name, builder)
+        if None in tokens:  # bad_rows="skip": records whose token is not UTF-8 are dropped (and reported)
+            kept = [i for i, token in enumerate(tokens) if token is not None]
+            tokens = [tokens[i] for i in kept]
+            leads, spaces = [leads[i] for i in kept], [spaces[i] for i in kept]
         buf = np.frombuffer(data, dtype=np.uint8, count=size)
         view = np.ndarray(shape=(size - record + 1, record), dtype=np.uint8, buffer=buf, strides=(1, 1))
         rows = view[np.asarray(spaces, dtype=np.intp) + 1].view("<f4").astype(np.float32, copy=False)
         builder.add_chunk(tokens, rows, (np.asarray(leads, dtype=np.int64) + base).tolist())
-    return len(leads), pos
+    return found, pos
 
 
 def _decode(
@@ -129,7 +139,8 @@ def _decode(
 ) -> list[str]:
     """The records' tokens. A token never holds a space byte, and UTF-8 decodes no other byte to a
     space, so one decode of the tokens joined by spaces, split on spaces, gives them all at once; only a
-    chunk with invalid UTF-8 is decoded token by token (to name the record, or to repair and report)."""
+    chunk with invalid UTF-8 is decoded token by token (to name the record, or to repair and report;
+    under bad_rows="skip" with strict decoding the record is reported as bad and None stands for it)."""
     raw = [data[a:b] for a, b in zip(leads, spaces)]
     try:
         return b" ".join(raw).decode("utf-8").split(" ")
@@ -142,12 +153,14 @@ def _decode(
             tokens.append(token.decode("utf-8"))
         except UnicodeDecodeError as exc:
             if errors == "strict":
-                raise ParseError(
-                    name,
-                    f"the token of record {done + k + 1} is not valid UTF-8 ({exc.reason} at byte "
-                    f"{base + lead + exc.start}); unicode_errors='replace' or 'ignore' repairs it",
-                    offset=base + lead,
-                ) from None
+                message = (f"the token of record {done + k + 1} is not valid UTF-8 ({exc.reason} at byte "
+                           f"{base + lead + exc.start}); unicode_errors='replace' or 'ignore' repairs it")
+                if builder.options.bad_rows == "skip":
+                    builder.report.rows_read += 1
+                    builder.report.note("bad_rows", message, base + lead)
+                    tokens.append(None)
+                    continue
+                raise ParseError(name, message, offset=base + lead) from None
             # Like gensim: repair, then strip newlines the repair may have brought to the front.
             fixed = token.decode("utf-8", errors).lstrip("\n")
             builder.report.note("decoding_repairs", fixed, base + lead)

@@ -27,7 +27,20 @@ _SLACK = 1 << 24
 MAX_LINE_BYTES = 1 << 24
 _HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)[ \t]*\r?$")
 _BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)*")
-_NUMBER_CHARS = re.compile(rb"^[0-9eE+\-.nNaAiIfF \t\r]*$")
+#: Detection reads at most this much: a first row of MAX_LINE_BYTES, or two records of MAX_DIM values.
+MAX_SNIFF_BYTES = 1 << 25
+#: How many binary records after a header detection checks (fewer when the header promises fewer, or
+#: when two of them already span EVIDENCE_BYTES).
+EVIDENCE_ROWS = 8
+#: How much of the bytes after a header detection examines at least (when there is that much).
+EVIDENCE_BYTES = 1 << 20
+#: The longest binary token detection looks for (word2vec.c allows 100 bytes).
+MAX_TOKEN_BYTES = 1 << 12
+#: Bytes that no text vector file holds (tab, newline, CR and the like are text).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BAD_TOKEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_DECIMAL_COMMA = re.compile(rb"(?:^|[ \t])[+-]?\d+,\d+(?:[ \t]|$)")
+_DIGIT_SEPARATOR = re.compile(rb"\d_\d")
 _FASTTEXT_BIN_MAGIC = 793712314
 
 
@@ -43,6 +56,9 @@ class Header:
 def detect_format(source: Source) -> str:
     """Return the format of a source, judged from its content.
 
+    The first 64 KiB are read, then more (up to :data:`MAX_SNIFF_BYTES`) while the evidence is not yet
+    complete: a first row longer than what was read, or binary records not yet whole.
+
     Args:
         source: The stream to look at.
 
@@ -50,60 +66,232 @@ def detect_format(source: Source) -> str:
         One of :data:`FORMATS`.
 
     Raises:
-        FormatError: The content is empty or in no supported format; the message says what it looks like.
+        FormatError: The content is empty, in no supported format, or reads neither as text nor as
+            binary with certainty; the message says what it looks like and which ``format`` to try.
     """
     with source.open() as stream:
         try:
             head = stream.read(HEAD_BYTES)
+            eof = len(head) < HEAD_BYTES
+            while True:
+                verdict = _sniff(head, source.name, eof, eof or len(head) >= MAX_SNIFF_BYTES)
+                if verdict is not None:
+                    return verdict
+                more = stream.read(len(head))
+                eof = len(more) < len(head)
+                head += more
         except (OSError, EOFError, ValueError) as exc:
             raise FormatError(f"{source.name}: cannot read ({exc})") from exc
-    return sniff(head, source.name)
 
 
-def sniff(head: bytes, name: str) -> str:
-    """Classify the first bytes of a stream; see :func:`detect_format`."""
+def sniff(head: bytes, name: str, eof: bool = True) -> str:
+    """Classify the first bytes of a stream (all of it when ``eof``); see :func:`detect_format`."""
+    verdict = _sniff(head, name, eof, True)
+    assert verdict is not None
+    return verdict
+
+
+def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
+    """Classify ``head``; None asks for more bytes (only when not ``final``)."""
     if not head.strip():
-        raise FormatError(f"{name}: is empty; expected vectors in one of: {FORMAT_HELP}")
+        if eof or final:
+            raise FormatError(f"{name}: is empty; expected vectors in one of: {FORMAT_HELP}")
+        return None
     _refuse_known_foreign(head, name)
     text_head = head[len(BOM):] if head.startswith(BOM) else head
-    text_head = text_head[_BLANK_LINES.match(text_head).end():]  # readers skip (and count) blank lines
+    skipped = _BLANK_LINES.match(text_head).end()  # readers skip (and count) blank lines
+    lines_before = text_head.count(b"\n", 0, skipped)
+    text_head = text_head[skipped:]
     first, newline, rest = text_head.partition(b"\n")
-    if not newline and len(head) >= HEAD_BYTES:
+    if not newline and not eof:
+        if _CONTROL.search(first):
+            _refuse_binary_without_header(name)
+        if not final and len(first) <= MAX_LINE_BYTES:
+            return None
         raise FormatError(
-            f"{name}: has no line break in its first {HEAD_BYTES >> 10} KiB, so it is not a text vector file "
+            f"{name}: has no line break in its first {len(head) >> 20} MiB, so it is not a text vector file "
             f"and has no word2vec header; supported formats: {FORMAT_HELP}"
         )
     header = _HEADER.match(first)
-    if header and newline:
-        dim = int(header.group(2))
-        second = rest.split(b"\n", 1)[0]
-        token_end = second.find(b" ")
-        if token_end >= 0 and _NUMBER_CHARS.match(second[token_end:]):
-            fields = second[token_end:].split()
-            if len(fields) >= dim or len(rest) < 2:
-                return "word2vec"
-        return "word2vec-binary"
-    if header and not newline:
-        return "word2vec"  # a header with no rows; the reader reports it
+    if header:
+        return _judge_header(int(header.group(1)), int(header.group(2)), rest, lines_before + 2, name, eof, final)
     if _looks_like_text_row(first):
+        # Binary data whose first bytes happen to read as 'token number' is not text: its next rows are
+        # not rows, and it holds bytes no text file has.
+        if not _text_rows(text_head, len(first.rstrip().split(b" ")) - 1, eof):
+            _refuse_binary_without_header(name)
         return "glove"
     try:
         shown = first[:60].decode("utf-8").rstrip()
         if b"\x00" in text_head[:4096]:
             raise UnicodeDecodeError("utf-8", b"", 0, 1, "NUL byte")
     except UnicodeDecodeError:
-        raise FormatError(
-            f"{name}: is binary data without a word2vec 'count dim' header (a fastText .bin model, or "
-            f"GloVe's own vectors.bin?), which vecload does not read; supported formats: {FORMAT_HELP}"
-        ) from None
+        _refuse_binary_without_header(name)
+    cause = row_cause(first.rstrip(b"\r"))
     raise FormatError(
         f"{name}: is text but not vectors: its first line {shown!r} is neither a 'count dim' header "
-        f"nor 'token value value ...'; supported formats: {FORMAT_HELP}"
+        f"nor 'token value value ...'{'; ' + cause if cause else ''}; supported formats: {FORMAT_HELP}"
     )
 
 
-def parse_header(line: bytes, name: str) -> Header:
-    """Parse a word2vec ``count dim`` header line.
+def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: bool, final: bool) -> str | None:
+    """Decide between word2vec text and binary after a ``count dim`` header, from the bytes after it.
+
+    Text: the first data row (blank lines skipped) holds a token and ``dim`` numbers, and so do the
+    next rows when the bytes hold any control byte (text never does). Binary: the first records line up
+    (``token SPACE``, ``4 * dim`` bytes, an optional newline, the next token; at the end of the stream
+    exactly ``count`` of them) and their vectors hold control bytes. Text that happens to line up as
+    records is still text, since its "vectors" are printable. Text without a parsable first row goes to
+    the text reader (which names the line and the cause) only when no byte of it is binary. When the
+    evidence points both ways, or neither way with certainty, the file is refused.
+    """
+    if dim <= 0 or dim > MAX_DIM or count == 0 or (eof and not body.strip()):
+        return "word2vec"  # nothing to misread: the text reader refuses or reads it in text terms
+    text = _first_row(body, dim, line, eof, final)
+    records = _records(body, dim, count, eof, final)
+    if text is None or records is None:
+        return None
+    first_ok, problem, row_line = text
+    state, values_binary, seen = records
+    binary_ok = state == "aligned" and values_binary
+    if first_ok and binary_ok:
+        raise FormatError(
+            f"{name}: reads both as word2vec text (line {row_line} is a token and {dim} numbers) and as "
+            f"word2vec binary (the first {seen} records line up); pass format='word2vec' "
+            f"(--format word2vec) or format='word2vec-binary' (--format word2vec-binary)"
+        )
+    if first_ok and _text_rows(body, dim, eof):
+        return "word2vec"
+    if binary_ok or (state in ("truncated", "trailing") and values_binary):
+        return "word2vec-binary"  # the binary reader locates a truncation or extra data itself
+    window = body[: min(len(body), EVIDENCE_BYTES)]
+    if not _CONTROL.search(window):
+        return "word2vec"  # text (no byte of it is binary) whose rows the text reader refuses, with the line
+    raise FormatError(
+        f"{name}: has a word2vec header ({count:,} rows of {dim} values) but what follows is neither text "
+        f"(line {row_line}: {problem}) nor binary records ({state} after {seen}); if it is one of them, "
+        f"pass format='word2vec' (--format word2vec) or format='word2vec-binary' (--format word2vec-binary) "
+        f"to see where it goes wrong"
+    )
+
+
+def _first_row(body: bytes, dim: int, line: int, eof: bool, final: bool) -> tuple[bool, str, int] | None:
+    """The text evidence: (the first data row parses, what is wrong with it, its line); None: read more."""
+    pos = 0
+    while True:
+        newline = body.find(b"\n", pos)
+        end = len(body) if newline < 0 else newline
+        row = body[pos:end]
+        if newline < 0 and not eof:
+            if _CONTROL.search(row):
+                return False, "binary bytes", line
+            if not final and len(row) <= MAX_LINE_BYTES:
+                return None
+            return False, f"a line longer than {len(body) >> 20} MiB", line
+        if row.strip() or newline < 0:
+            break
+        pos, line = newline + 1, line + 1
+    problem = row_problem(row, dim)
+    return problem is None, problem or "", line
+
+
+def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
+    """True unless ``body`` holds control bytes (in its first EVIDENCE_BYTES) and one of its first
+    EVIDENCE_ROWS rows is not a token and ``dim`` numbers: text rows, or text whose bad rows the text
+    reader reports, but not binary data whose first bytes happen to read as a row."""
+    window = body[:EVIDENCE_BYTES]
+    if not _CONTROL.search(window):
+        return True
+    lines = window.split(b"\n")
+    if not eof or len(body) > len(window):
+        lines.pop()  # it may be cut
+    rows = [line for line in lines if line.strip()][:EVIDENCE_ROWS]
+    return all(row_problem(row, dim) is None for row in rows)
+
+
+def row_problem(row: bytes, dim: int) -> str | None:
+    """What keeps ``row`` from being a token and ``dim`` numbers (as the text reader reads it), or None."""
+    fields = row.rstrip().rsplit(b" ", dim)
+    cause = row_cause(row)
+    suffix = f" ({cause})" if cause else ""
+    if len(fields) < dim + 1:
+        return f"{len(fields) - 1} values, expected {dim}{suffix}"
+    for column, field in enumerate(fields[1:]):
+        if not is_number(field):
+            return f"value {column + 1} ({field.decode('utf-8', 'replace')!r}) is not a number{suffix}"
+    parts = fields[0].split(b" ")
+    if len(parts) > 1 and all(is_number(p) for p in parts[1:]):
+        return f"{len(parts) - 1 + dim} values, expected {dim}"
+    return None
+
+
+def row_cause(row: bytes) -> str:
+    """The likely cause of a text row that does not parse, in words ('' when none is recognised)."""
+    body = row.rstrip()
+    if b"\t" in body:
+        return ("it has tabs between fields; vecload reads fields separated by single spaces, as GloVe, "
+                "fastText and gensim write them: replace the tabs with spaces")
+    if _DECIMAL_COMMA.search(body, max(body.find(b" "), 0)):  # in the values, not a token such as '1,000'
+        return "decimal commas ('1,5'); vecload reads '.' as the decimal point: replace the commas with dots"
+    if _DIGIT_SEPARATOR.search(body):
+        return "'_' digit separators ('1_000'), which vector files do not use"
+    return ""
+
+
+def is_number(field: bytes) -> bool:
+    """True when the text reader reads ``field`` as a number: ``float()`` syntax without ``_`` or whitespace."""
+    if not field or b"_" in field or field[:1].isspace() or field[-1:].isspace():
+        return False
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _records(body: bytes, dim: int, count: int, eof: bool, final: bool) -> tuple[str, bool, int] | None:
+    """The binary evidence: (state, whether the vectors hold control bytes, records that lined up); None: read more.
+
+    ``state`` is ``aligned`` (the first :data:`EVIDENCE_ROWS` records, or two when they span
+    :data:`EVIDENCE_BYTES`, or at the end of the stream exactly ``count`` of them),
+    ``truncated`` (the stream ends inside a record), ``trailing`` (data after ``count`` records) or
+    ``misaligned`` (a token with a newline or control byte inside, or no space where one must be).
+    """
+    record = 4 * dim
+    wanted = min(count, EVIDENCE_ROWS)
+    pos = seen = 0
+    binary = False
+    while seen < wanted and not (seen >= 2 and pos >= EVIDENCE_BYTES):
+        while body[pos : pos + 1] == b"\n":
+            pos += 1
+        space = body.find(b" ", pos, pos + MAX_TOKEN_BYTES)
+        if space < 0 and len(body) - pos < MAX_TOKEN_BYTES and not eof:
+            return None if not final else ("aligned" if seen else "misaligned", binary, seen)
+        if space < 0 or space == pos or _BAD_TOKEN.search(body, pos, space):
+            if space < 0 and eof and not body[pos:].strip():
+                return "truncated", binary, seen
+            return ("truncated" if space < 0 and eof else "misaligned"), binary, seen
+        if space + 1 + record > len(body):
+            if not eof:
+                return None if not final else ("aligned" if seen else "misaligned", binary, seen)
+            return "truncated", binary or bool(_CONTROL.search(body, space + 1)), seen
+        binary = binary or bool(_CONTROL.search(body, space + 1, space + 1 + record))
+        pos = space + 1 + record
+        seen += 1
+    if eof and seen == count and body[pos:].strip():
+        return "trailing", binary, seen
+    return "aligned", binary, seen
+
+
+def _refuse_binary_without_header(name: str) -> None:
+    raise FormatError(
+        f"{name}: is binary data without a word2vec 'count dim' header (a fastText .bin model, or "
+        f"GloVe's own vectors.bin?), which vecload does not read; supported formats: {FORMAT_HELP}"
+    )
+
+
+def parse_header(line: bytes, name: str, *, line_number: int = 1) -> Header:
+    """Parse a word2vec ``count dim`` header line (the file's line ``line_number``).
 
     Raises:
         ParseError: The line is not two non-negative integers.
@@ -112,50 +300,57 @@ def parse_header(line: bytes, name: str) -> Header:
     match = _HEADER.match(raw.rstrip(b"\n"))
     if not match:
         shown = raw[:60].decode("utf-8", "replace").rstrip()
-        raise ParseError(name, f"expected a 'count dim' header, found {shown!r}", line=1)
+        raise ParseError(name, f"expected a 'count dim' header, found {shown!r}", line=line_number)
     return Header(int(match.group(1)), int(match.group(2)), len(line))
 
 
-def check_header(header: Header, source: Source, binary: bool) -> None:
+def check_header(header: Header, source: Source, binary: bool, limit: int | None = None) -> None:
     """Refuse a header whose promise cannot fit in the file, before anything is allocated for it.
 
     Each binary record takes at least ``4 * dim + 2`` bytes (a one-byte token and its space), each text
     row at least ``2 * dim + 2``. Where the decompressed size is known (plain files, zip members) or
-    bounded (gzip), a count that would need more bytes than the stream can hold is refused.
+    bounded (gzip), a count that would need more bytes than the stream can hold is refused. With a
+    ``limit`` below the count only the first ``limit`` rows must fit (a file cut short with ``head``
+    still reads its first rows, as in gensim).
 
     Raises:
-        ParseError: The dimension is implausible, or the count cannot fit in the file.
+        ParseError: The dimension is implausible, or the rows to read cannot fit in the file.
     """
     if header.dim > MAX_DIM:
         raise ParseError(source.name, f"the header gives dim {header.dim:,}; vecload accepts at most {MAX_DIM:,}", line=1)
     row = (4 * header.dim + 2) if binary else (2 * header.dim + 2)
+    rows = header.count if limit is None else min(limit, header.count)
     size = source.uncompressed_size()
     bound = "the file has"
     if size is None and source.compression == "gzip":
         size, bound = source.size() * _DEFLATE_MAX_RATIO, "the gzip stream can expand to at most"
-    if size is not None and header.count * row > size + _SLACK:
+    if size is not None and rows * row > size + _SLACK:
         raise ParseError(
             source.name,
             f"the header promises {header.count:,} rows of {header.dim} values, which need at least "
-            f"{header.count * row:,} bytes, but {bound} {size:,}; the header is wrong or the file is truncated",
+            f"{header.count * row:,} bytes, but {bound} {size:,}; the header is wrong or the file is truncated"
+            + (cut_short_hint(None) if rows == header.count else ""),
             line=1,
         )
 
 
+def cut_short_hint(present: int | None) -> str:
+    """The hint for a file with fewer rows than its header promises: it may have been cut with ``head``."""
+    if present is None:
+        return ("; if the file was cut short on purpose (with head?), limit=N (--limit N) reads its "
+                "first N rows")
+    return (f"; if the file was cut short on purpose (with head?), limit={present} (--limit {present}) "
+            f"reads the {present} rows present")
+
+
 def _looks_like_text_row(first: bytes) -> bool:
-    """True for a line of UTF-8 text with a token followed by at least one number."""
+    """True for a line of UTF-8 text with a token followed by at least one number (trailing whitespace ignored)."""
     try:
-        line = first.decode("utf-8").rstrip("\r")
+        first.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    fields = line.split(" ")
-    if len(fields) < 2:
-        return False
-    try:
-        float(fields[-1])
-    except ValueError:
-        return False
-    return True
+    fields = first.rstrip().split(b" ")
+    return len(fields) >= 2 and is_number(fields[-1])
 
 
 def _refuse_known_foreign(head: bytes, name: str) -> None:

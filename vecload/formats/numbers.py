@@ -6,7 +6,8 @@ bytes are gathered right-aligned into a 16- or 24-byte row, its digits are combi
 integer arithmetic (SWAR), and the double is formed as ``mantissa / 10**k``. When the mantissa is below
 2**53 and ``k <= 22`` both operands are exact doubles and IEEE division rounds once, so the result is the
 correctly rounded double of the decimal (Clinger's fast path). Every other field (exponents, very long
-digit strings, ``nan``/``inf``, anything odd) goes to Python's ``float``, which also rounds correctly.
+digit strings, ``nan``/``inf``, anything odd) goes to Python's ``float``, which also rounds correctly
+(except that ``_`` digit separators, which ``float`` accepts, are refused).
 """
 
 from __future__ import annotations
@@ -138,6 +139,8 @@ def _parse_batch(
     for i in slow.tolist():
         text = data[starts[i] : ends[i]]
         try:
+            if b"_" in text:  # float() reads '1_000' as 1000; no vector file writes digit separators
+                raise ValueError
             out[i] = float(text)
         except ValueError:
             raise BadNumber(first + i, text) from None
@@ -230,7 +233,9 @@ def _parse_fixed(
     ndots = np.count_nonzero(dots, axis=1)
     nondigit = np.count_nonzero(classes != _DIGIT, axis=1)
     digits = lengths - nondigit
-    fast = fits & (ndots <= 1) & (nondigit == lead_sign + ndots) & (digits >= 1) & (digits <= 19)
+    # Read with its dot as a '0', a field is an integer of digits + ndots decimal digits; at most 19 of
+    # them stay below 10**19 < 2**64, so the uint64 arithmetic below never wraps (20 could).
+    fast = fits & (ndots <= 1) & (nondigit == lead_sign + ndots) & (digits >= 1) & (digits + ndots <= 19)
     k = np.where(ndots == 1, width - 1 - np.argmax(dots, axis=1), 0)
     rows[dots] = ord("0")
     value = _swar(rows.view("<u8").reshape(-1, words))

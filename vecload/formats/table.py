@@ -10,7 +10,7 @@ import numpy as np
 #: How many examples of each problem a report keeps (the counts are always complete).
 MAX_EXAMPLES = 20
 #: The problems a report counts, in the order reports list them.
-_PROBLEMS = ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines")
+_PROBLEMS = ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines", "bad_rows")
 
 
 @dataclass
@@ -18,7 +18,8 @@ class ParseReport:
     """What a reader saw while reading, kept in the converted file's metadata.
 
     Attributes:
-        rows_read: Data rows in the file (header excluded) that the reader looked at.
+        rows_read: Data rows in the file (header excluded) that the reader looked at, bad rows skipped
+            included.
         rows_kept: Rows in the result.
         header: ``[count, dim]`` from a word2vec header, or None.
         bom: The stream started with a UTF-8 byte order mark (stripped).
@@ -27,7 +28,10 @@ class ParseReport:
         nonfinite: Rows with NaN or Inf values (kept unless rejected).
         decoding_repairs: Tokens whose bytes were not valid UTF-8 and were repaired.
         blank_lines: Blank lines skipped (text formats).
-        examples: Up to :data:`MAX_EXAMPLES` ``[token, line or record]`` pairs per problem above.
+        bad_rows: Rows skipped as malformed under ``bad_rows="skip"`` (wrong number of values, a value that
+            is not a number, a token that is not UTF-8).
+        examples: Up to :data:`MAX_EXAMPLES` ``[token, line or record]`` pairs per problem above
+            (``[reason, line or offset]`` for ``bad_rows``).
     """
 
     rows_read: int = 0
@@ -39,6 +43,7 @@ class ParseReport:
     nonfinite: int = 0
     decoding_repairs: int = 0
     blank_lines: int = 0
+    bad_rows: int = 0
     examples: dict[str, list[list]] = field(default_factory=dict)
 
     def note(self, problem: str, token: str, where: int) -> None:
@@ -54,8 +59,12 @@ class ParseReport:
         document["examples"] = {p: self.examples[p] for p in _PROBLEMS if p in self.examples}
         return document
 
-    def summary(self) -> str:
-        """One line for people: rows read and kept, then only the problems that occurred."""
+    def summary(self, unit: str = "line") -> str:
+        """One line for people: rows read and kept, then only the problems that occurred.
+
+        Args:
+            unit: What bad rows' locations are: ``"line"``, or ``"byte"`` for word2vec binary.
+        """
         parts = [f"{self.rows_read} rows read", f"{self.rows_kept} kept"]
         for problem in _PROBLEMS:
             count = getattr(self, problem)
@@ -63,12 +72,22 @@ class ParseReport:
                 examples = self.examples.get(problem, [])[:3]
                 if problem == "blank_lines":
                     shown = "lines " + ", ".join(str(n) for _, n in examples)
+                elif problem == "bad_rows":
+                    shown = "; ".join(f"{unit} {n}: {reason}" for reason, n in examples[:1])
+                    parts.append(f"{count} bad rows skipped ({shown}{'; ...' if count > 1 else ''})")
+                    continue
                 else:
                     shown = ", ".join(repr(t) for t, _ in examples)
                 parts.append(f"{count} {problem.replace('_', ' ')} ({shown})")
         if self.bom:
             parts.append("UTF-8 BOM stripped")
         return "; ".join(parts)
+
+    def skipped(self, unit: str = "line") -> str:
+        """The one line the CLI prints when bad rows were skipped: ``skipped 3 bad rows (lines 3, 17, 20)``."""
+        where = [str(n) for _, n in self.examples.get("bad_rows", [])[:10]]
+        more = ", ..." if self.bad_rows > len(where) else ""
+        return f"skipped {self.bad_rows} bad rows ({unit}s {', '.join(where)}{more})"
 
 
 @dataclass
@@ -108,10 +127,17 @@ class ReadOptions:
         duplicates: ``"first"`` keeps the first row of a repeated token and reports the rest;
             ``"error"`` refuses the file.
         nonfinite: ``"keep"`` keeps rows with NaN or Inf and reports them; ``"error"`` refuses the file.
+        bad_rows: ``"error"`` (the default) refuses a malformed row with its line; ``"skip"`` (native engine
+            only) skips rows with the wrong number of values, a value that is not a number, or a token
+            that is not UTF-8 under ``unicode_errors="strict"``, and reports them (``bad_rows`` in the
+            report). Skipped rows count as rows read: ``limit`` counts them, as gensim's ``limit``
+            counts lines, and so does a header's count. A text file where more than half the rows
+            read would be skipped is refused (its dimension is wrong, not its rows).
         progress: Show a tqdm progress bar.
         on_rows: Called with every chunk of rows the reader reads (a float32 array ``[n, dim]``), before
             any filtering: together the calls see exactly the ``rows_read`` rows, in file order, so a
-            caller can compute statistics over the whole file while ``keep`` retains only a few rows.
+            caller can compute statistics over the whole file while ``keep`` retains only a few rows
+            (bad rows skipped under ``bad_rows="skip"`` are counted in ``rows_read`` but never passed).
             The array is only valid during the call (copy what you keep).
     """
 
@@ -120,6 +146,7 @@ class ReadOptions:
     unicode_errors: str = "strict"
     duplicates: str = "first"
     nonfinite: str = "keep"
+    bad_rows: str = "error"
     progress: bool = False
     on_rows: Callable[[np.ndarray], None] | None = None
 
@@ -130,6 +157,7 @@ class ReadOptions:
             ("unicode_errors", ("strict", "replace", "ignore")),
             ("duplicates", ("first", "error")),
             ("nonfinite", ("keep", "error")),
+            ("bad_rows", ("error", "skip")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")

@@ -11,13 +11,20 @@ Policies:
     * The token is everything before the last ``dim`` fields, so tokens with spaces (glove.840B) keep
       them. A row whose extra leading fields are all numbers is an error (too many values), not a token.
     * ``dim`` comes from the header (word2vec) or the first row (GloVe).
-    * CRLF line ends, trailing whitespace and a UTF-8 BOM (reported) are accepted; a missing final
-      newline is fine.
+    * CRLF line ends, trailing whitespace (any mix of spaces and tabs, as gensim strips it) and a UTF-8
+      BOM (reported) are accepted; a missing final newline is fine.
     * Blank lines are skipped anywhere and counted in the report (``blank_lines``).
+    * A value is what ``float()`` reads, except that ``_`` digit separators and whitespace inside a field
+      (tabs between values) are refused; errors name the likely cause (tabs, decimal commas).
+    * ``bad_rows="skip"`` skips rows with the wrong number of values, a value that is not a number or an
+      undecodable token (under ``unicode_errors="strict"``), and reports them (``bad_rows``). Skipped
+      rows count as rows read, so ``limit`` and the header's count include them. A file where most rows
+      would be skipped is refused: its dimension (from the header or the first row) is wrong.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any, BinaryIO
@@ -25,7 +32,16 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from vecload.errors import ParseError
-from vecload.formats.detect import BOM, MAX_LINE_BYTES, check_header, parse_header
+from vecload.formats.detect import (
+    _HEADER,
+    BOM,
+    MAX_LINE_BYTES,
+    check_header,
+    cut_short_hint,
+    is_number,
+    parse_header,
+    row_cause,
+)
 from vecload.formats._malloc import settled
 from vecload.formats.numbers import PAD, BadNumber, parse_rows
 from vecload.formats.source import Source
@@ -33,6 +49,10 @@ from vecload.formats.table import ReadOptions, Table, TableBuilder
 
 BLOCK = 2 << 20
 _PADDING = b"0" * PAD
+#: Spaces and tabs before a line's end (stripped, as gensim strips them).
+_TRAILING = re.compile(rb"[ \t]+\n")
+#: Bytes no value field may hold: '_' (float() reads '1_000') and whitespace other than the separating spaces.
+_NOT_IN_VALUES = re.compile(rb"[_\t\r\x0b\x0c]")
 
 
 def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
@@ -70,6 +90,8 @@ class _TextReader:
         self.blank_lines = 0
         self.blank_examples: list[int] = []
         self._check_count = False
+        self._skip = options.bad_rows == "skip"
+        self._header_like = False  # a GloVe read whose first line looks like a word2vec header
 
     def read(self, stream: BinaryIO) -> Table:
         """Read every block of the stream and return the table."""
@@ -108,18 +130,18 @@ class _TextReader:
         bom = block.startswith(BOM)
         if bom:
             block = block[len(BOM):]
-        newline = block.find(b"\n")
-        first = block[: newline + 1]
         if self.fmt == "word2vec":
-            header = parse_header(first, self.name)
+            block, line = self._skip_leading_blank_lines(block)
+            newline = block.find(b"\n")
+            header = parse_header(block[: newline + 1], self.name, line_number=line)
             if header.dim > 0:
-                check_header(header, self.source, binary=False)
+                check_header(header, self.source, binary=False, limit=self.wanted)
             self.dim, self.header_count = header.dim, header.count
             self.origin = "set by the header"
             if self.wanted is None or self.wanted > header.count:
                 self.wanted = header.count
                 self._check_count = True
-            block, line = block[newline + 1 :], 2
+            block, line = block[newline + 1 :], line + 1
         else:
             block, line = self._skip_leading_blank_lines(block)
             first = block[: block.find(b"\n") + 1]
@@ -128,8 +150,11 @@ class _TextReader:
             fields = first.rstrip().split(b" ")
             self.dim = len(fields) - 1
             self.origin = f"set by line {line}"
+            self._header_like = bool(_HEADER.match(first.rstrip(b"\n")))
             if self.dim <= 0:
-                raise ParseError(self.name, "the first row has a token but no values", line=line)
+                cause = row_cause(first)
+                raise ParseError(self.name, "the first row has a token but no values" + (f" ({cause})" if cause else ""),
+                                 line=line)
         if self.dim <= 0:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
         self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block),
@@ -172,11 +197,12 @@ class _TextReader:
             data = data.replace(b"\r\n", b"\n")
         buf = np.frombuffer(data, dtype=np.uint8)
         newlines = np.flatnonzero(buf == 10)
-        if len(newlines) and (buf[newlines - 1] == 32).any():
-            while b" \n" in data:
-                data = data.replace(b" \n", b"\n")
-            buf = np.frombuffer(data, dtype=np.uint8)
-            newlines = np.flatnonzero(buf == 10)
+        if len(newlines):
+            ends = buf[newlines - 1]
+            if (ends == 32).any() or (ends == 9).any():  # trailing spaces and tabs, stripped as gensim does
+                data = _TRAILING.sub(b"\n", data)
+                buf = np.frombuffer(data, dtype=np.uint8)
+                newlines = np.flatnonzero(buf == 10)
         remaining = None if self.wanted is None else self.wanted - self.builder.report.rows_read
         if _canonical(data, buf, newlines):
             used = self._fast(data, buf, newlines, line, remaining, final)
@@ -210,6 +236,16 @@ class _TextReader:
         n = len(newlines)
         if n == 0:
             return 0
+        try:
+            return self._bulk(data, buf, newlines, line, remaining, final)
+        except _BadRow:  # bad_rows="skip": the per-line path skips the bad rows and reads the rest
+            return self._slow(data[PAD:], line, remaining, final)
+
+    def _bulk(
+        self, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None, final: bool
+    ) -> int:
+        """:meth:`_fast` for at least one line; raises _BadRow (bad_rows="skip") where a row is bad."""
+        dim, n = self.dim, len(newlines)
         # In a canonical block the bytes <= 32 are the fields' spaces and the newlines, and (rarely) other
         # control bytes inside tokens. When every line has exactly `dim` spaces, row r's separators are
         # row r of this array: no other offsets of the block's fields are ever built. (A double space
@@ -231,6 +267,8 @@ class _TextReader:
         count = np.searchsorted(spaces, newlines) - first
         extra = count - dim
         if (extra < 0).any():
+            if self._skip:
+                raise _BadRow
             bad = int(np.argmax(extra < 0))
             self._slow(data[starts[bad] :], line + bad, 1, final)
             raise AssertionError("the per-line path did not find the bad row")  # pragma: no cover
@@ -247,8 +285,10 @@ class _TextReader:
         try:
             parse_rows(buf, data, bounds, values)
         except BadNumber as exc:
+            if self._skip:
+                raise _BadRow from None
             row, column = divmod(exc.index, dim)
-            raise self._bad_value(exc.text, line + row, column) from None
+            raise ParseError(self.name, self._bad_value(exc.text, column), line=line + row) from None
         self._add(raw, values, np.arange(line, line + n))
         return n
 
@@ -262,21 +302,36 @@ class _TextReader:
             hi = lo + int(extra[row])
             keep[lo:hi] = False
             token = data[starts[row] : spaces[hi]]
-            self._check_token(token, line + row)
+            problem = self._token_problem(token)
+            if problem:
+                if self._skip:
+                    raise _BadRow
+                raise ParseError(self.name, problem, line=line + row)
         return spaces[keep]
 
-    def _check_token(self, token: bytes, line: int) -> None:
-        """Refuse a 'token with spaces' whose extra fields are all numbers: that row has too many values."""
+    def _token_problem(self, token: bytes) -> str | None:
+        """A 'token with spaces' whose extra fields are all numbers means the row has too many values."""
         parts = token.split(b" ")
-        if all(_is_number(p) for p in parts[1:]):
-            raise ParseError(
-                self.name,
-                f"{len(parts) - 1 + self.dim} values, expected {self.dim} ({self.origin})",
-                line=line,
-            )
+        if all(is_number(p) for p in parts[1:]):
+            return self._count_problem(len(parts) - 1 + self.dim, token)
+        return None
+
+    def _count_problem(self, found: int, text: bytes, truncated: bool = False) -> str:
+        """'N values, expected dim', with the likely cause."""
+        message = f"{found} values, expected {self.dim} ({self.origin})"
+        if truncated:
+            message += " (the file ends here: truncated?)"
+        if self._header_like:
+            message += ("; line 1 looks like a word2vec 'count dim' header read as a GloVe row: read the "
+                        "file as format='word2vec' (--format word2vec)")
+        cause = row_cause(text)
+        return message + (f"; {cause}" if cause else "")
 
     def _slow(self, block: bytes, line: int, remaining: int | None, final: bool) -> int:
-        """Parse a block line by line (irregular whitespace, blank lines, or to locate an error); return lines used."""
+        """Parse a block line by line (irregular whitespace, blank lines, or to locate an error); return lines used.
+
+        ``remaining`` counts rows, bad rows skipped included (blank lines are not rows).
+        """
         dim = self.dim
         raw: list[bytes] = []
         where: list[int] = []
@@ -285,8 +340,9 @@ class _TextReader:
         if lines and lines[-1] == b"":
             lines.pop()
         used = 0
+        taken = 0
         for offset, text in enumerate(lines):
-            if remaining is not None and len(raw) >= remaining:
+            if remaining is not None and taken >= remaining:
                 break
             used = offset + 1
             number = line + offset
@@ -295,51 +351,94 @@ class _TextReader:
                 if len(self.blank_examples) < 20:
                     self.blank_examples.append(number)
                 continue
+            taken += 1
             # Single spaces separate fields, as in gensim: tabs and leading whitespace belong to the token.
-            head = text.rstrip().rsplit(b" ", dim)
+            tail = text.rstrip()
+            head = tail.rsplit(b" ", dim)
+            problem = None
             if len(head) < dim + 1:
-                hint = " (the file ends here: truncated?)" if final and offset == len(lines) - 1 else ""
-                raise ParseError(self.name, f"{len(head) - 1} values, expected {dim} ({self.origin}){hint}", line=number)
-            if b" " in head[0]:
-                self._check_token(head[0], number)
-            for column, field in enumerate(head[1:]):
-                try:
-                    values.append(float(field))
-                except ValueError:
-                    raise self._bad_value(field, number, column) from None
+                problem = self._count_problem(len(head) - 1, tail, final and offset == len(lines) - 1)
+            elif b" " in head[0]:
+                problem = self._token_problem(head[0])
+            if problem is None and self._skip and self.options.unicode_errors == "strict":
+                problem = _undecodable(head[0])  # here, so that bad rows are reported in file order
+            if problem is None:
+                if _NOT_IN_VALUES.search(tail, len(head[0])):
+                    problem = self._first_bad_value(head)
+                else:
+                    try:
+                        row = [float(field) for field in head[1:]]
+                    except ValueError:
+                        problem = self._first_bad_value(head)
+            if problem is not None:
+                if not self._skip:
+                    raise ParseError(self.name, problem, line=number)
+                self.builder.report.rows_read += 1
+                self.builder.report.note("bad_rows", problem, number)
+                continue
+            values.extend(row)
             raw.append(head[0])
             where.append(number)
         rows = np.array(values, dtype=np.float64).reshape(len(raw), dim)
         self._add(raw, rows, np.array(where, dtype=np.int64))
         return used
 
+    def _first_bad_value(self, head: list[bytes]) -> str:
+        """The message for the first field of a row that is not a number."""
+        for column, field in enumerate(head[1:]):
+            if not is_number(field):
+                return self._bad_value(field, column)
+        raise AssertionError("no bad value in the row")  # pragma: no cover
+
     def _add(self, raw: list[bytes], rows: np.ndarray, where: np.ndarray) -> None:
         """Decode the tokens, round the values to float32 and hand the rows to the builder."""
         if not raw:
             return
-        tokens = _decode_tokens(raw, where, self.options.unicode_errors, self.name, self.builder)
+        tokens = _decode_tokens(raw, where, self.options.unicode_errors, self.name, self.builder, self._skip)
+        if self._skip and None in tokens:  # bad_rows="skip": an undecodable token's row is dropped
+            kept = [i for i, token in enumerate(tokens) if token is not None]
+            tokens = [tokens[i] for i in kept]
+            rows, where = rows[kept], where[kept]
         with np.errstate(over="ignore"):  # beyond float32's range is inf, as in gensim; reports count it
             rows = np.asarray(rows, dtype=np.float32)
         self.builder.add_chunk(tokens, rows, where)
 
-    def _bad_value(self, text: bytes, line: int, column: int) -> ParseError:
+    def _bad_value(self, text: bytes, column: int) -> str:
         shown = text.decode("utf-8", "replace")
-        return ParseError(self.name, f"value {column + 1} ({shown!r}) is not a number", line=line)
+        cause = row_cause(text)
+        if not cause and (text[:1].isspace() or text[-1:].isspace()):
+            cause = "whitespace other than single spaces between values; replace it with single spaces"
+        return f"value {column + 1} ({shown!r}) is not a number" + (f" ({cause})" if cause else "")
 
     def _finish(self, last_line: int) -> Table:
         """Check the header's count against the rows, and return the table."""
         builder = self.builder
         read = builder.report.rows_read
         if self.header_count is not None and self.wanted is not None and read < self.wanted:
+            hint = cut_short_hint(read) if self.wanted == self.header_count and read else ""
             raise ParseError(
                 self.name,
-                f"the header promises {self.header_count} rows but the file ends after {read} (truncated?)",
+                f"the header promises {self.header_count} rows but the file ends after {read} (truncated?){hint}",
                 line=last_line + 1,
+            )
+        bad = builder.report.bad_rows
+        if bad and bad * 2 > read:  # skipping most rows is not cleaning a dirty file: the dimension is off
+            first = builder.report.examples["bad_rows"][0][1]
+            raise ParseError(
+                self.name,
+                f"bad_rows='skip' would skip {bad} of the {read} rows read; with most rows bad the dimension "
+                f"({self.dim}, {self.origin}) is probably wrong, so nothing is read; first bad row: "
+                f"{builder.report.examples['bad_rows'][0][0]}",
+                line=first,
             )
         builder.report.blank_lines = self.blank_lines
         if self.blank_examples:
             builder.report.examples["blank_lines"] = [["", n] for n in self.blank_examples]
         return builder.finish()
+
+
+class _BadRow(Exception):
+    """The bulk path met a bad row under bad_rows="skip": the per-line path reads the block instead."""
 
 
 class _Stop(Exception):
@@ -395,36 +494,42 @@ def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
         pending = block
 
 
-def _decode_tokens(raw: list[bytes], where: np.ndarray, errors: str, name: str, builder: TableBuilder) -> list[str]:
-    """Decode tokens as UTF-8; strict raises with the line, replace/ignore repair and report."""
+def _undecodable(token: bytes) -> str | None:
+    """The message for a token that is not UTF-8, or None."""
+    try:
+        token.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                f"unicode_errors='replace' or 'ignore' repairs it")
+    return None
+
+
+def _decode_tokens(
+    raw: list[bytes], where: np.ndarray, errors: str, name: str, builder: TableBuilder, skip: bool = False
+) -> list[str]:
+    """Decode tokens as UTF-8; strict raises with the line (or, with ``skip``, reports the row as bad and
+    gives None in its place), replace/ignore repair and report."""
     try:
         return b"\n".join(raw).decode("utf-8").split("\n")
     except UnicodeDecodeError:
         pass
-    tokens = []
+    tokens: list = []
     for token, line in zip(raw, where.tolist()):
         try:
             tokens.append(token.decode("utf-8"))
         except UnicodeDecodeError as exc:
             if errors == "strict":
-                raise ParseError(
-                    name,
-                    f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                    f"unicode_errors='replace' or 'ignore' repairs it",
-                    line=line,
-                ) from None
+                message = _undecodable(token)
+                if not skip:
+                    raise ParseError(name, message, line=line) from None
+                builder.report.rows_read += 1
+                builder.report.note("bad_rows", message, line)
+                tokens.append(None)
+                continue
             fixed = token.decode("utf-8", errors)
             builder.report.note("decoding_repairs", fixed, line)
             tokens.append(fixed)
     return tokens
-
-
-def _is_number(text: bytes) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _progress_bar(source: Source):

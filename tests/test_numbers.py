@@ -1,0 +1,112 @@
+"""The bulk number parser against the definition it must meet: ``np.float32(float(text))``, for every field.
+
+Each case runs on one and on two threads, through the parser directly (every field in one batch, so long
+fields take the byte-column path) and through the text reader (the bulk path of a canonical block).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import vecload.formats.numbers as numbers
+from tests.conftest import bits
+from vecload.formats import read_table
+from vecload.formats.numbers import PAD, parse_rows
+
+
+def expected(fields: list[bytes]) -> np.ndarray:
+    """The definition: the decimal rounded to the nearest double, then to float32."""
+    with np.errstate(over="ignore"):
+        return np.array([np.float32(float(f)) for f in fields], dtype=np.float32)
+
+
+def parse(fields: list[bytes], per_row: int = 1) -> np.ndarray:
+    """Parse ``fields`` with :func:`parse_rows`, ``per_row`` fields to a row (all in one buffer)."""
+    rows = [fields[i : i + per_row] for i in range(0, len(fields), per_row)]
+    data = b"0" * PAD + b"".join(b"t " + b" ".join(row) + b"\n" for row in rows)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    separators = np.flatnonzero((buf == 32) | (buf == 10))
+    out = np.empty((len(rows), per_row), dtype=np.float32)
+    parse_rows(buf, data, separators.reshape(len(rows), per_row + 1), out)
+    return out.ravel()
+
+
+def digit_cases() -> list[bytes]:
+    """Every digit count 1..25 with every dot position, signs, leading zeros, '.5' and '5.' forms, exponents,
+    and the boundaries of the parser's integer arithmetic (2**53, 2**64, 10**19)."""
+    rng = random.Random(19)
+    cases: list[str] = []
+    for count in range(1, 26):
+        for digits in ("9" * count, "1" + "0" * (count - 1), "".join(rng.choice("0123456789") for _ in range(count)),
+                       "5534250000000000000000000"[:count], "1844674473709551616000000"[:count]):
+            for dot in range(count + 1):
+                body = digits[:dot] + "." + digits[dot:]
+                cases += [digits, body, "-" + body, "+" + body, "00" + body, "-0" + body]
+            cases += [digits + "e-5", digits[:1] + "." + digits[1:] + "e10", "-" + digits + "E+3", digits + "."]
+    cases += [
+        "5534.250000000000000", "18446744.73709551616", "18446744073709551616", "18446744073709551615",
+        "9007199254740993", "9007199254740992.5", "900719925474099.3", "10000000000000000000", "9999999999999999999",
+        "1999999999999999999.5", ".5", "5.", "-.5", "-5.", "0.0000000000000000001", "-0", "-0.0",
+        "3.4028235e38", "3.4028236e38", "1e-46", "1e39", "-1e39",
+    ]
+    return [c.encode() for c in cases]
+
+
+@pytest.fixture(params=[1, 2], ids=["one-thread", "two-threads"])
+def threads(request, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run the test on one and on two parse threads, with small batches so there are many of them."""
+    monkeypatch.setattr(numbers, "THREADS", request.param)
+    monkeypatch.setattr(numbers, "_BATCH", 64)
+    return request.param
+
+
+def test_every_digit_count_parses_exactly(threads: int) -> None:
+    """Fields of 1 to 25 digits, in every form, parse to float32(float(text)) bit for bit."""
+    cases = digit_cases()
+    for per_row in (1, 7, 50):
+        usable = cases[: len(cases) - len(cases) % per_row]
+        assert np.array_equal(bits(parse(usable, per_row)), bits(expected(usable)))
+
+
+def test_nineteen_digit_fields_from_the_issue(threads: int) -> None:
+    """19 significant digits once wrapped the uint64 mantissa: 5534.250000000000000 read as 0.01777887."""
+    fields = [b"5534.250000000000000", b"18446744.73709551616"] * 16  # a batch of long fields: byte-column path
+    assert parse(fields).tolist() == [5534.25, np.float32(18446744.73709551616)] * 16
+
+
+def test_long_fields_through_the_reader(tmp_path: Path, threads: int) -> None:
+    """The same fields read from a file (the bulk path of canonical blocks) give the same bits."""
+    cases = digit_cases()
+    dim = 5
+    cases = cases[: len(cases) - len(cases) % dim]
+    lines = [f"w{i} " + " ".join(c.decode() for c in cases[i * dim : (i + 1) * dim]) for i in range(len(cases) // dim)]
+    path = tmp_path / "numbers.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    table = read_table(path, format="glove")
+    assert np.array_equal(bits(table.vectors.ravel()), bits(expected(cases)))
+
+
+FIELD = st.from_regex(r"\A[+-]?[0-9]{0,24}(\.[0-9]{0,24})?([eE][+-]?[0-9]{1,3})?\Z").filter(
+    lambda s: any(c.isdigit() for c in s.split("e")[0].split("E")[0])
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(FIELD, min_size=1, max_size=64))
+def test_generated_fields_parse_exactly(fields: list[str]) -> None:
+    """Any decimal field hypothesis makes parses to float32(float(text)) on one and two threads."""
+    data = [f.encode() for f in fields]
+    want = bits(expected(data))
+    saved = numbers.THREADS, numbers._BATCH
+    try:
+        for threads in (1, 2):
+            numbers.THREADS, numbers._BATCH = threads, 8
+            assert np.array_equal(bits(parse(data)), want)
+    finally:
+        numbers.THREADS, numbers._BATCH = saved
