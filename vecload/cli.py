@@ -52,6 +52,9 @@ _READ_OPTIONS = [
                  help="Keep the first row of a repeated token (and report the rest), or refuse the file."),
     click.option("--nonfinite", type=click.Choice(["keep", "error"]), default="keep",
                  help="Keep rows with NaN/Inf values (and report them), or refuse the file."),
+    click.option("--max-bytes", type=click.IntRange(min=1), default=None,
+                 help="Refuse a compressed stream past N decompressed bytes (default: the larger of 256 MiB and "
+                      "100 times its compressed size)."),
 ]
 
 
@@ -106,7 +109,7 @@ def main() -> None:
 @_errors
 def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None, engine: str | None,
             member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
-            **align: Any) -> None:
+            max_bytes: int | None, **align: Any) -> None:
     """Convert SRC to OUT.pth (the float32 weight tensor) and OUT.vocab.json (its tokens, in row order).
 
     With --vocab, keep only the task vocabulary's rows, in its order, after the specials, and report the
@@ -115,11 +118,11 @@ def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None
 
     if align["vocab"] is not None:
         _convert_aligned(src, out, force, quiet, fmt, engine, member, limit, unicode_errors, duplicates,
-                         nonfinite, **align)
+                         nonfinite, max_bytes, **align)
         return
     written, meta = convert_with_meta(src, out, force=force, format=fmt, engine=engine, member=member, limit=limit,
                                       unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
-                                      progress=_progress(quiet))
+                                      progress=_progress(quiet), **_bound(max_bytes))
     if not quiet:
         click.echo(f"read {src} as {meta['format']}: {meta['count']} x {meta['dim']}")
         click.echo(f"  {_report_line(meta)}")
@@ -129,7 +132,7 @@ def convert(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None
 
 def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: str | None, engine: str | None,
                      member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
-                     vocab: str, vocab_layout: str, vocab_duplicates: str, specials: str, pad: str | None,
+                     max_bytes: int | None, vocab: str, vocab_layout: str, vocab_duplicates: str, specials: str, pad: str | None,
                      lowercase: bool, normalizers: tuple[str, ...], oov: str, seed: int, report_json: str | None,
                      verify_source: bool) -> None:
     """``convert --vocab``: align, write, and print the coverage report."""
@@ -144,7 +147,7 @@ def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: s
                                     engine=engine, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
                                     nonfinite=nonfinite, layout=vocab_layout, vocab_duplicates=vocab_duplicates,
                                     specials=special_list, pad=pad_token, lookup=lookup, oov=oov, seed=seed,
-                                    verify_source=verify_source, progress=_progress(quiet))
+                                    verify_source=verify_source, progress=_progress(quiet), **_bound(max_bytes))
     if quiet:
         return
     click.echo(f"read {src} as {meta['format']}: {_report_line(meta)}")
@@ -165,12 +168,12 @@ def _convert_aligned(src: str, out: str | None, force: bool, quiet: bool, fmt: s
 @_read_options
 @_errors
 def info(path: str, as_json: bool, verify: bool, fmt: str | None, engine: str | None, member: str | None,
-         limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str) -> None:
+         limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str, max_bytes: int | None) -> None:
     """Describe a source or converted file: format, count, dim, sha256, first tokens, norms."""
     from vecload.inspect import describe
 
     details = describe(path, verify=verify, format=fmt, engine=engine, member=member, limit=limit,
-                       unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite)
+                       unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite, max_bytes=max_bytes)
     if as_json:
         click.echo(json.dumps(details, ensure_ascii=False, indent=2))
         return
@@ -181,6 +184,11 @@ def info(path: str, as_json: bool, verify: bool, fmt: str | None, engine: str | 
                 click.echo(f"  {sub}: {subvalue}")
         else:
             click.echo(f"{key}: {value}")
+
+
+def _bound(max_bytes: int | None) -> dict[str, int]:
+    """``max_bytes`` as a read option, only when given (so default reads record no such option)."""
+    return {} if max_bytes is None else {"max_bytes": max_bytes}
 
 
 def _report_line(meta: dict[str, Any]) -> str:

@@ -65,7 +65,7 @@ class Source:
             (decompressed) tar stream.
         member_size: The member's size (decompressed), as its archive records it.
         packed_size: Zip: the member's compressed size.
-        method: Zip: the member's compression method (0 stored, 8 deflate, 12 bzip2).
+        method: Zip: the member's compression method (0 stored, 8 deflate, 12 bzip2, 14 lzma).
         crc: Zip: the member's CRC-32, checked when the member has been read to its end.
     """
 
@@ -110,7 +110,11 @@ class Source:
         raw = open(self.path, "rb")
         try:
             stream: BinaryIO = raw
-            if self.archive == "zip":
+            if self.archive == "zip" and self.method not in _ZIP_STREAMED:
+                # rarely used methods (LZMA) are left to zipfile, which reads the whole central directory
+                archive = zipfile.ZipFile(raw)
+                stream = archive.open(self.member)  # type: ignore[arg-type]
+            elif self.archive == "zip":
                 stream = io.BufferedReader(_ZipMember(raw, self), _CHUNK)  # type: ignore[arg-type]
             elif self.compression is not None:
                 stream = _DECOMPRESSORS[self.compression](raw)
@@ -218,7 +222,9 @@ _EOCD64_LOCATOR = struct.Struct("<4sLQL")
 _EOCD64 = struct.Struct("<4sQ2H2L4Q")
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
-_ZIP_METHODS = {0: "stored", 8: "deflate", 12: "bzip2"}
+_ZIP_METHODS = {0: "stored", 8: "deflate", 12: "bzip2", 14: "lzma"}
+#: The methods read by :class:`_ZipMember` (the others through ``zipfile``).
+_ZIP_STREAMED = (0, 8, 12)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,193 @@
+"""Containers and bounds: xz streams, zip and tar members, decompression bombs, and what a read leaves behind."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import struct
+import subprocess
+import sys
+import tarfile
+import textwrap
+import threading
+import tracemalloc
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from vecload.errors import FormatError, ParseError
+from vecload.formats import ReadOptions, open_source, read_table
+from vecload.formats.source import MIN_BOUND
+
+from .conftest import FIXTURES
+
+GLOVE = (FIXTURES / "tiny.glove.txt").read_bytes()
+W2V = (FIXTURES / "tiny.w2v.txt").read_bytes()
+ROOT = Path(__file__).parent.parent
+COMPRESS = {
+    "gzip": gzip.compress,
+    "bz2": bz2.compress,
+    "xz": lzma.compress,
+}
+
+
+def tar_bytes(members: dict[str, bytes], compression: str | None = None) -> bytes:
+    """A ustar archive of ``members``, compressed as asked."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    raw = out.getvalue()
+    return COMPRESS[compression](raw) if compression else raw
+
+
+def many_member_zip(path: Path, count: int, last: bytes) -> None:
+    """A stored zip of ``count`` empty members ``m0``... then one member ``last.txt``, built with struct."""
+    body = io.BytesIO()
+    central = io.BytesIO()
+    names = [f"m{i}".encode() for i in range(count)] + [b"last.txt"]
+    for name in names:
+        data = last if name == b"last.txt" else b""
+        crc = zlib.crc32(data)
+        offset = body.tell()
+        body.write(struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, crc, len(data), len(data), len(name), 0))
+        body.write(name + data)
+        central.write(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, crc, len(data), len(data),
+                                  len(name), 0, 0, 0, 0, 0, offset) + name)
+    directory = central.getvalue()
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(directory), body.tell(), 0)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, body.tell() + len(directory), 1)
+    end64 = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, len(names), len(names), len(directory), body.tell())
+    path.write_bytes(body.getvalue() + directory + end64 + locator + end)
+
+
+def ustar_header(name: bytes, size: int) -> bytes:
+    """One ustar header block for a regular file (tarfile's layout, written directly to build 100k fast)."""
+    block = bytearray(512)
+    block[: len(name)] = name
+    block[100:148] = b"0000644\x000000000\x000000000\x00" + b"%011o\x00" % size + b"00000000000\x00"
+    block[148:156] = b" " * 8
+    block[156:157] = b"0"
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
+
+
+def many_member_tar_gz(path: Path, count: int, last: bytes) -> None:
+    """A gzip-compressed tar of ``count`` empty members ``m0``... then one member ``last.txt``."""
+    empty = b"".join(ustar_header(b"m%d" % i, 0) for i in range(count))
+    padding = b"\0" * (-len(last) % 512)
+    path.write_bytes(gzip.compress(empty + ustar_header(b"last.txt", len(last)) + last + padding + b"\0" * 1024, 1))
+
+
+@pytest.mark.parametrize("compression", [None, "gzip", "bz2", "xz"])
+def test_tar_member_reads_like_the_plain_file(tmp_path: Path, compression: str | None) -> None:
+    """A member of a tar, tar.gz, tar.bz2 or tar.xz, named as archive:member or member=, is read exactly."""
+    path = tmp_path / "vectors.tar.bin"  # the name says nothing: magic bytes decide
+    path.write_bytes(tar_bytes({"glove/tiny.glove.txt": GLOVE, "tiny.w2v.txt": W2V}, compression))
+    plain = read_table(FIXTURES / "tiny.glove.txt")
+    for table in (read_table(f"{path}:glove/tiny.glove.txt"), read_table(path, member="glove/tiny.glove.txt")):
+        assert table.format == "glove" and table.tokens == plain.tokens
+        assert table.vectors.tobytes() == plain.vectors.tobytes()
+    source = open_source(f"{path}:tiny.w2v.txt")
+    assert (source.archive, source.compression, source.stem) == ("tar", compression, "tiny")
+    assert read_table(source).tokens == plain.tokens
+
+
+def test_xz_stream_reads_like_the_plain_file(tmp_path: Path) -> None:
+    """An xz stream (which gensim and AllenNLP read) is detected by its magic bytes and read exactly."""
+    path = tmp_path / "vectors.txt"
+    path.write_bytes(lzma.compress(W2V))
+    table = read_table(path)
+    plain = read_table(FIXTURES / "tiny.w2v.txt")
+    assert open_source(path).compression == "xz" and table.format == "word2vec"
+    assert table.tokens == plain.tokens and table.vectors.tobytes() == plain.vectors.tobytes()
+
+
+def test_tar_with_one_member_reads_it_and_with_several_lists_them(tmp_path: Path) -> None:
+    """One vector-like member (folders and empty files aside) is read; several are listed, 20 and a count."""
+    one = tmp_path / "one.tar.gz"
+    one.write_bytes(tar_bytes({"data/": b"", "empty.txt": b"", "data/glove.txt": GLOVE}, "gzip"))
+    assert read_table(one).tokens == ["the", "of", "café", "u.s."]
+    many = tmp_path / "many.tar.xz"
+    many.write_bytes(tar_bytes({f"v{i:02}.txt": GLOVE for i in range(25)}, "xz"))
+    with pytest.raises(FormatError, match=r"many\.tar\.xz: is a tar archive with 25 members; name one as .*many\.tar\.xz"
+                                          r":MEMBER .*\(members: v00\.txt, v01\.txt, .*v19\.txt and 5 more\)"):
+        read_table(many)
+    with pytest.raises(FormatError, match=r"many\.tar\.xz: has no member 'v25\.txt' \(members: v00\.txt"):
+        read_table(f"{many}:v25.txt")
+
+
+@pytest.mark.parametrize("compression", [None, "gzip", "xz"])
+def test_truncated_tar_member_is_a_parse_error_with_offset(tmp_path: Path, compression: str | None) -> None:
+    """A tar (or compressed tar) cut inside the member is reported with the member and the offset reached."""
+    body = b"".join(b"w%d 1.5 2.5\n" % i for i in range(20000))
+    raw = tar_bytes({"big.txt": body})
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes((COMPRESS[compression] if compression else bytes)(raw[: 512 + len(body) // 2]))
+    with pytest.raises(ParseError, match=r"cut\.tar:big\.txt: byte \d+: the (tar|gzip|xz) stream is truncated or damaged"):
+        read_table(cut)
+
+
+def test_zip_member_damage_is_found_by_size_and_crc(tmp_path: Path) -> None:
+    """A stored zip member whose bytes changed is refused by its CRC-32, with the offset reached."""
+    path = tmp_path / "v.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("v.txt", GLOVE)
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b"the 0.418") + 5] ^= 1  # still a digit: only the checksum tells
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ParseError, match=r"v\.zip:v\.txt: byte \d+: the zip stream is truncated or damaged .*CRC-32"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_zip_members_of_every_method_and_zip64_read_exactly(tmp_path: Path, method: int) -> None:
+    """Stored, deflate, bzip2 and LZMA members, with zip64 sizes, read like the plain file."""
+    path = tmp_path / "v.zip"
+    with zipfile.ZipFile(path, "w", method) as archive:
+        archive.writestr("folder/", b"")
+        with archive.open("folder/w2v.txt", "w", force_zip64=True) as member:
+            member.write(W2V)
+    table = read_table(path)
+    plain = read_table(FIXTURES / "tiny.w2v.txt")
+    assert table.tokens == plain.tokens and table.vectors.tobytes() == plain.vectors.tobytes()
+
+
+_MEASURE = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+from vecload.formats import read_table
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+table = read_table(sys.argv[2])
+print(table.tokens, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) >> 10)
+"""
+
+
+def _read_in_child(target: str) -> tuple[list[str], int]:
+    """Read ``target`` in a fresh interpreter; return its tokens and how many MiB its peak RSS grew by."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(ROOT), target], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    tokens, grown = done.stdout.rsplit(" ", 1)
+    return eval(tokens), int(grown)
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_one_member_of_a_100k_member_archive_opens_in_bounded_memory(tmp_path: Path, kind: str) -> None:
+    """The last of 100,001 members (zip64, or tar.gz) is found by streaming the zip's central directory or
+    the tar's headers: peak RSS grows by a few MiB, not one ZipInfo per member (zipfile: about 100 MB)."""
+    path = tmp_path / f"many.{kind}"
+    (many_member_zip if kind == "zip" else many_member_tar_gz)(path, 100_000, GLOVE)
+    tokens, grown = _read_in_child(f"{path}:last.txt")
+    assert tokens == ["the", "of", "café", "u.s."]
+    assert grown < 32, grown
+    tokens, grown = _read_in_child(str(path))  # unnamed: the only non-empty member, after scanning them all
+    assert tokens == ["the", "of", "café", "u.s."] and grown < 32, grown
