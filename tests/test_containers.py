@@ -165,19 +165,26 @@ def test_zip_members_of_every_method_and_zip64_read_exactly(tmp_path: Path, meth
 _MEASURE = """
 import resource, sys
 sys.path.insert(0, sys.argv[1])
-from vecload.formats import read_table
+from vecload.errors import VecloadError
+from vecload.formats import ReadOptions, read_table
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-table = read_table(sys.argv[2])
-print(table.tokens, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) >> 10)
+try:
+    options = ReadOptions(max_bytes=int(sys.argv[3])) if len(sys.argv) > 3 else None
+    outcome = read_table(sys.argv[2], options=options).tokens
+except VecloadError as exc:
+    outcome = str(exc)
+print(repr(outcome), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) >> 10)
 """
 
 
-def _read_in_child(target: str) -> tuple[list[str], int]:
-    """Read ``target`` in a fresh interpreter; return its tokens and how many MiB its peak RSS grew by."""
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(ROOT), target], capture_output=True, text=True, timeout=120)
+def _read_in_child(target: str, *args: str, timeout: float = 120) -> tuple[list[str] | str, int]:
+    """Read ``target`` in a fresh interpreter; return its tokens (or error message) and how many MiB its
+    peak RSS grew by."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(ROOT), target, *args], capture_output=True, text=True,
+                          timeout=timeout)
     assert done.returncode == 0, done.stderr[-2000:]
-    tokens, grown = done.stdout.rsplit(" ", 1)
-    return eval(tokens), int(grown)
+    outcome, grown = done.stdout.rsplit(" ", 1)
+    return eval(outcome), int(grown)
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
@@ -191,3 +198,63 @@ def test_one_member_of_a_100k_member_archive_opens_in_bounded_memory(tmp_path: P
     assert grown < 32, grown
     tokens, grown = _read_in_child(str(path))  # unnamed: the only non-empty member, after scanning them all
     assert tokens == ["the", "of", "café", "u.s."] and grown < 32, grown
+
+
+def glove_bomb(total: int, compression: str) -> bytes:
+    """A GloVe stream of one row repeated, inflating to about ``total`` bytes: the same compressed member
+    (gzip, bz2, xz) repeated, as those formats allow, so it is built in milliseconds."""
+    row = b"w " + b" ".join([b"0.5"] * 100) + b"\n"
+    unit = row * ((1 << 20) // len(row))
+    packed = COMPRESS[compression](unit)
+    return packed * (total // len(unit))
+
+
+@pytest.mark.parametrize("container", ["gzip", "bz2", "xz", "zip", "tar.gz"])
+def test_stream_past_max_bytes_is_refused_as_it_is_read(tmp_path: Path, container: str) -> None:
+    """A stream inflating to 20 MiB is refused once it passes max_bytes (1 MiB here), naming the bound
+    and how to raise it; with the bound raised, its one row is read and the repeats reported."""
+    path = tmp_path / "bomb.txt"
+    if container == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("bomb.txt", gzip.decompress(glove_bomb(20 << 20, "gzip")))
+    elif container == "tar.gz":
+        body = gzip.decompress(glove_bomb(20 << 20, "gzip"))
+        path.write_bytes(gzip.compress(ustar_header(b"bomb.txt", len(body)) + body + bytes(-len(body) % 512 + 1024)))
+        path = Path(f"{path}:bomb.txt")
+    else:
+        path.write_bytes(glove_bomb(20 << 20, container))
+    kind = {"tar.gz": "gzip"}.get(container, container)
+    with pytest.raises(ParseError, match=rf"bomb\.txt: byte \d+: the {kind} stream inflates past 1,048,576 bytes \(the "
+                                         r"max_bytes given\): a decompression bomb\? If the file is genuine, raise the "
+                                         r"bound with max_bytes= \(CLI --max-bytes\)"):
+        read_table(path, options=ReadOptions(max_bytes=1 << 20))
+    table = read_table(path, options=ReadOptions(max_bytes=64 << 20))
+    assert table.tokens == ["w"] and table.report.duplicates == table.report.rows_read - 1 > 40_000
+
+
+def test_bz2_binary_bomb_is_refused_at_the_default_bound_in_bounded_memory(tmp_path: Path) -> None:
+    """A 4 KB bz2 word2vec-binary stream of one repeated token inflating to 512 MiB is refused once it
+    passes 256 MiB (the default bound), within seconds and without holding the repeats."""
+    record = b"w " + bytes(4 * 300) + b"\n"
+    count = (512 << 20) // len(record)
+    unit = record * ((8 << 20) // len(record))
+    packed = bz2.compress(b"%d 300\n" % count) + bz2.compress(unit) * (count * len(record) // len(unit))
+    path = tmp_path / "bomb.bin"
+    path.write_bytes(packed)
+    assert len(packed) < 8000
+    outcome, grown = _read_in_child(str(path), timeout=60)
+    assert outcome == (f"{path}: byte {MIN_BOUND}: the bz2 stream inflates past {MIN_BOUND:,} bytes (vecload's default "
+                       f"bound for {len(packed):,} compressed bytes: the larger of 256 MiB and 100 times the compressed "
+                       f"size, while real vector files compress 1-4 times): a decompression bomb? If the file is "
+                       f"genuine, raise the bound with max_bytes= (CLI --max-bytes)")
+    assert grown < 160, grown
+
+
+def test_repeated_rows_are_dropped_as_they_are_read(tmp_path: Path) -> None:
+    """A 64 MiB text stream of one repeated row, within the bound, is read in memory for one row plus a
+    constant (the repeats are never held), and its repeats are counted."""
+    path = tmp_path / "repeats.txt.gz"
+    path.write_bytes(glove_bomb(64 << 20, "gzip"))
+    outcome, grown = _read_in_child(str(path), str(1 << 30))
+    assert outcome == ["w"]
+    assert grown < 40, grown

@@ -115,7 +115,7 @@ class Source:
                 archive = zipfile.ZipFile(raw)
                 stream = archive.open(self.member)  # type: ignore[arg-type]
             elif self.archive == "zip":
-                stream = io.BufferedReader(_ZipMember(raw, self), _CHUNK)  # type: ignore[arg-type]
+                stream = io.BufferedReader(_ZipMember(raw, self), _PIECE)  # type: ignore[arg-type]
             elif self.compression is not None:
                 stream = _DECOMPRESSORS[self.compression](raw)
             limit = self.bound(max_bytes)
@@ -123,7 +123,7 @@ class Source:
                 stream = _Counted(stream, limit, max_bytes is not None)  # type: ignore[assignment]
             if self.archive == "tar":
                 member = _TarMember(stream, self.member_offset, self.member_size or 0, seekable=stream is raw)
-                stream = io.BufferedReader(member, _CHUNK)  # type: ignore[arg-type]
+                stream = io.BufferedReader(member, _PIECE)  # type: ignore[arg-type]
         except BaseException:
             raw.close()
             raise
