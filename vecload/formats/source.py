@@ -9,10 +9,12 @@ Opening one member of a large archive stays cheap: a zip's central directory is 
 (never held whole, never turned into one ``ZipInfo`` per member), and a tar is walked header by header up
 to the member, so time is bounded by the archive's directory and memory by a constant.
 
-Decompressed streams are bounded: a stream that inflates past :func:`stream_bound` bytes (by default the
-larger of :data:`MIN_BOUND` and :data:`BOUND_RATIO` times its compressed size) is refused as it is read,
-since real vector files compress 1 to 4 times and a decompression bomb 1000 times. ``max_bytes`` raises
-(or lowers) the bound.
+Decompressed streams are bounded: a stream is refused, as it is read, once its decompressed bytes pass
+the larger of :data:`MIN_BOUND` and :data:`BOUND_RATIO` times the compressed bytes read so far. Real
+vector files compress 1 to 4 times; deflate bombs about 1000 times, bzip2 bombs up to a million times.
+Checking the ratio as the stream is read (not against the whole file's size) stops a bomb after at most
+``MIN_BOUND`` bytes, however large its compressed file. ``max_bytes`` replaces the rule by a fixed number
+of decompressed bytes (to read a genuine file that compresses more than 100-fold, or to refuse sooner).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -102,28 +104,29 @@ class Source:
 
         Reading it raises :class:`ParseError` (with the byte offset reached) where a compressed stream or
         an archive is truncated or damaged, instead of the decompressor's bare exception, and where a
-        compressed stream inflates past :meth:`bound`.
+        compressed stream inflates past its bound (see the module docstring).
 
         Args:
-            max_bytes: The most decompressed bytes to accept (None: :meth:`bound`'s default).
+            max_bytes: The most decompressed bytes to accept (None: the ratio rule).
         """
         raw = open(self.path, "rb")
         try:
             stream: BinaryIO = raw
+            consumed = raw.tell  # the compressed bytes read so far, for the bound
             if self.archive == "zip" and self.method not in _ZIP_STREAMED:
                 # rarely used methods (LZMA) are left to zipfile, which reads the whole central directory
-                archive = zipfile.ZipFile(raw)
-                stream = archive.open(self.member)  # type: ignore[arg-type]
+                stream = zipfile.ZipFile(raw).open(self.member)  # type: ignore[arg-type, assignment]
             elif self.archive == "zip":
-                stream = io.BufferedReader(_ZipMember(raw, self), _PIECE)  # type: ignore[arg-type]
+                member = _ZipMember(raw, self)
+                consumed = member.consumed
+                stream = io.BufferedReader(member, _PIECE)  # type: ignore[arg-type, assignment]
             elif self.compression is not None:
                 stream = _DECOMPRESSORS[self.compression](raw)
-            limit = self.bound(max_bytes)
-            if limit is not None:
-                stream = _Counted(stream, limit, max_bytes is not None)  # type: ignore[assignment]
+            if self.inflates:
+                stream = _Counted(stream, max_bytes, consumed)  # type: ignore[assignment]
             if self.archive == "tar":
-                member = _TarMember(stream, self.member_offset, self.member_size or 0, seekable=stream is raw)
-                stream = io.BufferedReader(member, _PIECE)  # type: ignore[arg-type]
+                tar_member = _TarMember(stream, self.member_offset, self.member_size or 0, seekable=stream is raw)
+                stream = io.BufferedReader(tar_member, _PIECE)  # type: ignore[arg-type, assignment]
         except BaseException:
             raw.close()
             raise
@@ -131,14 +134,10 @@ class Source:
             return raw
         return _GuardedStream(self, stream, raw)
 
-    def bound(self, max_bytes: int | None = None) -> int | None:
-        """The most decompressed bytes the stream may yield: ``max_bytes``, or by default the larger of
-        :data:`MIN_BOUND` and :data:`BOUND_RATIO` times the compressed size; None for stored bytes."""
-        if self.compression is None or (self.archive == "zip" and self.method == 0):
-            return None
-        if max_bytes is not None:
-            return max_bytes
-        return max(MIN_BOUND, BOUND_RATIO * self.size())
+    @property
+    def inflates(self) -> bool:
+        """True when the stored bytes are compressed (and reading them is bounded)."""
+        return self.compression is not None and not (self.archive == "zip" and self.method == 0)
 
     def size(self) -> int:
         """The size of the stored (possibly compressed) bytes: a zip member's compressed size, a tar
@@ -343,6 +342,7 @@ class _ZipMember(io.RawIOBase):
         raw.seek(source.member_offset + _LOCAL.size + name_len + extra_len)
         self._raw = raw
         self._left = source.packed_size or 0
+        self._packed_total = self._left
         self._expected = source.member_size or 0
         self._crc = 0
         self._expected_crc = source.crc
@@ -352,6 +352,10 @@ class _ZipMember(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def consumed(self) -> int:
+        """The compressed bytes read so far."""
+        return self._packed_total - self._left
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         wanted = len(buffer)
@@ -590,20 +594,23 @@ _PIECE = 1 << 16
 
 
 class _TooLarge(Exception):
-    """A decompressed stream passed its bound."""
+    """A decompressed stream passed its bound: args are the bound, and the compressed bytes read or None
+    (a ``max_bytes`` bound)."""
 
 
 class _Counted:
-    """Counts the decompressed bytes a stream yields and stops it past ``limit``."""
+    """Counts the decompressed bytes a stream yields and stops it past its bound: ``max_bytes``, or the
+    larger of MIN_BOUND and BOUND_RATIO times the compressed bytes read so far (``consumed()``)."""
 
-    def __init__(self, stream: BinaryIO, limit: int, explicit: bool) -> None:
+    def __init__(self, stream: BinaryIO, max_bytes: int | None, consumed: Callable[[], int]) -> None:
         self._stream = stream
-        self._limit = limit
-        self._explicit = explicit
+        self._max_bytes = max_bytes
+        self._consumed = consumed
+        self._check_at = MIN_BOUND if max_bytes is None else max_bytes
         self.total = 0
 
     def read(self, size: int = -1) -> bytes:
-        return self._count(self._stream.read(size if size is not None and size >= 0 else self._limit + 1 - self.total))
+        return self._count(self._stream.read(size if size is not None and size >= 0 else self._check_at + 1 - self.total))
 
     def readline(self, size: int = -1) -> bytes:
         return self._count(self._stream.readline(size))
@@ -613,8 +620,13 @@ class _Counted:
 
     def _count(self, data: bytes) -> bytes:
         self.total += len(data)
-        if self.total > self._limit:
-            raise _TooLarge(self._limit, self._explicit)
+        if self.total > self._check_at:  # past the last bound computed: compute it again
+            if self._max_bytes is not None:
+                raise _TooLarge(self._max_bytes, None)
+            consumed = self._consumed()
+            self._check_at = max(MIN_BOUND, BOUND_RATIO * consumed)
+            if self.total > self._check_at:
+                raise _TooLarge(self._check_at, consumed)
         return data
 
     def close(self) -> None:
@@ -677,13 +689,13 @@ class _GuardedStream(io.RawIOBase):
         super().close()
 
 
-def _bomb_message(source: Source, limit: int, explicit: bool) -> str:
+def _bomb_message(source: Source, limit: int, consumed: int | None) -> str:
     """Why a stream that inflated past ``limit`` bytes was stopped, and how to read it anyway."""
-    if explicit:
+    if consumed is None:
         why = "the max_bytes given"
     else:
-        why = (f"vecload's default bound for {source.size():,} compressed bytes: the larger of {MIN_BOUND >> 20} MiB "
-               f"and {BOUND_RATIO} times the compressed size, while real vector files compress 1-4 times")
+        why = (f"from {consumed:,} compressed bytes; vecload's default bound is the larger of {MIN_BOUND >> 20} MiB "
+               f"and {BOUND_RATIO} times the compressed bytes read, while real vector files compress 1-4 times")
     return (
         f"the {source.kind} stream inflates past {limit:,} bytes ({why}): a decompression bomb? If the file is "
         f"genuine, raise the bound with max_bytes= (CLI --max-bytes)"

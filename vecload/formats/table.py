@@ -214,8 +214,9 @@ class TableBuilder:
             self.options.on_rows(rows)
         bad_rows = ~np.isfinite(rows).all(axis=1)
         where = where.tolist() if isinstance(where, np.ndarray) else where
-        if self.options.keep is None and not bad_rows.any() and self._add_fresh(tokens, rows, where):
-            return
+        if self.options.keep is None and not bad_rows.any():
+            if self._add_fresh(tokens, rows, where) or self._add_repeats(tokens, rows, where):
+                return
         if self.options.keep is not None and self.options.nonfinite == "keep":
             self._add_filtered(tokens, rows, where, bad_rows)
             return
@@ -276,6 +277,33 @@ class TableBuilder:
         self.report.rows_read += len(tokens)
         self._tokens.extend(tokens)
         self._append(rows)
+        return True
+
+    def _add_repeats(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
+        """Add the rows of a chunk whose tokens were not seen before, reporting the rest as duplicates, with
+        set operations rather than a loop over the rows (a stream of one repeated row stays fast); return
+        False (adding nothing) when duplicates must raise instead."""
+        if self._first is not None:
+            return False
+        n = len(tokens)
+        first = dict(zip(reversed(tokens), range(n - 1, -1, -1)))  # each token's first row in the chunk
+        new = first.keys() - self._seen
+        selected = sorted(first[token] for token in new)
+        self._seen |= new
+        report = self.report
+        report.rows_read += n
+        report.duplicates += n - len(selected)
+        examples = report.examples.setdefault("duplicates", [])
+        if len(examples) < MAX_EXAMPLES:
+            kept = set(selected)
+            for i in range(n):
+                if i not in kept:
+                    examples.append([tokens[i], int(where[i])])
+                    if len(examples) >= MAX_EXAMPLES:
+                        break
+        if selected:
+            self._tokens.extend(tokens[i] for i in selected)
+            self._append(rows[np.asarray(selected, dtype=np.intp)])
         return True
 
     def _claim(self, token: str, where: int) -> bool:
