@@ -253,10 +253,178 @@ def test_bz2_binary_bomb_is_refused_at_the_default_bound_in_bounded_memory(tmp_p
 
 
 def test_repeated_rows_are_dropped_as_they_are_read(tmp_path: Path) -> None:
-    """A 64 MiB text stream of one repeated row, within the bound, is read in memory for one row plus a
-    constant (the repeats are never held), and its repeats are counted."""
+    """A 32 MiB text stream of one repeated row, read whole (max_bytes raised), takes memory for one row
+    plus a constant: repeats are dropped as they are read, never held (holding them took 60 MiB more)."""
     path = tmp_path / "repeats.txt.gz"
-    path.write_bytes(glove_bomb(64 << 20, "gzip"))
+    path.write_bytes(glove_bomb(32 << 20, "gzip"))
     outcome, grown = _read_in_child(str(path), str(1 << 30))
     assert outcome == ["w"]
-    assert grown < 40, grown
+    assert grown < 24, grown
+
+
+def test_ratio_bound_passes_genuine_files_and_stops_bombs_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default the bound follows the compressed bytes read: a genuine file compressing about 3-fold
+    reads whole past the floor (1 MiB here), a bomb is stopped just past the floor."""
+    import vecload.formats.source as source_module
+
+    monkeypatch.setattr(source_module, "MIN_BOUND", 1 << 20)
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal((6000, 50)).astype(np.float32)
+    genuine = tmp_path / "genuine.txt.gz"
+    genuine.write_bytes(gzip.compress("".join(
+        f"w{i} " + " ".join(f"{v:.5f}" for v in row) + "\n" for i, row in enumerate(values.tolist())).encode()))
+    table = read_table(genuine)
+    assert len(table.tokens) == 6000 and table.vectors.nbytes == values.nbytes
+    bomb = tmp_path / "bomb.txt.gz"
+    bomb.write_bytes(glove_bomb(20 << 20, "gzip"))
+    with pytest.raises(ParseError, match=r"bomb\.txt\.gz: byte \d+: the gzip stream inflates past [\d,]+ bytes "
+                                         r"\(from [\d,]+ compressed bytes; vecload's default bound is") as error:
+        read_table(bomb)
+    assert error.value.offset <= 2 << 20
+
+
+def test_cli_max_bytes_raises_the_bound(tmp_path: Path) -> None:
+    """`--max-bytes` bounds a compressed stream: exit 1 with the message past it, a converted file within it."""
+    from vecload.cli import main
+
+    path = tmp_path / "repeats.txt.gz"
+    path.write_bytes(glove_bomb(4 << 20, "gzip"))
+    out = tmp_path / "out.pth"
+    refused = CliRunner().invoke(main, ["convert", str(path), "-o", str(out), "--max-bytes", "1000000"])
+    assert refused.exit_code == 1 and "inflates past 1,000,000 bytes (the max_bytes given)" in refused.output
+    assert "Traceback" not in refused.output and not out.exists()
+    done = CliRunner().invoke(main, ["convert", str(path), "-o", str(out), "--max-bytes", str(8 << 20)])
+    assert done.exit_code == 0, done.output
+    assert "duplicates ('w', 'w', 'w')" in done.output
+
+
+@pytest.mark.parametrize(("name", "stem"), [
+    ("glove.6B.tar.gz", "glove.6B"), ("vectors.tgz", "vectors"), ("cc.en.300.vec.xz", "cc.en.300"),
+    ("wiki.tar.bz2", "wiki"), ("w2v.bin.tar.xz", "w2v"), ("plain.tar", "plain"),
+])
+def test_stem_strips_archive_and_compression_suffixes(tmp_path: Path, name: str, stem: str) -> None:
+    """The default output name drops .xz, .tar, .tgz, .tar.gz ... as it drops .gz and .zip."""
+    from vecload.formats.source import Source
+
+    assert Source(tmp_path / name).stem == stem
+
+
+def test_default_output_of_a_tar_member_is_named_after_the_member(tmp_path: Path) -> None:
+    """Converting archive.tar.gz:dir/glove.6B.50d.txt writes glove.6B.50d.pth beside the archive."""
+    import vecload
+
+    path = tmp_path / "glove.tar.gz"
+    path.write_bytes(tar_bytes({"dir/glove.6B.50d.txt": GLOVE, "README": b"about\n"}, "gzip"))
+    written = vecload.convert(f"{path}:dir/glove.6B.50d.txt")
+    assert written == tmp_path / "glove.6B.50d.pth"
+
+
+# --- gensim engine -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("plain.vec.gz", W2V),  # plain bytes named .gz: gensim's smart_open would gunzip them
+    ("packed.txt", gzip.compress(W2V)),  # gzip named .txt: smart_open would read the compressed bytes
+    ("packed.vec.bz2.gz", bz2.compress(W2V)),
+    ("packed.xz", lzma.compress(W2V)),
+    ("archive.tar.xz", tar_bytes({"tiny.vec": W2V}, "xz")),
+])
+def test_gensim_engine_reads_what_the_content_is_not_what_the_name_says(tmp_path: Path, name: str, data: bytes) -> None:
+    """The gensim engine gives gensim the bytes the magic says (a plain file named .gz, gzip named .txt,
+    xz, a tar member), and the table matches the native one bit for bit."""
+    pytest.importorskip("gensim")
+    path = tmp_path / name
+    path.write_bytes(data)
+    native = read_table(path)
+    table = read_table(path, engine="gensim")
+    assert table.tokens == native.tokens == ["the", "of", "café", "u.s."]
+    assert table.vectors.tobytes() == native.vectors.tobytes()
+
+
+def test_gensim_engine_errors_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever gensim raises (here an OSError, as smart_open's BadGzipFile is) becomes a ParseError
+    naming the file."""
+    gensim = pytest.importorskip("gensim.models")
+    path = tmp_path / "v.vec"
+    path.write_bytes(W2V)
+
+    def broken(*args, **kwargs):
+        raise gzip.BadGzipFile("Not a gzipped file (b'4 ')")
+
+    monkeypatch.setattr(gensim.KeyedVectors, "load_word2vec_format", broken)
+    with pytest.raises(ParseError, match=rf"{re.escape(str(path))}: gensim could not read it: BadGzipFile: Not a gzipped"):
+        read_table(path, engine="gensim")
+
+
+def test_gensim_engine_is_bounded_like_the_native_one(tmp_path: Path) -> None:
+    """The gensim engine reads compressed streams through the same bound (its binary pre-scan reads
+    the stream whole)."""
+    pytest.importorskip("gensim")
+    record = b"w " + bytes(4 * 100)
+    path = tmp_path / "bomb.bin"
+    path.write_bytes(gzip.compress(b"%d 100\n" % 20000 + record * 20000))
+    with pytest.raises(ParseError, match=r"bomb\.bin: byte \d+: the gzip stream inflates past 1,048,576 bytes"):
+        read_table(path, engine="gensim", options=ReadOptions(max_bytes=1 << 20))
+
+
+# --- what a read leaves behind ------------------------------------------------------------------
+
+
+def _wide_file(path: Path, rows: int = 3000, dim: int = 50) -> Path:
+    """A GloVe file big enough for the parser to use its thread pool (several batches in a block)."""
+    rng = np.random.default_rng(2)
+    path.write_text("".join(f"w{i} " + " ".join(f"{v:.6f}" for v in row) + "\n"
+                            for i, row in enumerate(rng.standard_normal((rows, dim)).tolist())))
+    return path
+
+
+def test_no_parser_thread_outlives_a_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an unfiltered and a filtered read on two threads, no vecload-* thread is alive."""
+    import vecload.formats.numbers as numbers
+
+    monkeypatch.setenv("VECLOAD_THREADS", "2")
+    monkeypatch.setattr(numbers, "_BATCH", 8 * 50)  # many batches per block: the pool is used
+    path = _wide_file(tmp_path / "wide.txt")
+    assert len(read_table(path).tokens) == 3000
+    assert read_table(path, options=ReadOptions(keep={"w5", "w2999"}.__contains__)).tokens == ["w5", "w2999"]
+    assert [t.name for t in threading.enumerate() if t.name.startswith("vecload")] == []
+
+
+def test_forked_workers_convert_after_a_read_in_the_parent(tmp_path: Path) -> None:
+    """Convert in the parent, then in a fork-started multiprocessing pool: it finishes (a module-level
+    thread pool made the children hang)."""
+    path = _wide_file(tmp_path / "wide.txt")
+    script = textwrap.dedent(f"""
+        import multiprocessing, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import vecload
+        import vecload.formats.numbers as numbers
+        numbers._BATCH = 400
+        vecload.convert({str(path)!r}, {str(tmp_path / "parent.pth")!r})
+        outputs = [{str(tmp_path / "a.pth")!r}, {str(tmp_path / "b.pth")!r}]
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            print(pool.starmap(vecload.convert, [({str(path)!r}, out) for out in outputs]))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90,
+                          env={**__import__("os").environ, "VECLOAD_THREADS": "2"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "a.pth" in done.stdout and "b.pth" in done.stdout
+
+
+def test_reads_change_no_process_wide_setting(tmp_path: Path) -> None:
+    """A filtered read calls no C library through ctypes (no mallopt, no malloc_trim), and the module
+    that did is gone."""
+    path = _wide_file(tmp_path / "wide.txt", rows=400)
+    script = textwrap.dedent(f"""
+        import ctypes, sys
+        calls = []
+        ctypes.CDLL = lambda *args, **kwargs: calls.append(args)
+        sys.path.insert(0, {str(ROOT)!r})
+        from vecload.formats import ReadOptions, read_table
+        read_table({str(path)!r}, options=ReadOptions(keep={{"w1"}}.__contains__))
+        print(calls)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+    assert not (ROOT / "vecload" / "formats" / "_malloc.py").exists()
