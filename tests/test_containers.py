@@ -24,7 +24,6 @@ from click.testing import CliRunner
 
 from vecload.errors import FormatError, ParseError
 from vecload.formats import ReadOptions, open_source, read_table
-from vecload.formats.source import MIN_BOUND
 
 from .conftest import FIXTURES
 
@@ -236,6 +235,8 @@ def test_stream_past_max_bytes_is_refused_as_it_is_read(tmp_path: Path, containe
 def test_bz2_binary_bomb_is_refused_at_the_default_bound_in_bounded_memory(tmp_path: Path) -> None:
     """A 4 KB bz2 word2vec-binary stream of one repeated token inflating to 512 MiB is refused once it
     passes 256 MiB (the default bound), within seconds and without holding the repeats."""
+    from vecload.formats.source import MIN_BOUND
+
     record = b"w " + bytes(4 * 300) + b"\n"
     count = (512 << 20) // len(record)
     unit = record * ((8 << 20) // len(record))

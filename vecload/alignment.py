@@ -391,7 +391,7 @@ def convert_aligned(
         out: The tensor's path; by default beside the source (``glove.6B.50d.txt`` -> ``glove.6B.50d.pth``).
         force: Overwrite existing outputs.
         report_json: Also write the coverage report there (atomically).
-        member: The member of a zip archive.
+        member: The member of a zip or tar archive.
         **kwargs: As for :func:`align`.
 
     Returns:

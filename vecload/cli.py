@@ -44,7 +44,7 @@ _READ_OPTIONS = [
                  help="Read as this format instead of detecting it."),
     click.option("--engine", type=click.Choice(["native", "gensim"]), default=None,
                  help="Which reader parses the file (default: native)."),
-    click.option("--member", default=None, help="The member to read from a zip archive (or SRC as archive.zip:member)."),
+    click.option("--member", default=None, help="The member to read from a zip or tar archive (or SRC as archive.zip:member, archive.tar.gz:member)."),
     click.option("--limit", type=click.IntRange(min=0), default=None, help="Read only the first N rows."),
     click.option("--unicode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict",
                  help="What to do with tokens that are not valid UTF-8."),
@@ -53,8 +53,8 @@ _READ_OPTIONS = [
     click.option("--nonfinite", type=click.Choice(["keep", "error"]), default="keep",
                  help="Keep rows with NaN/Inf values (and report them), or refuse the file."),
     click.option("--max-bytes", type=click.IntRange(min=1), default=None,
-                 help="Refuse a compressed stream past N decompressed bytes (default: the larger of 256 MiB and "
-                      "100 times its compressed size)."),
+                 help="Refuse a compressed stream past N decompressed bytes (default: past the larger of 256 MiB "
+                      "and 100 times the compressed bytes read)."),
 ]
 
 

@@ -21,7 +21,7 @@ import torch
 
 from vecload import __version__
 from vecload._atomic import check_writable, write_all
-from vecload.errors import IntegrityError, VecloadError
+from vecload.errors import FormatError, IntegrityError, VecloadError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -252,10 +252,11 @@ def is_converted(path: str | os.PathLike[str]) -> bool:
         return True
     if not file.is_file() or not zipfile.is_zipfile(file):
         return False
-    try:
-        with zipfile.ZipFile(file) as archive:
-            return any(name.endswith("data.pkl") for name in archive.namelist())
-    except zipfile.BadZipFile:
+    from vecload.formats.source import zip_names
+
+    try:  # one central directory entry at a time: an archive of vectors may have many members
+        return any(name.endswith("data.pkl") for name in zip_names(file))
+    except FormatError:
         return False
 
 
@@ -375,10 +376,10 @@ def load(
     """Load vectors from a source file (GloVe, word2vec text or binary, fastText .vec) or a converted .pth.
 
     Args:
-        path: The file; ``archive.zip:member`` reads a member of a zip archive.
+        path: The file; ``archive.zip:member`` (or ``archive.tar.gz:member``) reads a member of a zip or tar archive.
         format: Read as this format instead of detecting it.
         engine: ``"native"`` or ``"gensim"``.
-        member: The member of a zip archive.
+        member: The member of a zip or tar archive.
         verify: For a converted file, hash every byte against the fingerprint.
         **read_options: :class:`vecload.ReadOptions` fields (``limit``, ``keep``, ``unicode_errors``,
             ``duplicates``, ``nonfinite``, ``progress``).

@@ -109,9 +109,10 @@ class ReadOptions:
             ``"error"`` refuses the file.
         nonfinite: ``"keep"`` keeps rows with NaN or Inf and reports them; ``"error"`` refuses the file.
         progress: Show a tqdm progress bar.
-        max_bytes: The most bytes a compressed stream may inflate to (None: the larger of 256 MiB and 100
-            times its compressed size; see :mod:`vecload.formats.source`). A stream past it is refused as a
-            likely decompression bomb; raise it for a genuine file that compresses more than 100-fold.
+        max_bytes: The most bytes a compressed stream may inflate to. None: the larger of 256 MiB and 100
+            times the compressed bytes read so far (see :mod:`vecload.formats.source`). A stream past it
+            is refused as a likely decompression bomb; set it for a genuine file that compresses more than
+            100-fold.
         on_rows: Called with every chunk of rows the reader reads (a float32 array ``[n, dim]``), before
             any filtering: together the calls see exactly the ``rows_read`` rows, in file order, so a
             caller can compute statistics over the whole file while ``keep`` retains only a few rows.
