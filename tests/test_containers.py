@@ -13,7 +13,6 @@ import sys
 import tarfile
 import textwrap
 import threading
-import tracemalloc
 import zipfile
 import zlib
 from pathlib import Path
@@ -100,6 +99,23 @@ def test_tar_member_reads_like_the_plain_file(tmp_path: Path, compression: str |
     source = open_source(f"{path}:tiny.w2v.txt")
     assert (source.archive, source.compression, source.stem) == ("tar", compression, "tiny")
     assert read_table(source).tokens == plain.tokens
+
+
+@pytest.mark.parametrize("layout", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT], ids=["ustar", "gnu", "pax"])
+def test_tar_long_member_names_in_every_layout(tmp_path: Path, layout: int) -> None:
+    """Names past 100 bytes (a ustar prefix, a GNU long-name record, a pax path) are found and listed."""
+    name = "vectors/" + "d" * 90 + "/glove.txt"
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=layout) as archive:
+        for member in (name, "other.txt"):
+            info = tarfile.TarInfo(member)
+            info.size = len(GLOVE)
+            archive.addfile(info, io.BytesIO(GLOVE))
+    path = tmp_path / "long.tar"
+    path.write_bytes(out.getvalue())
+    assert read_table(f"{path}:{name}").tokens == ["the", "of", "café", "u.s."]
+    with pytest.raises(FormatError, match=rf"with 2 members; .*\(members: {name}, other\.txt\)"):
+        read_table(path)
 
 
 def test_xz_stream_reads_like_the_plain_file(tmp_path: Path) -> None:

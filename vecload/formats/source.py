@@ -127,6 +127,9 @@ class Source:
             if self.archive == "tar":
                 tar_member = _TarMember(stream, self.member_offset, self.member_size or 0, seekable=stream is raw)
                 stream = io.BufferedReader(tar_member, _PIECE)  # type: ignore[arg-type, assignment]
+        except zipfile.BadZipFile as exc:
+            raw.close()
+            raise ParseError(self.name, f"damaged zip archive ({exc}); download it again") from exc
         except BaseException:
             raw.close()
             raise
@@ -430,7 +433,7 @@ def _tar_source(file: Path, compression: str | None, member: str | None) -> Sour
     found = first = None
     count = 0
     names: list[str] = []
-    kind = compression or "tar"
+    kind = compression or "plain"
     archive = Source(file, compression=compression)
     try:
         with archive.open() as stream:
@@ -444,7 +447,7 @@ def _tar_source(file: Path, compression: str | None, member: str | None) -> Sour
                     if len(names) < _LISTED:
                         names.append(name)
     except ParseError as exc:
-        raise FormatError(f"{file}: damaged {kind} archive ({exc.reason}); download it again") from exc
+        raise FormatError(f"{file}: cannot list the members of this {kind}-compressed tar archive: {exc.reason}") from exc
     if member is None:
         if count != 1:
             _refuse_listing(file, "tar", count, names)
@@ -472,7 +475,11 @@ def _tar_members(stream: BinaryIO, file: Path) -> Iterator[tuple[str, int, int, 
         kind = block[156:157]
         padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
         if kind in (b"L", b"x"):
-            data = stream.read(padded)[:size] if size <= _CHUNK else b""
+            if size <= _CHUNK:
+                data = stream.read(padded)[:size]
+            else:  # no real name is a MiB long: skip it
+                data = b""
+                _skip(stream, padded)
             position += padded
             if kind == b"L":
                 long_name = data.rstrip(b"\0").decode("utf-8", "replace")
@@ -483,7 +490,8 @@ def _tar_members(stream: BinaryIO, file: Path) -> Iterator[tuple[str, int, int, 
         long_name = None
         if name is None:
             raw = block[:100].split(b"\0", 1)[0]
-            prefix = block[345:500].split(b"\0", 1)[0] if block[257:262] == TAR_MAGIC else b""
+            # POSIX ustar keeps a name prefix at 345; GNU tar ("ustar  ") keeps times there
+            prefix = block[345:500].split(b"\0", 1)[0] if block[257:263] == TAR_MAGIC + b"\0" else b""
             name = ((prefix + b"/" + raw) if prefix else raw).decode("utf-8", "replace")
         yield name, position, size, kind in (b"0", b"\0", b"7")
         _skip(stream, padded)
