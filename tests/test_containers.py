@@ -6,7 +6,9 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -422,10 +424,16 @@ def test_forked_workers_convert_after_a_read_in_the_parent(tmp_path: Path) -> No
         with multiprocessing.get_context("fork").Pool(2) as pool:
             print(pool.starmap(vecload.convert, [({str(path)!r}, out) for out in outputs]))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90,
-                          env={**__import__("os").environ, "VECLOAD_THREADS": "2"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "a.pth" in done.stdout and "b.pth" in done.stdout
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "VECLOAD_THREADS": "2"}, start_new_session=True)
+    try:
+        stdout, stderr = child.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)  # the hung workers too, not only the parent
+        child.communicate()
+        pytest.fail("the forked workers hung")
+    assert child.returncode == 0, stderr[-2000:]
+    assert "a.pth" in stdout and "b.pth" in stdout
 
 
 def test_reads_change_no_process_wide_setting(tmp_path: Path) -> None:
