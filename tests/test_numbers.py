@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import vecload.formats.numbers as numbers
 from tests.conftest import bits
 from vecload.formats import read_table
-from vecload.formats.numbers import PAD, parse_rows
+from vecload.formats.numbers import PAD, parse_pool, parse_rows
 
 
 def expected(fields: list[bytes]) -> np.ndarray:
@@ -26,14 +26,15 @@ def expected(fields: list[bytes]) -> np.ndarray:
         return np.array([np.float32(float(f)) for f in fields], dtype=np.float32)
 
 
-def parse(fields: list[bytes], per_row: int = 1) -> np.ndarray:
-    """Parse ``fields`` with :func:`parse_rows`, ``per_row`` fields to a row (all in one buffer)."""
+def parse(fields: list[bytes], per_row: int = 1, threads: int = 1) -> np.ndarray:
+    """Parse ``fields`` with :func:`parse_rows` on ``threads`` threads, ``per_row`` fields to a row (one buffer)."""
     rows = [fields[i : i + per_row] for i in range(0, len(fields), per_row)]
     data = b"0" * PAD + b"".join(b"t " + b" ".join(row) + b"\n" for row in rows)
     buf = np.frombuffer(data, dtype=np.uint8)
     separators = np.flatnonzero((buf == 32) | (buf == 10))
     out = np.empty((len(rows), per_row), dtype=np.float32)
-    parse_rows(buf, data, separators.reshape(len(rows), per_row + 1), out)
+    with parse_pool(threads) as pool:
+        parse_rows(buf, data, separators.reshape(len(rows), per_row + 1), out, pool)
     return out.ravel()
 
 
@@ -61,7 +62,7 @@ def digit_cases() -> list[bytes]:
 @pytest.fixture(params=[1, 2], ids=["one-thread", "two-threads"])
 def threads(request, monkeypatch: pytest.MonkeyPatch) -> int:
     """Run the test on one and on two parse threads, with small batches so there are many of them."""
-    monkeypatch.setattr(numbers, "THREADS", request.param)
+    monkeypatch.setenv("VECLOAD_THREADS", str(request.param))  # what a read's pool uses
     monkeypatch.setattr(numbers, "_BATCH", 64)
     return request.param
 
@@ -71,13 +72,13 @@ def test_every_digit_count_parses_exactly(threads: int) -> None:
     cases = digit_cases()
     for per_row in (1, 7, 50):
         usable = cases[: len(cases) - len(cases) % per_row]
-        assert np.array_equal(bits(parse(usable, per_row)), bits(expected(usable)))
+        assert np.array_equal(bits(parse(usable, per_row, threads)), bits(expected(usable)))
 
 
 def test_nineteen_digit_fields_from_the_issue(threads: int) -> None:
     """19 significant digits once wrapped the uint64 mantissa: 5534.250000000000000 read as 0.01777887."""
     fields = [b"5534.250000000000000", b"18446744.73709551616"] * 16  # a batch of long fields: byte-column path
-    assert parse(fields).tolist() == [5534.25, np.float32(18446744.73709551616)] * 16
+    assert parse(fields, threads=threads).tolist() == [5534.25, np.float32(18446744.73709551616)] * 16
 
 
 def test_long_fields_through_the_reader(tmp_path: Path, threads: int) -> None:
@@ -103,10 +104,10 @@ def test_generated_fields_parse_exactly(fields: list[str]) -> None:
     """Any decimal field hypothesis makes parses to float32(float(text)) on one and two threads."""
     data = [f.encode() for f in fields]
     want = bits(expected(data))
-    saved = numbers.THREADS, numbers._BATCH
+    saved = numbers._BATCH
     try:
+        numbers._BATCH = 8
         for threads in (1, 2):
-            numbers.THREADS, numbers._BATCH = threads, 8
-            assert np.array_equal(bits(parse(data)), want)
+            assert np.array_equal(bits(parse(data, threads=threads)), want)
     finally:
-        numbers.THREADS, numbers._BATCH = saved
+        numbers._BATCH = saved

@@ -394,7 +394,7 @@ def convert_aligned(
         report_json: Also write the coverage report there (in the same atomic unit).
         vocab_out: Also write the aligned tokens there, one per line (JSON lines if a token holds a line
             break or is empty).
-        member: The member of a zip archive.
+        member: The member of a zip or tar archive.
         **kwargs: As for :func:`align`.
 
     Returns:

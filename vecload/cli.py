@@ -69,7 +69,7 @@ _READ_OPTIONS = [
                  help="Read as this format instead of detecting it."),
     click.option("--engine", type=click.Choice(["native", "gensim"]), default=None,
                  help="Which reader parses the file (default: native)."),
-    click.option("--member", default=None, help="The member to read from a zip archive (or SRC as archive.zip:member)."),
+    click.option("--member", default=None, help="The member to read from a zip or tar archive (or SRC as archive.zip:member, archive.tar.gz:member)."),
     click.option("--limit", type=click.IntRange(min=0), default=None, help="Read only the first N rows."),
     click.option("--unicode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict",
                  help="What to do with tokens that are not valid UTF-8."),
@@ -80,6 +80,9 @@ _READ_OPTIONS = [
     click.option("--bad-rows", type=click.Choice(["error", "skip"]), default="error",
                  help="Refuse a malformed row (wrong number of values, a value that is not a number, a token "
                       "that is not UTF-8), or skip such rows and report them (native engine; --limit counts them)."),
+    click.option("--max-bytes", type=click.IntRange(min=1), default=None,
+                 help="Refuse a compressed stream past N decompressed bytes (default: past the larger of 256 MiB "
+                      "and 100 times the compressed bytes read)."),
 ]
 
 
@@ -137,7 +140,7 @@ def main() -> None:
 @_errors
 def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet: bool, fmt: str | None,
             engine: str | None, member: str | None, limit: int | None, unicode_errors: str, duplicates: str,
-            nonfinite: str, bad_rows: str, **align: Any) -> None:
+            nonfinite: str, bad_rows: str, max_bytes: int | None, **align: Any) -> None:
     """Convert SRC to one OUT.pth: the float32 weight tensor, with its tokens and metadata inside.
 
     torch.load(OUT.pth, weights_only=True) returns the bare tensor; vecload.load(OUT.pth) returns the
@@ -147,11 +150,12 @@ def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet
 
     if align["vocab"] is not None:
         _convert_aligned(src, out, force, vocab_out, quiet, fmt, engine, member, limit, unicode_errors,
-                         duplicates, nonfinite, bad_rows, **align)
+                         duplicates, nonfinite, bad_rows, max_bytes, **align)
         return
     written, meta = convert_with_meta(src, out, force=force, vocab_out=vocab_out, format=fmt, engine=engine,
                                       member=member, limit=limit, unicode_errors=unicode_errors, duplicates=duplicates,
-                                      nonfinite=nonfinite, progress=_progress(quiet), **_bad_rows_option(bad_rows))
+                                      nonfinite=nonfinite, progress=_progress(quiet), **_bad_rows_option(bad_rows),
+                                      **_bound(max_bytes))
     _echo_skipped(meta)
     if not quiet:
         click.echo(f"read {src} as {meta['format']}: {meta['count']} x {meta['dim']}")
@@ -169,7 +173,8 @@ def _echo_written(written: Path, meta: dict[str, Any], vocab_out: str | None, in
 
 def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | None, quiet: bool, fmt: str | None, engine: str | None,
                      member: str | None, limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str,
-                     bad_rows: str, vocab: str, vocab_layout: str, vocab_duplicates: str, specials: str, pad: str | None,
+                     bad_rows: str, max_bytes: int | None, vocab: str, vocab_layout: str, vocab_duplicates: str,
+                     specials: str, pad: str | None,
                      lowercase: bool, normalizers: tuple[str, ...], oov: str, seed: int, report_json: str | None,
                      verify_source: bool) -> None:
     """``convert --vocab``: align, write, and print the coverage report."""
@@ -185,7 +190,7 @@ def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | No
                                     nonfinite=nonfinite, layout=vocab_layout, vocab_duplicates=vocab_duplicates,
                                     specials=special_list, pad=pad_token, lookup=lookup, oov=oov, seed=seed,
                                     verify_source=verify_source, progress=_progress(quiet),
-                                    **_bad_rows_option(bad_rows))
+                                    **_bad_rows_option(bad_rows), **_bound(max_bytes))
     _echo_skipped(meta)
     if quiet:
         return
@@ -206,13 +211,14 @@ def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | No
 @_read_options
 @_errors
 def info(path: str, as_json: bool, verify: bool, fmt: str | None, engine: str | None, member: str | None,
-         limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str, bad_rows: str) -> None:
+         limit: int | None, unicode_errors: str, duplicates: str, nonfinite: str, bad_rows: str,
+         max_bytes: int | None) -> None:
     """Describe a source or converted file: format, count, dim, sha256, first tokens, norms."""
     from vecload.inspect import describe
 
     details = describe(path, verify=verify, format=fmt, engine=engine, member=member, limit=limit,
                        unicode_errors=unicode_errors, duplicates=duplicates, nonfinite=nonfinite,
-                       **_bad_rows_option(bad_rows))
+                       max_bytes=max_bytes, **_bad_rows_option(bad_rows))
     if as_json:
         click.echo(json.dumps(details, ensure_ascii=False, indent=2))
         return
@@ -223,6 +229,11 @@ def info(path: str, as_json: bool, verify: bool, fmt: str | None, engine: str | 
                 click.echo(f"  {sub}: {subvalue}")
         else:
             click.echo(f"{key}: {value}")
+
+
+def _bound(max_bytes: int | None) -> dict[str, int]:
+    """``max_bytes`` as a read option, only when given (so default reads record no such option)."""
+    return {} if max_bytes is None else {"max_bytes": max_bytes}
 
 
 def _report_line(meta: dict[str, Any]) -> str:

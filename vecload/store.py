@@ -231,12 +231,13 @@ def is_converted(path: str | os.PathLike[str]) -> bool:
     file = Path(path)
     if file.suffix in (".pth", ".pt"):
         return True
-    try:
+    from vecload.formats.source import zip_names
+
+    try:  # one central directory entry at a time: an archive of vectors may have many members
         if not file.is_file() or not zipfile.is_zipfile(file):
             return False
-        with zipfile.ZipFile(file) as archive:
-            return _root(archive.namelist()) is not None
-    except Exception:  # a damaged zip is a source for the readers to refuse
+        return any(_root([name]) for name in zip_names(file))
+    except (OSError, VecloadError):  # a damaged zip is a source for the readers to refuse
         return False
 
 

@@ -216,10 +216,10 @@ def load(
     """Load vectors from a source file (GloVe, word2vec text or binary, fastText .vec) or a converted .pth.
 
     Args:
-        path: The file; ``archive.zip:member`` reads a member of a zip archive.
+        path: The file; ``archive.zip:member`` (or ``archive.tar.gz:member``) reads a member of a zip or tar archive.
         format: Read as this format instead of detecting it.
         engine: ``"native"`` or ``"gensim"``.
-        member: The member of a zip archive.
+        member: The member of a zip or tar archive.
         verify: For a converted file, hash every byte against the fingerprint.
         **read_options: :class:`vecload.ReadOptions` fields (``limit``, ``keep``, ``unicode_errors``,
             ``duplicates``, ``nonfinite``, ``bad_rows``, ``progress``).

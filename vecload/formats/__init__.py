@@ -45,10 +45,10 @@ def read_table(
     """Read a vector file into tokens and a float32 matrix.
 
     Args:
-        path: The file (``archive.zip:member`` for a member of a zip archive), or a Source.
+        path: The file (``archive.zip:member`` or ``archive.tar.gz:member`` for a member of an archive), or a Source.
         format: Skip detection and read as this format (one of :data:`FORMATS`).
         engine: ``"native"`` or ``"gensim"``; None picks the default.
-        member: The member of a zip archive to read.
+        member: The member of a zip or tar archive to read.
         options: Limits, filters and policies.
 
     Returns:

@@ -35,7 +35,7 @@ def read_binary(source: Source, options: ReadOptions) -> Table:
         ParseError: The file is malformed (truncated record, header count too small or too large, a token
             that is not UTF-8 under ``unicode_errors="strict"``); the message names the byte offset.
     """
-    with source.open() as stream:
+    with source.open(options.max_bytes) as stream:
         return _read(stream, source, options)
 
 

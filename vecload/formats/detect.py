@@ -13,7 +13,8 @@ from vecload.formats.source import Source
 FORMATS = ("glove", "word2vec", "word2vec-binary")
 FORMAT_HELP = (
     "glove (text, no header), word2vec (text with a 'count dim' header, also fastText .vec) "
-    "and word2vec-binary, each optionally gzip- or bz2-compressed or inside a zip archive"
+    "and word2vec-binary, each optionally gzip-, bz2- or xz-compressed, or a member of a zip or tar archive "
+    "(tar, tar.gz, tar.bz2, tar.xz; archive:member)"
 )
 
 BOM = b"\xef\xbb\xbf"

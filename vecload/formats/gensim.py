@@ -50,7 +50,7 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
         builder.report.bom = bom
         return builder.finish()
     try:
-        with _plain_path(source) as path, _gensim_errors(source.name):
+        with _plain_path(source, options.max_bytes) as path, _gensim_errors(source.name):
             kv = KeyedVectors.load_word2vec_format(
                 os.fspath(path),
                 binary=fmt == "word2vec-binary",
@@ -60,7 +60,7 @@ def read_gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
             )
     except ParseError as exc:
         if fmt != "word2vec-binary":
-            _locate_bad_number(source, where, exc)
+            _locate_bad_number(source, where, exc, options.max_bytes)
         raise
     # With duplicate tokens gensim leaves trailing None keys over unfilled rows; drop both (the pre-scan
     # reports the duplicates).
@@ -93,7 +93,7 @@ def _scan_text(source: Source, fmt: str, options: ReadOptions) -> tuple[list[str
     tokens: list[str] = []
     where: list[int] = []
     limit = options.limit
-    with source.open() as stream:
+    with source.open(options.max_bytes) as stream:
         first = _readline(stream, source.name, 1)
         bom = first.startswith(BOM)
         line_no = 1
@@ -157,8 +157,9 @@ def _readline(stream, name: str, line_no: int) -> bytes:
 
 def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[int], int, bool, int]:
     """Tokens, byte offsets, dim, BOM and header count of a word2vec binary file, walked record by record
-    as gensim does."""
-    with source.open() as stream:
+    as gensim does. The stream is read whole, so a compressed one is bounded by ``max_bytes`` (see
+    :meth:`Source.bound`) and refused past it."""
+    with source.open(options.max_bytes) as stream:
         data = stream.read()
     newline = data.find(b"\n")
     header = parse_header(data[: newline + 1], source.name)
@@ -198,10 +199,10 @@ def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[
     return tokens, where, header.dim, bom, header.count
 
 
-def _locate_bad_number(source: Source, where: list[int], cause: ParseError) -> None:
+def _locate_bad_number(source: Source, where: list[int], cause: ParseError, max_bytes: int | None) -> None:
     """Find the row whose value gensim could not parse, and raise an error naming its line."""
     rows = set(where)
-    with source.open() as stream:
+    with source.open(max_bytes) as stream:
         for line_no, line in enumerate(stream, start=1):
             if line_no not in rows:
                 continue
@@ -225,29 +226,46 @@ def _decode(raw: bytes, options: ReadOptions, name: str, line_no: int) -> str:
         ) from exc
 
 
+#: The suffix from which smart_open (which gensim opens files with) infers each compression.
+_SMART_OPEN_SUFFIX = {None: "", "gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}
+
+
 @contextmanager
-def _plain_path(source: Source) -> Iterator[Path]:
-    """A path gensim can open: the file itself, or a temporary decompressed copy."""
-    suffix_ok = {None: True, "gzip": source.path.suffix == ".gz", "bz2": source.path.suffix == ".bz2"}
-    if source.compression != "zip" and suffix_ok.get(source.compression, False):
-        yield source.path
-        return
+def _plain_path(source: Source, max_bytes: int | None = None) -> Iterator[Path]:
+    """A path gensim opens as the source's bytes, whatever the source's name.
+
+    gensim (through smart_open) picks a decompressor from the file name, not the content: a plain file
+    named ``.gz`` would be fed to gzip, a gzip file named ``.txt`` read as text. So gensim gets a link
+    named for the detected compression, or, for an archive member, a decompressed copy (bounded by
+    ``max_bytes`` like every read).
+    """
     with tempfile.TemporaryDirectory(prefix="vecload-") as tmp:
-        plain = Path(tmp) / "plain"
-        with source.open() as stream, open(plain, "wb") as out:
+        if source.archive is None:
+            link = Path(tmp) / ("vectors" + _SMART_OPEN_SUFFIX[source.compression])
+            try:
+                link.symlink_to(source.path.resolve())
+            except OSError:  # no symlinks here (some Windows setups): a copy of the stored bytes
+                shutil.copyfile(source.path, link)
+            yield link
+            return
+        plain = Path(tmp) / "vectors"
+        with source.open(max_bytes) as stream, open(plain, "wb") as out:
             shutil.copyfileobj(stream, out, _CHUNK)
         yield plain
 
 
 @contextmanager
 def _gensim_errors(name: str) -> Iterator[None]:
-    """Turn gensim's bare exceptions into ParseErrors naming the file, and quiet its logging."""
+    """Turn every exception gensim or smart_open raises into a ParseError naming the file, and quiet its
+    logging (a MemoryError stays what it is)."""
     log = logging.getLogger("gensim.models.keyedvectors")
     level = log.level
     log.setLevel(logging.ERROR)
     try:
         yield
-    except (ValueError, EOFError, UnicodeDecodeError, IndexError) as exc:
-        raise ParseError(name, f"gensim could not read it: {exc}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # gensim's errors name no file and no line; smart_open's are bare OSErrors
+        raise ParseError(name, f"gensim could not read it: {type(exc).__name__}: {exc}") from exc
     finally:
         log.setLevel(level)

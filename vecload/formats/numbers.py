@@ -13,8 +13,9 @@ digit strings, ``nan``/``inf``, anything odd) goes to Python's ``float``, which 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -31,15 +32,34 @@ _POW10_U64 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
 _MAX_EXACT = np.uint64(1 << 53)
 _BATCH = 1 << 15
-#: Threads that parse batches of numbers (results never depend on it); ``VECLOAD_THREADS`` overrides.
-def _threads() -> int:
-    """VECLOAD_THREADS if it is a positive integer (anything else is ignored), else up to 2."""
+
+
+def default_threads() -> int:
+    """Threads that parse batches of numbers (results never depend on it): ``VECLOAD_THREADS`` if it is a
+    positive integer (anything else is ignored), else up to 2. Read at each call, not at import."""
     value = os.environ.get("VECLOAD_THREADS", "")
     return int(value) if value.isdigit() and int(value) > 0 else min(2, os.cpu_count() or 1)
 
 
-THREADS = _threads()
-_POOL: ThreadPoolExecutor | None = None
+@contextmanager
+def parse_pool(threads: int | None = None) -> Iterator[Executor | None]:
+    """A thread pool for one read, shut down (its threads joined) when the read ends; None for one thread.
+
+    The pool lives only as long as the read: a module-level pool would outlive it, and a process that
+    forks afterwards (``multiprocessing`` with fork, DataLoader workers) would hang on the copy.
+
+    Args:
+        threads: How many threads (None: :func:`default_threads`).
+    """
+    count = default_threads() if threads is None else threads
+    if count <= 1:
+        yield None
+        return
+    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="vecload-parse")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HIGH = np.uint64(0x8080808080808080)
 _NIB_HI = np.uint64(0xF0F0F0F0F0F0F0F0)
@@ -73,7 +93,7 @@ class BadNumber(ValueError):
         self.text = text
 
 
-def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray) -> None:
+def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray, pool: Executor | None = None) -> None:
     """Parse rows of fields given by their separators into ``out``, rounding each value to ``out``'s dtype.
 
     Row ``r``'s field ``j`` is ``data[bounds[r, j] + 1 : bounds[r, j + 1]]`` (``bounds`` holds each row's
@@ -86,6 +106,7 @@ def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray
         data: The bytes themselves (for the fallback path and messages).
         bounds: An int64 array ``[n, dim + 1]`` of separator offsets.
         out: The ``[n, dim]`` result (float32 for a table).
+        pool: Threads to parse batches on (from :func:`parse_pool`); None parses on the calling thread.
 
     Raises:
         BadNumber: A field is not a number; ``index`` is ``row * dim + column``.
@@ -101,7 +122,7 @@ def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray
         with np.errstate(over="ignore"):  # beyond float32's range is inf, as in gensim; reports count it
             out[r : r + per_batch] = values.reshape(len(part), dim)
 
-    _run_batches(run, range(0, n, per_batch))
+    _run_batches(run, range(0, n, per_batch), pool)
 
 
 def _words(buf: np.ndarray) -> np.ndarray:
@@ -109,10 +130,11 @@ def _words(buf: np.ndarray) -> np.ndarray:
     return np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
 
 
-def _run_batches(run: Callable[[int], None], batches: range) -> None:
-    """Call ``run`` on every batch, on :data:`THREADS` threads when there are enough of them."""
-    if THREADS > 1 and len(batches) >= 4:
-        list(_executor().map(run, batches))
+def _run_batches(run: Callable[[int], None], batches: range, pool: Executor | None) -> None:
+    """Call ``run`` on every batch, on the pool's threads when there are enough batches; numpy releases
+    the GIL inside its loops, so batches run on several cores at once."""
+    if pool is not None and len(batches) >= 4:
+        list(pool.map(run, batches))
     else:
         for i in batches:
             run(i)
@@ -144,14 +166,6 @@ def _parse_batch(
             out[i] = float(text)
         except ValueError:
             raise BadNumber(first + i, text) from None
-
-
-def _executor() -> ThreadPoolExecutor:
-    """A shared pool; numpy releases the GIL inside its loops, so batches run on several cores at once."""
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="vecload-parse")
-    return _POOL
 
 
 def _swar16_batch(buf: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:

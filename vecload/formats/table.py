@@ -134,6 +134,10 @@ class ReadOptions:
             counts lines, and so does a header's count. A text file where more than half the rows
             read would be skipped is refused (its dimension is wrong, not its rows).
         progress: Show a tqdm progress bar.
+        max_bytes: The most bytes a compressed stream may inflate to. None: the larger of 256 MiB and 100
+            times the compressed bytes read so far (see :mod:`vecload.formats.source`). A stream past it
+            is refused as a likely decompression bomb; set it for a genuine file that compresses more than
+            100-fold.
         on_rows: Called with every chunk of rows the reader reads (a float32 array ``[n, dim]``), before
             any filtering: together the calls see exactly the ``rows_read`` rows, in file order, so a
             caller can compute statistics over the whole file while ``keep`` retains only a few rows
@@ -149,10 +153,13 @@ class ReadOptions:
     bad_rows: str = "error"
     progress: bool = False
     on_rows: Callable[[np.ndarray], None] | None = None
+    max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"limit must be >= 0, got {self.limit}")
+        if self.max_bytes is not None and self.max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {self.max_bytes}")
         for name, allowed in (
             ("unicode_errors", ("strict", "replace", "ignore")),
             ("duplicates", ("first", "error")),
@@ -164,20 +171,17 @@ class ReadOptions:
 
 
 _RESERVE_BYTES = 1 << 28
-#: The hash that groups tokens when duplicates are found (a test replaces it to force collisions).
-_hash = hash
-#: Rows moved at a time when duplicates are dropped from the matrix.
-_MOVE_BLOCK = 4096
 
 
 class TableBuilder:
     """Collects rows chunk by chunk, applying the duplicate, filter and non-finite policies.
 
-    Memory stays proportional to the rows kept: rows are copied straight into one matrix that grows in
-    place (``ndarray.resize``, which the C library does with ``mremap``, not by copying), and
-    :meth:`finish` trims it the same way, so the full matrix never exists twice. A filtered read copies
-    only the rows it keeps; an unfiltered read copies every row and drops repeated tokens in
-    :meth:`finish`, keeping each row's line (8 bytes) until then. With ``expected_rows``
+    Memory stays proportional to the rows kept, whatever the stream holds: each chunk's tokens are checked
+    against the set of tokens kept so far, so a repeated token is dropped (and reported) as it is read,
+    and only kept rows are copied, straight into one matrix that grows in place (``ndarray.resize``,
+    which the C library does with ``mremap``, not by copying); :meth:`finish` trims it the same way, so
+    the full matrix never exists twice. A chunk without repeats (the usual case) is added in bulk after
+    one set check. With ``expected_rows``
     (a header's count, or an estimate) the matrix is reserved once; pages never written cost nothing.
 
     Args:
@@ -206,12 +210,6 @@ class TableBuilder:
         self.options = options
         self.unit = unit
         self.report = ParseReport()
-        # Duplicates are found in one of two ways. An unfiltered read that keeps the first of each token
-        # (the default) appends every row and finds repeats once, in finish(), by sorting the tokens'
-        # hashes: 8 bytes per row for the row's location instead of a set entry (16-32 bytes, and a
-        # set that doubles while it grows), and no per-chunk set work. A filtered read keeps few rows, and
-        # duplicates="error" must stop at the first repeat, so both check each kept token against a set.
-        self._deferred = options.keep is None and options.duplicates == "first"
         self._seen: set[str] = set()
         self._tokens: list[str] = []
         # Where each kept token was first seen, kept only when a duplicate must name it in an error.
@@ -222,8 +220,6 @@ class TableBuilder:
         if not trusted:
             reserve = min(reserve, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
         self._matrix = np.empty((reserve, dim), dtype=np.float32)
-        # each row's line (or offset), kept for the deferred duplicate check's report
-        self._where = np.empty(reserve if self._deferred else 0, dtype=np.int64)
         self._rows = 0
 
     @property
@@ -246,12 +242,10 @@ class TableBuilder:
         if self.options.on_rows is not None:
             self.options.on_rows(rows)
         bad_rows = ~np.isfinite(rows).all(axis=1)
-        if self._deferred:
-            self._add_all(tokens, rows, where, bad_rows)
-            return
         where = where.tolist() if isinstance(where, np.ndarray) else where
-        if self.options.keep is None and not bad_rows.any() and self._add_fresh(tokens, rows, where):
-            return
+        if self.options.keep is None and not bad_rows.any():
+            if self._add_fresh(tokens, rows, where) or self._add_repeats(tokens, rows, where):
+                return
         if self.options.keep is not None and self.options.nonfinite == "keep":
             self._add_filtered(tokens, rows, where, bad_rows)
             return
@@ -276,18 +270,6 @@ class TableBuilder:
         if len(selected):
             self._tokens.extend(tokens[i] for i in selected)
             self._append(kept)
-
-    def _add_all(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int] | np.ndarray, bad_rows: np.ndarray) -> None:
-        """Add every row of a chunk (deferred duplicate check: see :meth:`_drop_duplicates`)."""
-        for i in np.flatnonzero(bad_rows).tolist():
-            if self.options.nonfinite == "error":
-                raise self._error("a value is NaN or infinite (nonfinite='keep' accepts it)", where[i])
-            self.report.note("nonfinite", tokens[i], int(where[i]))
-        self.report.rows_read += len(tokens)
-        self._tokens.extend(tokens)
-        start = self._rows
-        self._append(rows)
-        self._where[start : self._rows] = where
 
     def _add_filtered(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int], bad_rows: np.ndarray) -> None:
         """Add a chunk through the token filter: one filter call per row, in file order, then Python work
@@ -326,6 +308,33 @@ class TableBuilder:
         self._append(rows)
         return True
 
+    def _add_repeats(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
+        """Add the rows of a chunk whose tokens were not seen before, reporting the rest as duplicates, with
+        set operations rather than a loop over the rows (a stream of one repeated row stays fast); return
+        False (adding nothing) when duplicates must raise instead."""
+        if self._first is not None:
+            return False
+        n = len(tokens)
+        first = dict(zip(reversed(tokens), range(n - 1, -1, -1)))  # each token's first row in the chunk
+        new = first.keys() - self._seen
+        selected = sorted(first[token] for token in new)
+        self._seen |= new
+        report = self.report
+        report.rows_read += n
+        report.duplicates += n - len(selected)
+        examples = report.examples.setdefault("duplicates", [])
+        if len(examples) < MAX_EXAMPLES:
+            kept = set(selected)
+            for i in range(n):
+                if i not in kept:
+                    examples.append([tokens[i], int(where[i])])
+                    if len(examples) >= MAX_EXAMPLES:
+                        break
+        if selected:
+            self._tokens.extend(tokens[i] for i in selected)
+            self._append(rows[np.asarray(selected, dtype=np.intp)])
+        return True
+
     def _claim(self, token: str, where: int) -> bool:
         """Mark ``token`` as kept and return True, or handle it as a duplicate and return False."""
         if token in self._seen:
@@ -341,8 +350,6 @@ class TableBuilder:
         end = self._rows + len(rows)
         if end > len(self._matrix):
             self._matrix.resize((max(end, len(self._matrix) * 5 // 4 + 1024), self.dim), refcheck=False)
-            if self._deferred:
-                self._where.resize(len(self._matrix), refcheck=False)
         self._matrix[self._rows : end] = rows
         self._rows = end
 
@@ -363,55 +370,8 @@ class TableBuilder:
             return ParseError(self.name, message, line=int(where))
         return ParseError(self.name, message, offset=int(where))
 
-    def _drop_duplicates(self) -> None:
-        """Find repeated tokens among the rows added, report them in file order and drop all but the first.
-
-        Tokens are grouped by hash (a stable sort of int64 hashes); only rows whose hash occurs more than
-        once are compared as strings, so a table without repeats costs one hash per token. The matrix is
-        compacted in place, in blocks.
-        """
-        n = self._rows
-        if n < 2:
-            return
-        tokens = self._tokens
-        hashes = np.fromiter(map(_hash, tokens), dtype=np.int64, count=n)
-        order = np.argsort(hashes, kind="stable")
-        hashes = hashes[order]
-        same = np.flatnonzero(hashes[1:] == hashes[:-1])
-        del hashes
-        if not len(same):
-            return
-        candidates = np.unique(np.concatenate([order[same], order[same + 1]])).tolist()
-        del order
-        first: set[str] = set()
-        repeats: list[int] = []
-        for row in candidates:  # in file order, so the first of each token is kept
-            token = tokens[row]
-            if token in first:
-                repeats.append(row)
-            else:
-                first.add(token)
-        if not repeats:
-            return  # hash collisions only
-        for row in repeats:
-            self.report.note("duplicates", tokens[row], int(self._where[row]))
-        keep = np.ones(n, dtype=bool)
-        keep[repeats] = False
-        self._tokens = [token for token, kept in zip(tokens, keep.tolist()) if kept]
-        write = repeats[0]
-        bounds = repeats + [n]
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            for start in range(lo + 1, hi, _MOVE_BLOCK):  # the rows between two repeats move down
-                stop = min(start + _MOVE_BLOCK, hi)
-                self._matrix[write : write + stop - start] = self._matrix[start:stop]
-                write += stop - start
-        self._rows = write
-
     def finish(self) -> Table:
         """Return the table; the builder must not be used afterwards."""
-        if self._deferred:
-            self._drop_duplicates()
-            self._where = np.empty(0, dtype=np.int64)
         total = self._rows
         out, self._matrix = self._matrix, np.empty((0, self.dim), dtype=np.float32)
         out.resize((total, self.dim), refcheck=False)

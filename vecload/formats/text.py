@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import nullcontext
+from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -42,8 +42,7 @@ from vecload.formats.detect import (
     parse_header,
     row_cause,
 )
-from vecload.formats._malloc import settled
-from vecload.formats.numbers import PAD, BadNumber, parse_rows
+from vecload.formats.numbers import PAD, BadNumber, parse_pool, parse_rows
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
 
@@ -69,16 +68,16 @@ def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
     Raises:
         ParseError: The file is malformed; the message names the line.
     """
-    # a filtered read keeps little, so nothing pins glibc's heap between blocks (see _malloc)
-    with settled() if options.keep is not None else nullcontext(), source.open() as stream:
-        return _TextReader(source, fmt, options).read(stream)
+    with parse_pool() as pool, source.open(options.max_bytes) as stream:
+        return _TextReader(source, fmt, options, pool).read(stream)
 
 
 class _TextReader:
     """State of one read: the builder, the dimension and where it was set, line numbers."""
 
-    def __init__(self, source: Source, fmt: str, options: ReadOptions) -> None:
+    def __init__(self, source: Source, fmt: str, options: ReadOptions, pool: Executor | None = None) -> None:
         self.source = source
+        self.pool = pool
         self.name = source.name
         self.fmt = fmt
         self.options = options
@@ -283,7 +282,7 @@ class _TextReader:
         raw = [data[a:b] for a, b in zip(starts.tolist(), bounds[:, 0].tolist())]
         values = np.empty((n, dim), dtype=np.float32)
         try:
-            parse_rows(buf, data, bounds, values)
+            parse_rows(buf, data, bounds, values, self.pool)
         except BadNumber as exc:
             if self._skip:
                 raise _BadRow from None
