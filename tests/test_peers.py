@@ -53,14 +53,14 @@ def _binary(rows: list[tuple[str, list[float]]], count: int | None = None, newli
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to ``tmp_path / name``."""
     path = tmp_path / name
     path.write_bytes(data)
     return path
 
 
 def _refusal(path: Path, pattern: str, error: type[VecloadError] = VecloadError, **options) -> str:
-    """Load ``path``, expect ``error``, and check ``pattern`` against the message with the path taken out
-    (pytest's tmp_path holds the test's name, which must not satisfy the pattern)."""
+    """Expect ``error`` and ``pattern`` in its message, path removed (tmp_path holds the test's name)."""
     with pytest.raises(error) as caught:
         vecload.load(path, **options)
     message = str(caught.value).replace(str(path), "<file>")
@@ -69,6 +69,7 @@ def _refusal(path: Path, pattern: str, error: type[VecloadError] = VecloadError,
 
 
 def _add_member(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    """Add a regular file member holding ``data``."""
     info = tarfile.TarInfo(name)
     info.size = len(data)
     archive.addfile(info, io.BytesIO(data))
@@ -384,10 +385,12 @@ _ALLENNLP_MEMBER = "folder/fake_embeddings.5d.txt"
 
 
 def _allennlp_text() -> bytes:
+    """The rows of AllenNLP's fake_embeddings.5d.txt fixture, as GloVe text."""
     return "".join(f"{t} {' '.join(v)}\n" for t, v in _ALLENNLP_ROWS.items()).encode("utf-8")
 
 
 def _check_allennlp_table(vectors: vecload.Vectors) -> None:
+    """The AllenNLP rows, in order, with float32(float(field)) values."""
     assert vectors.tokens == list(_ALLENNLP_ROWS)
     assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values(list(_ALLENNLP_ROWS.values()))))
 
