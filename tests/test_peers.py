@@ -273,12 +273,10 @@ def test_gensim_refuses_decimal_commas_and_so_does_vecload(tmp_path: Path) -> No
     _refusal(path, r"(?i)comma|'1,5'")
 
 
-def test_gensim_underscore_digits_in_the_first_row_read_as_text(tmp_path: Path) -> None:
-    """gensim _word2vec_line_to_vector reads '1_000' as 1000 (Python's float syntax); issue 11 saw it read as binary."""
+def test_gensim_underscore_digits_are_refused_at_the_line_not_read_as_binary(tmp_path: Path) -> None:
+    """gensim _word2vec_line_to_vector reads '1_000' as 1000 only through Python's float syntax (C's strtof reads 1)."""
     path = _write(tmp_path, "underscore.vec", b"2 2\nx 1_000 1.0\ny 0.25 0.5\n")
-    vectors = vecload.load(path)
-    assert vectors.meta["format"] == "word2vec"
-    _same_as_gensim(vectors, _gensim(path))
+    _refusal(path, r"^<file>:2: .*'1_000'", ParseError)
 
 
 def test_gensim_infinity_in_the_first_row_reads_as_text(tmp_path: Path) -> None:
@@ -435,6 +433,17 @@ def test_allennlp_compressed_text_files_read(tmp_path: Path, compress, suffix: s
     """AllenNLP embedding.py::EmbeddingsTextFile opens .gz, .bz2 and .xz (lzma) files; embedding_test's utf-8 sample."""
     path = _write(tmp_path, f"embeddings.txt{suffix}", compress(_allennlp_text()))
     _check_allennlp_table(vecload.load(path))
+
+
+def test_allennlp_legacy_lzma_file_is_read_or_named(tmp_path: Path) -> None:
+    """AllenNLP embedding_test.py::test_embeddings_text_file reads .tar.lzma; a legacy LZMA stream is read or named."""
+    path = _write(tmp_path, "embeddings.txt.lzma", lzma.compress(_allennlp_text(), format=lzma.FORMAT_ALONE))
+    try:
+        vectors = vecload.load(path)
+    except FormatError as exc:
+        assert "lzma" in str(exc).replace(str(path), "<file>").lower(), str(exc)
+    else:
+        _check_allennlp_table(vectors)
 
 
 def test_allennlp_wrong_dimension_lines_refused_or_skipped_when_asked(tmp_path: Path) -> None:
