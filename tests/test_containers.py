@@ -35,6 +35,7 @@ COMPRESS = {
     "gzip": gzip.compress,
     "bz2": bz2.compress,
     "xz": lzma.compress,
+    "lzma": lambda data: lzma.compress(data, format=lzma.FORMAT_ALONE),  # legacy .lzma, as AllenNLP reads
 }
 
 
@@ -89,7 +90,7 @@ def many_member_tar_gz(path: Path, count: int, last: bytes) -> None:
     path.write_bytes(gzip.compress(empty + ustar_header(b"last.txt", len(last)) + last + padding + b"\0" * 1024, 1))
 
 
-@pytest.mark.parametrize("compression", [None, "gzip", "bz2", "xz"])
+@pytest.mark.parametrize("compression", [None, "gzip", "bz2", "xz", "lzma"])
 def test_tar_member_reads_like_the_plain_file(tmp_path: Path, compression: str | None) -> None:
     """A member of a tar, tar.gz, tar.bz2 or tar.xz, named as archive:member or member=, is read exactly."""
     path = tmp_path / "vectors.tar.bin"  # the name says nothing: magic bytes decide
@@ -130,6 +131,24 @@ def test_xz_stream_reads_like_the_plain_file(tmp_path: Path) -> None:
     assert table.tokens == plain.tokens and table.vectors.tobytes() == plain.vectors.tobytes()
 
 
+def test_legacy_lzma_stream_is_detected_by_its_header_and_bounded(tmp_path: Path) -> None:
+    """A legacy .lzma stream (AllenNLP reads .txt.lzma and .tar.lzma) has no magic bytes: its header is
+    checked as xz's own detection checks it, and it is read exactly and bounded like every stream."""
+    path = tmp_path / "vectors.lzma"
+    for preset in (0, 6, 9 | lzma.PRESET_EXTREME):
+        path.write_bytes(lzma.compress(W2V, format=lzma.FORMAT_ALONE, preset=preset))
+        table, plain = read_table(path), read_table(FIXTURES / "tiny.w2v.txt")
+        assert open_source(path).compression == "lzma" and table.format == "word2vec"
+        assert table.tokens == plain.tokens and table.vectors.tobytes() == plain.vectors.tobytes()
+    row = b"w " + b" ".join([b"0.5"] * 100) + b"\n"
+    path.write_bytes(lzma.compress(row * ((20 << 20) // len(row)), format=lzma.FORMAT_ALONE, preset=0))
+    with pytest.raises(ParseError, match=r"vectors\.lzma: byte \d+: the lzma stream inflates past 1,048,576 bytes"):
+        read_table(path, options=ReadOptions(max_bytes=1 << 20))
+    for fixture in FIXTURES.glob("*.*"):  # no plain text or word2vec binary file passes the header check
+        if fixture.suffix != ".zip":
+            assert open_source(fixture).compression != "lzma", fixture
+
+
 def test_tar_with_one_member_reads_it_and_with_several_lists_them(tmp_path: Path) -> None:
     """One vector-like member (folders and empty files aside) is read; several are listed, 20 and a count."""
     one = tmp_path / "one.tar.gz"
@@ -144,14 +163,14 @@ def test_tar_with_one_member_reads_it_and_with_several_lists_them(tmp_path: Path
         read_table(f"{many}:v25.txt")
 
 
-@pytest.mark.parametrize("compression", [None, "gzip", "xz"])
+@pytest.mark.parametrize("compression", [None, "gzip", "xz", "lzma"])
 def test_truncated_tar_member_is_a_parse_error_with_offset(tmp_path: Path, compression: str | None) -> None:
     """A tar (or compressed tar) cut inside the member is reported with the member and the offset reached."""
     body = b"".join(b"w%d 1.5 2.5\n" % i for i in range(20000))
     raw = tar_bytes({"big.txt": body})
     cut = tmp_path / "cut.tar"
     cut.write_bytes((COMPRESS[compression] if compression else bytes)(raw[: 512 + len(body) // 2]))
-    with pytest.raises(ParseError, match=r"cut\.tar:big\.txt: byte \d+: the (tar|gzip|xz) stream is truncated or damaged"):
+    with pytest.raises(ParseError, match=r"cut\.tar:big\.txt: byte \d+: the (tar|gzip|xz|lzma) stream is truncated or damaged"):
         read_table(cut)
 
 
@@ -346,6 +365,7 @@ def test_default_output_of_a_tar_member_is_named_after_the_member(tmp_path: Path
     ("packed.txt", gzip.compress(W2V)),  # gzip named .txt: smart_open would read the compressed bytes
     ("packed.vec.bz2.gz", bz2.compress(W2V)),
     ("packed.xz", lzma.compress(W2V)),
+    ("packed.txt.lzma", lzma.compress(W2V, format=lzma.FORMAT_ALONE)),
     ("archive.tar.xz", tar_bytes({"tiny.vec": W2V}, "xz")),
 ])
 def test_gensim_engine_reads_what_the_content_is_not_what_the_name_says(tmp_path: Path, name: str, data: bytes) -> None:

@@ -64,7 +64,7 @@ def test_digit_separators_are_refused_not_read_as_binary(tmp_path: Path) -> None
     """'1_000' (which float() accepts) is refused as a number, never read as binary."""
     path = write(tmp_path, "under.vec", b"2 2\nx 1_000 1.0\ny 0.25 0.5\n")
     assert detect_format(open_source(path)) == "word2vec"
-    with pytest.raises(ParseError, match=r"under\.vec:2: value 1 \('1_000'\) is not a number \('_' digit separators"):
+    with pytest.raises(ParseError, match=r"under\.vec:2: value 1 \('1_000'\) is not a number \(it has a '_' digit separator"):
         read_table(path)
 
 

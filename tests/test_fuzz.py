@@ -65,7 +65,7 @@ def check(data: bytes, options: ReadOptions | None = None) -> None:
         lenient = options is not None and options.unicode_errors != "strict"
         # Native also refuses, on purpose, '_' digit separators and tabs between values, which gensim
         # reads through numpy's float parsing ('1_000' as 1000, ' \t2.5' as 2.5).
-        on_purpose = ("digit separators", "tabs between fields", "whitespace other than single spaces")
+        on_purpose = ("digit separator", "tabs between fields", "whitespace other than single spaces")
         if "gensim" in results and "" not in results["gensim"].tokens and not lenient:
             assert "native" not in errors or any(p in str(errors["native"]) for p in on_purpose), (
                 f"native refused what gensim read: {errors['native']}")

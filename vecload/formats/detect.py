@@ -13,8 +13,8 @@ from vecload.formats.source import Source
 FORMATS = ("glove", "word2vec", "word2vec-binary")
 FORMAT_HELP = (
     "glove (text, no header), word2vec (text with a 'count dim' header, also fastText .vec) "
-    "and word2vec-binary, each optionally gzip-, bz2- or xz-compressed, or a member of a zip or tar archive "
-    "(tar, tar.gz, tar.bz2, tar.xz; archive:member)"
+    "and word2vec-binary, each optionally gzip-, bz2-, xz- or lzma-compressed, or a member of a zip or tar "
+    "archive (tar, tar.gz, tar.bz2, tar.xz, tar.lzma; archive:member)"
 )
 
 BOM = b"\xef\xbb\xbf"
@@ -235,7 +235,8 @@ def row_cause(row: bytes) -> str:
     if _DECIMAL_COMMA.search(body, max(body.find(b" "), 0)):  # in the values, not a token such as '1,000'
         return "decimal commas ('1,5'); vecload reads '.' as the decimal point: replace the commas with dots"
     if _DIGIT_SEPARATOR.search(body):
-        return "'_' digit separators ('1_000'), which vector files do not use"
+        return ("it has a '_' digit separator, which Python's float() accepts but no vector file writes; "
+                "remove the '_'")
     return ""
 
 

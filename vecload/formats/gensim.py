@@ -226,8 +226,9 @@ def _decode(raw: bytes, options: ReadOptions, name: str, line_no: int) -> str:
         ) from exc
 
 
-#: The suffix from which smart_open (which gensim opens files with) infers each compression.
-_SMART_OPEN_SUFFIX = {None: "", "gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}
+#: The suffix from which smart_open (which gensim opens files with) infers each compression (its
+#: lzma.open reads legacy .lzma streams as well as xz).
+_SMART_OPEN_SUFFIX = {None: "", "gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "lzma": ".xz"}
 
 
 @contextmanager

@@ -1,8 +1,8 @@
-"""Where the bytes come from: plain files, gzip, bz2 and xz streams, and members of zip and tar archives.
+"""Where the bytes come from: plain files, gzip, bz2, xz and legacy lzma streams, and members of zip and tar archives.
 
 A :class:`Source` names one stream of (decompressed) bytes. Compression and archives are detected from
 magic bytes, never from the file name, so ``vectors.txt`` that is really gzip still reads. A tar archive
-(plain, or inside gzip, bz2 or xz) is recognised by the ``ustar`` magic and a valid checksum in its first
+(plain, or inside gzip, bz2, xz or lzma) is recognised by the ``ustar`` magic and a valid checksum in its first
 512-byte header, after decompression.
 
 Opening one member of a large archive stays cheap: a zip's central directory is scanned entry by entry
@@ -46,7 +46,7 @@ MIN_BOUND = 256 << 20
 #: (text with short decimals); deflate and bzip2 bombs reach 1000 to 1,000,000 times.
 BOUND_RATIO = 100
 #: The suffixes :attr:`Source.stem` strips, outermost first.
-_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".tgz", ".tbz2", ".tbz", ".txz", ".tar", ".txt", ".vec", ".bin", ".w2v")
+_SUFFIXES = (".gz", ".bz2", ".xz", ".lzma", ".zip", ".tgz", ".tbz2", ".tbz", ".txz", ".tar", ".txt", ".vec", ".bin", ".w2v")
 #: How many member names an error lists.
 _LISTED = 20
 _BLOCK = 512
@@ -60,7 +60,7 @@ class Source:
     Attributes:
         path: The file on disk.
         member: The member's name inside an archive, or None.
-        compression: ``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"`` (a zip member) or None. For a tar member,
+        compression: ``"gzip"``, ``"bz2"``, ``"xz"``, ``"lzma"`` (the legacy ``.lzma`` format), ``"zip"`` (a zip member) or None. For a tar member,
             the compression of the whole tar stream.
         archive: ``"zip"`` or ``"tar"`` for a member, else None.
         member_offset: Zip: the member's local header offset. Tar: the offset of the member's data in the
@@ -161,7 +161,7 @@ class Source:
 
     @property
     def kind(self) -> str:
-        """What to call the stream in messages: ``gzip``, ``bz2``, ``xz``, ``zip`` or ``tar``."""
+        """What to call the stream in messages: ``gzip``, ``bz2``, ``xz``, ``lzma``, ``zip`` or ``tar``."""
         return self.compression or self.archive or "file"
 
 
@@ -193,18 +193,38 @@ def open_source(path: str | os.PathLike[str], member: str | None = None) -> Sour
     if file.is_dir():
         raise FormatError(f"{text}: is a directory, not a vector file")
     with open(file, "rb") as fh:
-        magic = fh.read(8)
+        magic = fh.read(_LZMA_ALONE.size)
     if magic.startswith((ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
         return _zip_source(file, member)
     compression = None
     for name, prefix in (("gzip", GZIP_MAGIC), ("bz2", BZ2_MAGIC), ("xz", XZ_MAGIC)):
         if magic.startswith(prefix):
             compression = name
+    if compression is None and _is_lzma_alone(magic):
+        compression = "lzma"
     if _is_tar(Source(file, compression=compression)):
         return _tar_source(file, compression, member)
     if member is not None:
         raise FormatError(f"{file}: is not a zip or tar archive, so it has no member {member!r}")
     return Source(file, compression=compression)
+
+
+#: The legacy .lzma ("LZMA alone") header: properties byte, dictionary size, uncompressed size.
+_LZMA_ALONE = struct.Struct("<BLQ")
+
+
+def _is_lzma_alone(magic: bytes) -> bool:
+    """A legacy ``.lzma`` header, checked as strictly as xz's own format detection: a valid properties
+    byte (lc + lp * 9 + pb * 45 with lc, lp <= 8 and pb <= 4), a dictionary size of 2**n or 2**n + 2**(n-1),
+    and an unknown or plausible uncompressed size. The format has no magic bytes; text never passes."""
+    if len(magic) < _LZMA_ALONE.size:
+        return False
+    props, dict_size, size = _LZMA_ALONE.unpack(magic)
+    if props > 4 * 45 + 8 * 9 + 8 or dict_size == 0:
+        return False
+    low = dict_size & -dict_size  # the lowest set bit
+    shape_ok = dict_size in (low, 3 * low)  # 2**n, or 2**n + 2**(n-1) == 3 * 2**(n-1)
+    return shape_ok and (size == (1 << 64) - 1 or size < 1 << 38)
 
 
 def zip_names(file: str | os.PathLike[str]) -> Iterator[str]:
@@ -597,6 +617,7 @@ _DECOMPRESSORS = {
     "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
     "bz2": lambda raw: bz2.BZ2File(raw, mode="rb"),
     "xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),
+    "lzma": lambda raw: lzma.LZMAFile(raw, mode="rb", format=lzma.FORMAT_ALONE),
 }
 _PIECE = 1 << 16
 
