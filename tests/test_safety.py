@@ -54,6 +54,10 @@ def test_truncated_pth_is_refused(tmp_path: Path, keep: float) -> None:
         vecload.load(out)
 
 
+class _Subclass(torch.Tensor):
+    """A tensor subclass: torch.save pickles its class, which weights_only=True refuses to import."""
+
+
 @pytest.mark.parametrize(
     ("tensor", "message"),
     [
@@ -65,6 +69,8 @@ def test_truncated_pth_is_refused(tmp_path: Path, keep: float) -> None:
         (torch.zeros(4, 3), "the tensor does not match its fingerprint"),
         (torch.zeros(8, 3)[::2], "holds a view into a larger storage"),
         ({"weight": torch.zeros(4, 3)}, r"holds a dict of 1 tensors, not a plain tensor"),
+        (torch.zeros(4, 3).as_subclass(_Subclass), r"holds Python objects other than a plain tensor, which could run "
+                                                   r"code when unpickled; vecload never unpickles them"),
     ],
 )
 def test_wrong_tensor_is_refused(tmp_path: Path, tensor: object, message: str) -> None:
