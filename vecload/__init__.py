@@ -17,7 +17,7 @@ from vecload.errors import (
     VecloadError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # name -> module that defines it; imported on first use (these modules import torch).
 _LAZY = {
