@@ -278,8 +278,10 @@ def reference_table(data: bytes, fmt: str, limit: int | None) -> tuple[list[str]
             seen.add(text)
             tokens.append(text)
             values.append(row)
+    # binary values are float32 already (a float64 hop would quiet a signalling NaN); text is float() then float32
+    wide = np.float32 if fmt == "word2vec-binary" else np.float64
     with np.errstate(over="ignore"):
-        return tokens, np.array(values, dtype=np.float64).astype(np.float32).reshape(len(tokens), dim)
+        return tokens, np.array(values, dtype=wide).astype(np.float32).reshape(len(tokens), dim)
 
 
 def _number(field: bytes) -> bool:
