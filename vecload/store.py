@@ -406,19 +406,27 @@ def _all_strings(items: list) -> bool:
     return True
 
 
-def _load_tensor(pth: Path) -> object:
-    """``torch.load`` with ``weights_only=True`` (no code runs), memory-mapped."""
+def _load_tensor(pth: Path, ours: bool = True) -> object:
+    """``torch.load`` with ``weights_only=True`` (no code runs), memory-mapped; every failure an IntegrityError.
+
+    Args:
+        pth: The file.
+        ours: The file carries vecload's records (the advice is to convert again); else it is someone
+            else's PyTorch file, loaded only to say what it holds.
+    """
+    advice = ("convert the source again" if ours
+              else "it is not a vecload table (vecload convert writes tables from word-vector files)")
     try:
         return torch.load(pth, weights_only=True, mmap=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         raise IntegrityError(
-            f"{pth}: refused: it holds Python objects other than a plain tensor, which could run code when "
-            f"unpickled; vecload never unpickles them (weights_only=True); convert the source again"
+            f"{pth}: refused: it holds Python objects other than {'a plain tensor' if ours else 'tensors'}, which "
+            f"could run code when unpickled; vecload never unpickles them (weights_only=True); {advice}"
         ) from exc
     except Exception as exc:  # torch raises many types for damaged files
         raise IntegrityError(
             f"{pth}: cannot be read as a tensor file ({type(exc).__name__}: {_first_line(exc)[:200]}); "
-            f"it is truncated, damaged or not a file vecload wrote; convert the source again"
+            f"it is truncated, damaged or not a file vecload wrote; {advice}"
         ) from exc
 
 
@@ -470,17 +478,7 @@ def _load_any(pth: Path) -> object:
     if size > _DESCRIBE_PICKLE_CAP:
         raise IntegrityError(f"{pth}: is a PyTorch file with a {size:,}-byte pickle, not a vecload table "
                              f"(vecload convert writes tables from word-vector files)")
-    try:
-        return torch.load(pth, weights_only=True, mmap=True, map_location="cpu")
-    except pickle.UnpicklingError as exc:
-        raise IntegrityError(
-            f"{pth}: refused: it holds Python objects other than tensors, which could run code when unpickled; "
-            f"vecload never unpickles them, and it is not a vecload table (vecload convert writes tables from "
-            f"word-vector files)"
-        ) from exc
-    except Exception as exc:
-        raise IntegrityError(f"{pth}: cannot be read as a tensor file ({type(exc).__name__}: "
-                             f"{_first_line(exc)[:200]}); it is truncated, damaged or not a file vecload wrote") from exc
+    return _load_tensor(pth, ours=False)
 
 
 def describe_object(obj: object) -> str:
