@@ -61,7 +61,7 @@ def test_a_closed_pipe_ends_output_quietly_with_the_status_the_work_deserves(tmp
 
 
 def test_output_to_a_closed_stdout_is_dropped_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """_out swallows BrokenPipeError (and says nothing), so the command goes on to its own exit status."""
+    """_out swallows BrokenPipeError on stdout and stderr, so the command goes on to its own exit status."""
     calls: list[str] = []
 
     def broken(text: str = "", **kwargs: object) -> None:
@@ -70,7 +70,7 @@ def test_output_to_a_closed_stdout_is_dropped_not_an_error(monkeypatch: pytest.M
 
     monkeypatch.setattr(cli.click, "echo", broken)
     cli._out("first")
-    cli._out("second")
+    cli._out("second", err=True)
     assert calls == ["first", "second"]
 
 

@@ -88,7 +88,7 @@ def _errors(writes: bool = False) -> Callable[[Callable[..., Any]], Callable[...
                         message = f"interrupted after {written} was written completely"
                     else:
                         message = "interrupted; nothing was written" if writes else "interrupted"
-                    click.echo(message, err=True)
+                    _out(message, err=True)
                     sys.exit(130)
 
         return wrapper
@@ -96,23 +96,24 @@ def _errors(writes: bool = False) -> Callable[[Callable[..., Any]], Callable[...
     return decorate
 
 
-def _out(text: str = "") -> None:
-    """Print a line on stdout; when the reader has gone (``| head -1``), stop printing quietly.
+def _out(text: str = "", err: bool = False) -> None:
+    """Print a line on stdout (or stderr); when the reader has gone (``| head -1``), stop printing quietly.
 
-    The work a command does never depends on stdout, so a closed pipe ends the output, not the command:
-    the rest of its output goes to /dev/null and its exit status is the one the work deserves.
+    The work a command does never depends on its output, so a closed pipe ends the output, not the
+    command: the rest of its output goes to /dev/null and its exit status is the one the work deserves.
     """
     try:
-        click.echo(text)
+        click.echo(text, err=err)
     except BrokenPipeError:
-        _discard_stdout()
+        _discard(sys.stderr if err else sys.stdout)
 
 
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so that nothing (not even the flush at exit) writes to the closed pipe."""
+def _discard(stream: Any) -> None:
+    """Point a standard stream at /dev/null, so that nothing (not even the flush at exit) writes to the
+    closed pipe."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # not a real file (tests' CliRunner): nothing to redirect
         pass
@@ -120,7 +121,7 @@ def _discard_stdout() -> None:
 
 class _Echo(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(record.getMessage(), err=True)
+        _out(record.getMessage(), err=True)
 
 
 class _library_messages:
@@ -442,7 +443,7 @@ def _echo_problems(meta: dict[str, Any]) -> None:
 
 def _say_problem(line: str) -> None:
     """One data problem on stderr (``skipped N bad rows ...`` says itself; the others are warnings)."""
-    click.echo(line if line.startswith("skipped ") else f"warning: {line}", err=True)
+    _out(line if line.startswith("skipped ") else f"warning: {line}", err=True)
 
 
 @main.command("check-frozen", epilog=_examples(
