@@ -364,15 +364,15 @@ def info(path: str, full: bool, as_json: bool, verify: bool, quiet: bool, fmt: s
     """Describe a source or converted file.
 
     For a source: by default a quick look (format, compression, file size, the header's count and dim,
-    the first tokens) that reads only what it needs; --full reads every row. For a converted file: its
-    provenance, fingerprint and norms, from its records."""
+    the first tokens) that reads only what it needs; --full reads every row (--limit N, the first N). For
+    a converted file: its provenance, fingerprint and norms, from its records."""
     from vecload.inspect import describe, is_converted, peek
 
     options = _strict(options, strict)
     read = {"format": fmt, "engine": engine, "member": member, "limit": limit, "max_bytes": max_bytes,
             "unicode_errors": options["unicode_errors"], "duplicates": options["duplicates"],
             "nonfinite": options["nonfinite"], **_bad_rows_option(options["bad_rows"])}
-    if full or verify or (member is None and is_converted(path)):
+    if full or verify or limit is not None or (member is None and is_converted(path)):
         details = describe(path, verify=verify, progress=_progress(quiet) or None, **read)
     else:
         details = peek(path, **read)
@@ -447,7 +447,7 @@ def _say_problem(line: str) -> None:
 
 
 @main.command("check-frozen", epilog=_examples(
-    "vecload check-frozen                                      # the matrix (a few seconds)",
+    "vecload check-frozen                                       # the matrix (a few seconds)",
     "vecload check-frozen --model model.pt --vectors glove.pth  # were the pretrained rows untouched?",
     "vecload check-frozen -q --model model.pt --vectors glove.pth && echo untouched",
 ))

@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from vecload.errors import IntegrityError
 from vecload.formats.table import ParseReport
 from vecload.vectors import is_converted, load
+
+if TYPE_CHECKING:
+    from vecload.formats import Source
 
 _FIRST = 10
 # How much of an uncompressed headerless file peek reads to estimate its row count.
@@ -69,7 +72,7 @@ def peek(path: str | os.PathLike[str], *, rows: int = _FIRST, format: str | None
     return details
 
 
-def _estimate_rows(source: Any) -> int | None:
+def _estimate_rows(source: Source) -> int | None:
     """The rows of an uncompressed file, estimated from the lines in its first MiB (None when compressed)."""
     if source.inflates or source.archive is not None:
         return None
@@ -113,7 +116,7 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
     }
     if not converted:
         details["problems"] = ParseReport(**meta["report"]).problems(_unit(meta.get("format")))
-    if converted:
+    else:
         details["tokens_sha256"] = meta.get("tokens_sha256")
         details["tensor"] = meta.get("tensor")
         details["options"] = meta.get("options")
