@@ -55,7 +55,7 @@ aligned = vecload.align("test_glove.txt", "task-vocab.txt", lookup=("exact", "lo
 print(aligned.coverage.summary())
 print(list(zip(aligned.tokens, aligned.origins)))
 """),
-    ("which ways of freezing hold (the full table: vecload check-frozen)", """
+    ("which ways of freezing hold, each over 6 optimizers without and with max_norm (in full: vecload check-frozen)", """
 from vecload.checks import check_frozen_matrix
 
 cells = check_frozen_matrix()
