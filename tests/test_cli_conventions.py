@@ -348,3 +348,14 @@ def test_quick_look_estimates_a_headerless_count_and_counts_a_short_file() -> No
     sample = peek(path, rows=2)
     assert sample["count"] is None and sample["count_estimate"] == path.read_bytes().count(b"\n")
     assert sample["first_tokens"] == vecload.load(path, limit=2).tokens
+
+
+def test_quick_look_does_not_import_torch() -> None:
+    """info's quick look needs no torch (importing it alone takes about two seconds): it stays out."""
+    code = ("import sys\nfrom vecload.cli import main\n"
+            f"main(['info', {str(FIXTURES / 'tiny.w2v.bin.bz2')!r}], standalone_mode=False)\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert "look: quick: the whole file, 4 rows\nformat: word2vec-binary\ncompression: bz2\n" in done.stdout
