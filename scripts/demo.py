@@ -53,7 +53,7 @@ print(f"loss {loss.item():.3f}; pretrained rows bit-identical; <cls> moved by {m
     ("align a task vocabulary (task-vocab.txt) and read its coverage", """
 aligned = vecload.align("test_glove.txt", "task-vocab.txt", lookup=("exact", "lower"), oov="normal")
 print(aligned.coverage.summary())
-print(list(zip(aligned.tokens, aligned.origins)))
+print("rows:", " ".join(f"{token}={origin}" for token, origin in zip(aligned.tokens, aligned.origins)))
 """),
     ("which ways of freezing hold, each over 6 optimizers without and with max_norm (in full: vecload check-frozen)", """
 from vecload.checks import check_frozen_matrix
