@@ -265,7 +265,7 @@ def test_limit_reads_a_file_cut_short_with_head(tmp_path: Path) -> None:
     without it the error says the file looks cut short and how to read it."""
     path = cut_vec(tmp_path, 2_519_370, 99, dim=300)
     with pytest.raises(ParseError, match=r"cut\.vec:1: the header promises 2,519,370 rows .*cut short on purpose "
-                                         r"\(with head\?\), limit=N \(--limit N\) reads its first N rows"):
+                                         r"\(with head\?\), limit=N reads its first N rows"):
         read_table(path)
     tokens, values = reference_parse(path)
     for limit in (99, 40):
@@ -279,7 +279,7 @@ def test_a_small_cut_names_the_rows_present(tmp_path: Path) -> None:
     """A header promising a few more rows than present: the error gives the limit that reads them."""
     path = cut_vec(tmp_path, 150, 99)
     with pytest.raises(ParseError, match=r"cut\.vec:101: the header promises 150 rows but the file ends after 99 "
-                                         r"\(truncated\?\); .*limit=99 \(--limit 99\) reads the 99 rows present"):
+                                         r"\(truncated\?\); .*limit=99 reads the 99 rows present"):
         read_table(path)
 
 
@@ -288,7 +288,7 @@ def test_binary_cut_short_reads_with_limit(tmp_path: Path) -> None:
     records = [(f"w{i}".encode(), [float(i), -float(i)]) for i in range(3)]
     path = write(tmp_path, "cut.bin", binary_file(records, count=10))
     with pytest.raises(ParseError, match=r"cut\.bin: byte \d+: the file ends inside record 4 of 10 \(truncated\?\); "
-                                         r".*limit=3 \(--limit 3\) reads the 3 rows present"):
+                                         r".*limit=3 reads the 3 rows present"):
         read_table(path)
     assert read_table(path, options=ReadOptions(limit=3)).vectors.tolist() == [[0, 0], [1, -1], [2, -2]]
 
@@ -412,7 +412,7 @@ def test_cli_bad_rows_skip_says_so_on_stderr_even_quiet(tmp_path: Path) -> None:
     assert loaded.meta["options"]["bad_rows"] == "skip"
     refused = CliRunner().invoke(main, ["convert", str(path), "-o", str(tmp_path / "p.pth")])
     assert refused.exit_code == 1 and "dirty.txt:2: 2 values, expected 3" in refused.output
-    info = CliRunner().invoke(main, ["info", str(path), "--bad-rows", "skip"])
+    info = CliRunner().invoke(main, ["info", str(path), "--bad-rows", "skip", "--full"])
     assert info.exit_code == 0 and "5 bad rows skipped (line 2: 2 values, expected 3" in info.output
 
 

@@ -23,11 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from vecload.errors import OutputExistsError, VecloadError
+from vecload.errors import Option, OutputExistsError, VecloadError, Wording
 
 log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".vecload-tmp."
+_FORCE = Wording("pass {} to overwrite it", Option("force"))
+_FORCE_LINK = Wording("remove it, or pass {} to replace the link itself", Option("force"))
+_NOT_EVEN_FORCE = Wording("so vecload refuses even with {}; choose another output path", Option("force"))
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 Writer = Callable[[BinaryIO], None]
@@ -63,9 +66,8 @@ def check_outputs(targets: Sequence[Path], force: bool, sources: Sequence[Path] 
         for source in sources:
             if _same_file(target, source):
                 raise VecloadError(
-                    f"{target}: is the source being read ({source}); writing there would destroy it, so vecload "
-                    f"refuses even with --force; choose another output path"
-                )
+                    f"{target}: is the source being read ({source}); writing there would destroy it",
+                    fix=_NOT_EVEN_FORCE)
         directory = target.parent
         if not directory.is_dir():
             raise VecloadError(f"{target}: directory {directory} does not exist; create it first; nothing was read")
@@ -77,12 +79,11 @@ def check_outputs(targets: Sequence[Path], force: bool, sources: Sequence[Path] 
         if os.path.islink(target) and not target.exists() and not force:
             raise OutputExistsError(
                 f"{target}: is a dangling symbolic link (to {os.readlink(target)}); vecload does not write through "
-                f"links; remove it, or pass force=True (--force) to replace the link itself"
-            )
+                f"links", fix=_FORCE_LINK)
         if target.is_dir():
             raise VecloadError(f"{target}: is a directory; name a file to write")
         if target.exists() and not force:
-            raise OutputExistsError(f"{target}: already exists; pass force=True (--force) to overwrite it")
+            raise OutputExistsError(f"{target}: already exists", fix=_FORCE)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -178,11 +179,11 @@ def _place(tmp: Path, target: Path, force: bool) -> None:
         try:
             os.link(tmp, target)  # fails if the target exists: no window between checking and renaming
         except FileExistsError:
-            raise OutputExistsError(f"{target}: already exists (it appeared while vecload was writing); "
-                                    f"pass force=True (--force) to overwrite it") from None
+            raise OutputExistsError(f"{target}: already exists (it appeared while vecload was writing)",
+                                    fix=_FORCE) from None
         except OSError:  # a filesystem without hard links
             if os.path.lexists(target):
-                raise OutputExistsError(f"{target}: already exists; pass force=True (--force) to overwrite it") from None
+                raise OutputExistsError(f"{target}: already exists", fix=_FORCE) from None
             os.replace(tmp, target)
             return
         os.unlink(tmp)

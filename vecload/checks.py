@@ -282,6 +282,8 @@ def check_saved_model(model: str | os.PathLike[str], vectors: str | os.PathLike[
     path = Path(model)
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
+    except OSError:  # a missing or unreadable file is said as such
+        raise
     except Exception as exc:
         raise IntegrityError(f"{path}: cannot be loaded with weights_only=True ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0]}); save it with torch.save(model.state_dict(), ...)") from exc

@@ -33,6 +33,8 @@ import torch
 
 from vecload import __version__
 from vecload._atomic import Writer, write_files
+from vecload._pth import is_converted  # noqa: F401  (re-exported)
+from vecload._pth import root as _root
 from vecload.errors import IntegrityError, VecloadError
 
 KIND = "vecload-table"
@@ -225,21 +227,6 @@ def _sample_hash(array: np.ndarray) -> str:
 # -- reading ----------------------------------------------------------------------------------------------
 
 
-def is_converted(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` is meant as a converted file: named ``.pth``/``.pt``, or a ``torch.save`` zip."""
-    file = Path(path)
-    if file.suffix in (".pth", ".pt"):
-        return True
-    from vecload.formats.source import zip_names
-
-    try:  # one central directory entry at a time: an archive of vectors may have many members
-        if not file.is_file() or not zipfile.is_zipfile(file):
-            return False
-        return any(_root([name]) for name in zip_names(file))
-    except (OSError, VecloadError):  # a damaged zip is a source for the readers to refuse
-        return False
-
-
 def legacy_vocab_path(pth: Path) -> Path:
     """Where vecload 0.1 put a tensor's vocabulary: ``X.pth`` -> ``X.vocab.json``."""
     stem = pth.name[: -len(".pth")] if pth.name.endswith(".pth") and len(pth.name) > 4 else pth.name
@@ -292,15 +279,6 @@ def load(path: str | os.PathLike[str], *, verify: bool = False) -> tuple[list[st
     tokens = _parse_tokens(pth, tokens_bytes, meta, rows)
     _check_tensor(pth, tensor, meta, verify)
     return tokens, tensor, meta
-
-
-def _root(names: list[str]) -> str | None:
-    """The archive's top-level folder: the one holding ``data.pkl``, as torch.load requires."""
-    for name in names:
-        folder, _, leaf = name.partition("/")
-        if leaf == "data.pkl" and folder:
-            return folder
-    return None
 
 
 def _info(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:

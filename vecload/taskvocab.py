@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vecload.errors import ParseError, VecloadError
+from vecload.errors import Option, ParseError, VecloadError, Wording
 
 LAYOUTS = ("auto", "lines", "counts")
 _BOM = "\ufeff"
@@ -64,7 +64,8 @@ def read_task_vocab(tokens: TokensSpec, *, layout: str = "auto", duplicates: str
 
     Raises:
         ParseError: A file is malformed (names the line).
-        VecloadError: A repeated token with ``duplicates="error"``, or an invalid token or count.
+        VecloadError: A repeated token with ``duplicates="error"``, an invalid token or count, or no
+            tokens at all (an empty vocabulary is a mistake, never a table of only the specials).
 
     Example:
         >>> read_task_vocab({"the": 10, "cat": 2}).counts
@@ -91,10 +92,9 @@ def read_task_vocab(tokens: TokensSpec, *, layout: str = "auto", duplicates: str
         _check_token(token, name, unit, where)
         if token in first:
             if duplicates == "error":
-                raise VecloadError(
-                    f"{name}: token {token!r} at {unit} {where} repeats {unit} {first[token]}; "
-                    f"remove it, or pass duplicates='first' (--vocab-duplicates first) to keep the first"
-                )
+                raise VecloadError(f"{name}: token {token!r} at {unit} {where} repeats {unit} {first[token]}",
+                                   fix=Wording("remove it, or pass {} to keep the first",
+                                               Option("vocab_duplicates", "first")))
             vocab.duplicates += 1
             if len(vocab.duplicate_examples) < MAX_EXAMPLES:
                 vocab.duplicate_examples.append([token, where])
@@ -103,6 +103,9 @@ def read_task_vocab(tokens: TokensSpec, *, layout: str = "auto", duplicates: str
         vocab.tokens.append(token)
         if vocab.counts is not None:
             vocab.counts.append(count)  # type: ignore[arg-type]
+    if not vocab.tokens:
+        raise VecloadError(f"{name}: the task vocabulary is empty (no tokens), so there is nothing to align; "
+                           f"an aligned table would hold only the specials")
     return vocab
 
 

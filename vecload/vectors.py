@@ -15,7 +15,7 @@ import torch
 
 from vecload import store
 from vecload._atomic import Writer, check_outputs
-from vecload.errors import IntegrityError, VecloadError
+from vecload.errors import IntegrityError, Option, VecloadError, Wording
 from vecload.store import fingerprint, is_converted, sample_rows  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
@@ -273,7 +273,9 @@ def convert(
 
     Raises:
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
-        VecloadError: The output cannot be written there, or writing failed (nothing was written).
+        VecloadError: The table read has no rows (a ``0 dim`` header, ``limit=0``, every row filtered): a
+            converted file is never empty. Or the output cannot be written there, or writing failed
+            (nothing was written).
 
     Example:
         >>> vecload.convert("glove.6B.50d.txt")  # -> glove.6B.50d.pth
@@ -299,10 +301,26 @@ def convert_with_meta(
     extra = (Path(vocab_out),) if vocab_out is not None else ()
     source, target = prepare_output(src, out, member, force, extra)
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
+    if not table.tokens:
+        raise _no_rows(source, table, read_options.get("limit"))
     vectors = from_table(table, source, _recorded_options(format, engine, read_options))
     written = vectors.save(target, force=force, progress=bool(read_options.get("progress")), vocab_out=vocab_out,
                            sources=source_paths(src, source))
     return written, vectors.meta
+
+
+def _no_rows(source: Source, table: Table, limit: int | None) -> VecloadError:
+    """The refusal to write a table of no rows, with the reason it has none."""
+    where = f"{source.name}: no rows to convert, so nothing was written"
+    if limit == 0:
+        return VecloadError(where, fix=Wording("{} asks for none; give a limit of at least 1", Option("limit", 0)))
+    report = table.report
+    if report.header is not None and report.header[0] == 0:
+        return VecloadError(f"{where} (its header says {report.header[0]} {report.header[1]}: no rows of "
+                            f"{report.header[1]} values)")
+    if not report.rows_read:
+        return VecloadError(f"{where} (it holds no data rows)")
+    return VecloadError(f"{where} (all {report.rows_read} rows read were left out: {report.summary()})")
 
 
 def prepare_output(
@@ -328,7 +346,8 @@ def prepare_output(
         check_outputs([Path(out), *extra], force, protected)
     if member is None and is_converted(src):
         store.load(src)  # says what the file is when it is not one of vecload's tables
-        raise VecloadError(f"{src}: is already a converted file; vecload.load() reads it as it is")
+        raise VecloadError(f"{src}: is already a converted file, nothing to convert",
+                           fix=Wording("{} reads it as it is", Option("vecload.load", call=True)))
     from vecload.formats import open_source
 
     source = open_source(src, member)

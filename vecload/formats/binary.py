@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vecload.errors import ParseError
+from vecload.errors import UTF8_REPAIR, ParseError
 from vecload.formats.detect import BOM, check_header, cut_short_hint, parse_header
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
@@ -80,9 +80,9 @@ def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
         if eof and done < wanted:
             raise ParseError(
                 name,
-                f"the file ends inside record {done + 1} of {header.count} (truncated?)"
-                + (cut_short_hint(done) if wanted == header.count and done else ""),
+                f"the file ends inside record {done + 1} of {header.count} (truncated?)",
                 offset=base,
+                fix=cut_short_hint(done) if wanted == header.count and done else None,
             )
     # limit=count reads the first count records and stops, as the text reader does; more records after
     # them are only an error when the whole file was asked for
@@ -111,9 +111,9 @@ def _records(
             present = done + len(leads)
             raise ParseError(
                 name,
-                f"the file ends inside record {present + 1} of {count} (truncated?)"
-                + (cut_short_hint(present) if most + done == count and present else ""),
+                f"the file ends inside record {present + 1} of {count} (truncated?)",
                 offset=base + size - len(data[pos:size].lstrip(b"\n")),
+                fix=cut_short_hint(present) if most + done == count and present else None,
             )
         while data[pos] == 10:  # the newline word2vec.c writes after a vector (pos < space: not a space)
             pos += 1
@@ -154,13 +154,13 @@ def _decode(
         except UnicodeDecodeError as exc:
             if errors == "strict":
                 message = (f"the token of record {done + k + 1} is not valid UTF-8 ({exc.reason} at byte "
-                           f"{base + lead + exc.start}); unicode_errors='replace' or 'ignore' repairs it")
+                           f"{base + lead + exc.start})")
                 if builder.options.bad_rows == "skip":
                     builder.report.rows_read += 1
                     builder.report.note("bad_rows", message, base + lead)
                     tokens.append(None)
                     continue
-                raise ParseError(name, message, offset=base + lead) from None
+                raise ParseError(name, message, offset=base + lead, fix=UTF8_REPAIR) from None
             # Like gensim: repair, then strip newlines the repair may have brought to the front.
             fixed = token.decode("utf-8", errors).lstrip("\n")
             builder.report.note("decoding_repairs", fixed, base + lead)

@@ -6,7 +6,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from vecload.errors import FormatError, ParseError, VecloadError
+from vecload.errors import FormatError, Option, ParseError, Symbol, VecloadError, Wording
 from vecload.formats.source import Source
 
 #: The formats vecload reads. fastText ``.vec`` files are word2vec text.
@@ -330,19 +330,19 @@ def check_header(header: Header, source: Source, binary: bool, limit: int | None
         raise ParseError(
             source.name,
             f"the header promises {header.count:,} rows of {header.dim} values, which need at least "
-            f"{header.count * row:,} bytes, but {bound} {size:,}; the header is wrong or the file is truncated"
-            + (cut_short_hint(None) if rows == header.count else ""),
+            f"{header.count * row:,} bytes, but {bound} {size:,}; the header is wrong or the file is truncated",
             line=1,
+            fix=cut_short_hint(None) if rows == header.count else None,
         )
 
 
-def cut_short_hint(present: int | None) -> str:
-    """The hint for a file with fewer rows than its header promises: it may have been cut with ``head``."""
+def cut_short_hint(present: int | None) -> Wording:
+    """The fix for a file with fewer rows than its header promises: it may have been cut with ``head``."""
     if present is None:
-        return ("; if the file was cut short on purpose (with head?), limit=N (--limit N) reads its "
-                "first N rows")
-    return (f"; if the file was cut short on purpose (with head?), limit={present} (--limit {present}) "
-            f"reads the {present} rows present")
+        return Wording("if the file was cut short on purpose (with head?), {} reads its first N rows",
+                       Option("limit", Symbol("N")))
+    return Wording(f"if the file was cut short on purpose (with head?), {{}} reads the {present} rows present",
+                   Option("limit", present))
 
 
 def _looks_like_text_row(first: bytes) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vecload.errors import ParseError
+from vecload.errors import UTF8_REPAIR, ParseError
 from vecload.formats.detect import BOM, MAX_LINE_BYTES, parse_header
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, TableBuilder
@@ -182,9 +182,9 @@ def _scan_binary(source: Source, options: ReadOptions) -> tuple[list[str], list[
         except UnicodeDecodeError as exc:
             raise ParseError(
                 source.name,
-                f"token of record {len(tokens) + 1} is not valid UTF-8 ({exc.reason}); "
-                f"unicode_errors='replace' or 'ignore' repairs it",
+                f"token of record {len(tokens) + 1} is not valid UTF-8 ({exc.reason})",
                 offset=pos,
+                fix=UTF8_REPAIR,
             ) from exc
         tokens.append(token)
         where.append(pos)
@@ -220,9 +220,9 @@ def _decode(raw: bytes, options: ReadOptions, name: str, line_no: int) -> str:
     except UnicodeDecodeError as exc:
         raise ParseError(
             name,
-            f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-            f"unicode_errors='replace' or 'ignore' repairs it",
+            f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start})",
             line=line_no,
+            fix=UTF8_REPAIR,
         ) from exc
 
 

@@ -7,12 +7,20 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from vecload.errors import Option, Wording
 from vecload.formats.tokenset import TokenSet
 
 #: How many examples of each problem a report keeps (the counts are always complete).
 MAX_EXAMPLES = 20
 #: The problems a report counts, in the order reports list them.
 _PROBLEMS = ("duplicates", "filtered", "nonfinite", "decoding_repairs", "blank_lines", "bad_rows")
+#: The data problems :meth:`ParseReport.problems` names, and what happened to those rows. Blank lines and a
+#: BOM are not among them (nothing is lost or changed), nor rows a caller's filter dropped (asked for).
+_DATA_PROBLEMS = {
+    "duplicates": ("repeated token", "repeated tokens", "dropped, the first row of each kept"),
+    "nonfinite": ("row with NaN or Inf values", "rows with NaN or Inf values", "kept"),
+    "decoding_repairs": ("token that was not UTF-8", "tokens that were not UTF-8", "repaired"),
+}
 
 
 @dataclass
@@ -84,6 +92,25 @@ class ParseReport:
         if self.bom:
             parts.append("UTF-8 BOM stripped")
         return "; ".join(parts)
+
+    def problems(self, unit: str = "line") -> list[str]:
+        """One line per data problem found, with its count and first places (empty for a clean read):
+        ``2 repeated tokens (dropped, the first row of each kept): line 5 'the', line 9 'of'``.
+
+        Args:
+            unit: ``"line"``, or ``"byte"`` for word2vec binary.
+        """
+        lines = []
+        for problem, (one, many, outcome) in _DATA_PROBLEMS.items():
+            count = getattr(self, problem)
+            if count:
+                examples = self.examples.get(problem, [])
+                shown = ", ".join(f"{unit} {where} {token!r}" for token, where in examples[:3])
+                more = ", ..." if count > min(len(examples), 3) else ""
+                lines.append(f"{count} {one if count == 1 else many} ({outcome}): {shown}{more}")
+        if self.bad_rows:
+            lines.append(self.skipped(unit))
+        return lines
 
     def skipped(self, unit: str = "line") -> str:
         """The one line the CLI prints when bad rows were skipped: ``skipped 3 bad rows (lines 3, 17, 20)``."""
@@ -257,7 +284,8 @@ class TableBuilder:
         for i, token in enumerate(tokens):
             if bad_rows[i]:
                 if self.options.nonfinite == "error":
-                    raise self._error("a value is NaN or infinite (nonfinite='keep' accepts it)", where[i])
+                    raise self._error("a value is NaN or infinite", where[i],
+                                      Wording("{} accepts it", Option("nonfinite", "keep")))
                 report.note("nonfinite", token, int(where[i]))
             if keep is not None and not keep(token):
                 report.note("filtered", token, int(where[i]))
@@ -353,19 +381,16 @@ class TableBuilder:
     def _duplicate(self, token: str, where: int) -> None:
         if self.options.duplicates == "error":
             first = self._first[token]  # type: ignore[index]
-            raise self._error(
-                f"duplicate token {token!r} (first at {self.unit} {first}); duplicates='first' keeps "
-                f"the first and reports the rest",
-                where,
-            )
+            raise self._error(f"duplicate token {token!r} (first at {self.unit} {first})", where,
+                              Wording("{} keeps the first and reports the rest", Option("duplicates", "first")))
         self.report.note("duplicates", token, where)
 
-    def _error(self, message: str, where: int) -> Exception:
+    def _error(self, message: str, where: int, fix: Wording | None = None) -> Exception:
         from vecload.errors import ParseError
 
         if self.unit == "line":
-            return ParseError(self.name, message, line=int(where))
-        return ParseError(self.name, message, offset=int(where))
+            return ParseError(self.name, message, line=int(where), fix=fix)
+        return ParseError(self.name, message, offset=int(where), fix=fix)
 
     def finish(self) -> Table:
         """Return the table; the builder must not be used afterwards."""

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from vecload.errors import ParseError
+from vecload.errors import UTF8_REPAIR, ParseError
 from vecload.formats.detect import (
     _HEADER,
     BOM,
@@ -414,11 +414,11 @@ class _TextReader:
         builder = self.builder
         read = builder.report.rows_read
         if self.header_count is not None and self.wanted is not None and read < self.wanted:
-            hint = cut_short_hint(read) if self.wanted == self.header_count and read else ""
             raise ParseError(
                 self.name,
-                f"the header promises {self.header_count} rows but the file ends after {read} (truncated?){hint}",
+                f"the header promises {self.header_count} rows but the file ends after {read} (truncated?)",
                 line=last_line + 1,
+                fix=cut_short_hint(read) if self.wanted == self.header_count and read else None,
             )
         bad = builder.report.bad_rows
         if bad and bad * 2 > read:  # skipping most rows is not cleaning a dirty file: the dimension is off
@@ -498,8 +498,7 @@ def _undecodable(token: bytes) -> str | None:
     try:
         token.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return (f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                f"unicode_errors='replace' or 'ignore' repairs it")
+        return f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start})"
     return None
 
 
@@ -520,7 +519,7 @@ def _decode_tokens(
             if errors == "strict":
                 message = _undecodable(token)
                 if not skip:
-                    raise ParseError(name, message, line=line) from None
+                    raise ParseError(name, message, line=line, fix=UTF8_REPAIR) from None
                 builder.report.rows_read += 1
                 builder.report.note("bad_rows", message, line)
                 tokens.append(None)
