@@ -359,3 +359,17 @@ def test_quick_look_does_not_import_torch() -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert "look: quick: the whole file, 4 rows\nformat: word2vec-binary\ncompression: bz2\n" in done.stdout
+
+
+def test_ctrl_c_while_the_interpreter_exits_prints_no_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C after the command finished (in an exit handler) changes nothing: no traceback, status 0,
+    the file written (found by the random-signal test: 'Exception ignored in atexit callback')."""
+    out = tmp_path / "t.pth"
+    code = ("import atexit, os, signal, sys\n"
+            "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+            "from vecload.cli import run\n"
+            f"sys.argv = ['vecload', 'convert', {str(FIXTURES / 'tiny.glove.txt')!r}, '-o', {str(out)!r}, '-q']\n"
+            "run()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stderr) == (0, "") and vecload.load(out).tokens == ["the", "of", "café", "u.s."]

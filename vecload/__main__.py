@@ -1,3 +1,3 @@
-from vecload.cli import main
+from vecload.cli import run
 
-main()
+run()

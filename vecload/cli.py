@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -243,6 +244,18 @@ def main() -> None:
 
     Exit status: 0 done, 1 bad data (or a file problem), 2 bad usage, 130 interrupted.
     """
+
+
+def run() -> None:
+    """The ``vecload`` command: :func:`main`, then Ctrl-C ignored while the interpreter shuts down.
+
+    By then the work is done (or refused, and said so); a Ctrl-C landing in an exit handler would only
+    print a traceback over a finished command. Only the command does this, never the library.
+    """
+    try:
+        main()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @main.command(epilog=_examples(
