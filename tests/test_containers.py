@@ -117,7 +117,7 @@ def test_tar_long_member_names_in_every_layout(tmp_path: Path, layout: int) -> N
     path = tmp_path / "long.tar"
     path.write_bytes(out.getvalue())
     assert read_table(f"{path}:{name}").tokens == ["the", "of", "café", "u.s."]
-    with pytest.raises(FormatError, match=rf"with 2 members; .*\(members: {name}, other\.txt\)"):
+    with pytest.raises(FormatError, match=rf"with 2 members \(members: {name}, other\.txt\); name one"):
         read_table(path)
 
 
@@ -156,8 +156,9 @@ def test_tar_with_one_member_reads_it_and_with_several_lists_them(tmp_path: Path
     assert read_table(one).tokens == ["the", "of", "café", "u.s."]
     many = tmp_path / "many.tar.xz"
     many.write_bytes(tar_bytes({f"v{i:02}.txt": GLOVE for i in range(25)}, "xz"))
-    with pytest.raises(FormatError, match=r"many\.tar\.xz: is a tar archive with 25 members; name one as .*many\.tar\.xz"
-                                          r":MEMBER .*\(members: v00\.txt, v01\.txt, .*v19\.txt and 5 more\)"):
+    with pytest.raises(FormatError, match=r"many\.tar\.xz: is a tar archive with 25 members \(members: v00\.txt, v01\.txt, "
+                                          r".*v19\.txt and 5 more\); name one as .*many\.tar\.xz:MEMBER or with "
+                                          r"member=MEMBER"):
         read_table(many)
     with pytest.raises(FormatError, match=r"many\.tar\.xz: has no member 'v25\.txt' \(members: v00\.txt"):
         read_table(f"{many}:v25.txt")

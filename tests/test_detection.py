@@ -192,7 +192,8 @@ def test_text_and_binary_evidence_disagreeing_is_refused(tmp_path: Path) -> None
     binary bytes is refused, naming both readings and the formats to pass."""
     data = b"2 1\nx 1.0\ny " + struct.pack("<f", 1.0)
     path = write(tmp_path, "both.vec", data)
-    with pytest.raises(FormatError, match=r"both\.vec: reads both as word2vec text \(line 2 .*--format word2vec-binary"):
+    with pytest.raises(FormatError, match=r"both\.vec: reads both as word2vec text \(line 2 .*; pass format='word2vec' or "
+                                           r"format='word2vec-binary'"):
         read_table(path)
     assert read_table(path, format="word2vec-binary").tokens == ["x", "y"]
 
@@ -250,7 +251,7 @@ def test_tab_separated_glove_is_refused_naming_tabs(tmp_path: Path) -> None:
 def test_glove_format_on_a_vec_suggests_the_header(tmp_path: Path) -> None:
     """format='glove' on a .vec reads the header as a one-value row; the error says so and what to pass."""
     with pytest.raises(ParseError, match=r"tiny\.vec:2: 3 values, expected 1 \(set by line 1\); line 1 looks like a "
-                                         r"word2vec 'count dim' header .*--format word2vec"):
+                                         r"word2vec 'count dim' header read as a GloVe row: read the file as word2vec text, not glove"):
         read_table(FIXTURES / "tiny.vec", format="glove")
 
 
@@ -390,7 +391,7 @@ def test_bad_rows_skip_binary_undecodable_tokens(tmp_path: Path) -> None:
 
 def test_bad_rows_skip_is_only_for_the_native_engine(tmp_path: Path) -> None:
     """The gensim engine cannot skip rows: asking it to is a clear error."""
-    with pytest.raises(VecloadError, match=r"bad_rows='skip' is only for the native engine"):
+    with pytest.raises(VecloadError, match=r"skipping bad rows is only for the native engine .*; drop engine='gensim'"):
         read_table(FIXTURES / "tiny.vec", engine="gensim", options=ReadOptions(bad_rows="skip"))
     with pytest.raises(ValueError, match="bad_rows must be one of"):
         ReadOptions(bad_rows="drop")
@@ -438,7 +439,7 @@ def test_bad_rows_skip_refuses_when_most_rows_are_bad(tmp_path: Path) -> None:
     """A first row with an extra value sets the wrong dimension; skipping every other row would keep it alone,
     so the file is refused instead, naming the dimension's origin."""
     path = write(tmp_path, "off.txt", b"a 1 2 3 4\nb 1 2 3\nc 4 5 6\nd 7 8 9\n")
-    with pytest.raises(ParseError, match=r"off\.txt:2: bad_rows='skip' would skip 3 of the 4 rows read; .*"
+    with pytest.raises(ParseError, match=r"off\.txt:2: skipping bad rows would skip 3 of the 4 rows read; .*"
                                          r"dimension \(4, set by line 1\) is probably wrong"):
         read_table(path, options=ReadOptions(bad_rows="skip"))
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vecload.errors import VecloadError
+from vecload.errors import Option, VecloadError, Wording
 
 #: Rows the statistics accumulator converts to float64 at a time.
 _STATS_BLOCK = 512
@@ -150,7 +150,8 @@ class RowStats:
             VecloadError: No finite row was seen.
         """
         if not self.count or self._sum is None or self._sumsq is None:
-            raise VecloadError("the source gave no finite rows to take the OOV statistics from; use oov='zeros'")
+            raise VecloadError("the source gave no finite rows to take the OOV statistics from",
+                               fix=Wording("use {}", Option("oov", "zeros")))
         assert self._sum.shape == (dim,)
         mean = self._sum / self.count
         std = np.sqrt(np.maximum(self._sumsq / self.count - mean * mean, 0.0))

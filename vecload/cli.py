@@ -46,6 +46,7 @@ _CLI_TERMS: dict[str, str] = {
     "max_bytes": "--max-bytes {}",
     "vocab_duplicates": "--vocab-duplicates {}",
     "layout": "--vocab-layout {}",
+    "oov": "--oov {}",
     "vecload.load": "vecload info",
 }
 

@@ -155,9 +155,9 @@ def _split_count(path: Path, line: str, number: int, sep: str) -> tuple[str, int
     if not (count.isascii() and count.isdigit()):
         raise ParseError(
             path,
-            f"expected a whole number after the last {shown}, found {count!r} (a one-token-per-line file? "
-            f"pass layout='lines')",
+            f"expected a whole number after the last {shown}, found {count!r}",
             line=number,
+            fix=Wording("a one-token-per-line file? pass {}", Option("layout", "lines")),
         )
     return token, number, int(count)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from vecload.errors import VecloadError
+from vecload.errors import Option, VecloadError, Wording
 from vecload.formats.detect import FORMATS, check_format, detect_format
 from vecload.formats.source import Source, open_source
 from vecload.formats.table import ParseReport, ReadOptions, Table
@@ -66,7 +66,8 @@ def read_table(
     options = options or ReadOptions()
     if name != "native" and options.bad_rows != "error":
         raise VecloadError(
-            f"bad_rows={options.bad_rows!r} is only for the native engine (the {name} engine reads every row or "
-            f"refuses the file); drop engine={name!r} (--engine {name})"
+            f"skipping bad rows is only for the native engine (the {name} engine reads every row or refuses "
+            f"the file)",
+            fix=Wording("drop {}", Option("engine", name)),
         )
     return ENGINES[name](source, fmt, options)

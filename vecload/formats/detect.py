@@ -17,6 +17,9 @@ FORMAT_HELP = (
     "archive (tar, tar.gz, tar.bz2, tar.xz, tar.lzma; archive:member)"
 )
 
+#: The fix when text and binary evidence disagree: name the format.
+_EITHER_FORMAT = Wording("pass {} or {}", Option("format", "word2vec"), Option("format", "word2vec-binary"))
+
 BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 1 << 16
 #: The largest dimension accepted in a header (real vectors have at most a few thousand).
@@ -158,8 +161,8 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
     if first_ok and binary_ok:
         raise FormatError(
             f"{name}: reads both as word2vec text (line {row_line} is a token and {dim} numbers) and as "
-            f"word2vec binary (the first {seen} records line up); pass format='word2vec' "
-            f"(--format word2vec) or format='word2vec-binary' (--format word2vec-binary)"
+            f"word2vec binary (the first {seen} records line up)",
+            fix=_EITHER_FORMAT,
         )
     if first_ok and _text_rows(body, dim, eof):
         return "word2vec"
@@ -170,9 +173,9 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
         return "word2vec"  # text (no byte of it is binary) whose rows the text reader refuses, with the line
     raise FormatError(
         f"{name}: has a word2vec header ({count:,} rows of {dim} values) but what follows is neither text "
-        f"(line {row_line}: {problem}) nor binary records ({state} after {seen}); if it is one of them, "
-        f"pass format='word2vec' (--format word2vec) or format='word2vec-binary' (--format word2vec-binary) "
-        f"to see where it goes wrong"
+        f"(line {row_line}: {problem}) nor binary records ({state} after {seen})",
+        fix=Wording("if it is one of them, pass {} or {} to see where it goes wrong", Option("format", "word2vec"),
+                    Option("format", "word2vec-binary")),
     )
 
 

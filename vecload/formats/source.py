@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vecload.errors import FormatError, ParseError
+from vecload.errors import FormatError, Option, ParseError, Symbol, Wording
 
 GZIP_MAGIC = b"\x1f\x8b"
 BZ2_MAGIC = b"BZh"
@@ -608,8 +608,8 @@ def _refuse_listing(file: Path, kind: str, count: int, names: list[str]) -> None
     if not count:
         raise FormatError(f"{file}: is a {kind} archive with no vector-like members (only empty files or folders)")
     raise FormatError(
-        f"{file}: is a {kind} archive with {count:,} members; name one as {file}:MEMBER or with member= "
-        f"(--member) ({_listing(count, names)})"
+        f"{file}: is a {kind} archive with {count:,} members ({_listing(count, names)})",
+        fix=Wording(f"name one as {file}:MEMBER or with {{}}", Option("member", Symbol("MEMBER"))),
     )
 
 

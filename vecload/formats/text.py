@@ -322,7 +322,7 @@ class _TextReader:
             message += " (the file ends here: truncated?)"
         if self._header_like:
             message += ("; line 1 looks like a word2vec 'count dim' header read as a GloVe row: read the "
-                        "file as format='word2vec' (--format word2vec)")
+                        "file as word2vec text, not glove")
         cause = row_cause(text)
         return message + (f"; {cause}" if cause else "")
 
@@ -425,7 +425,7 @@ class _TextReader:
             first = builder.report.examples["bad_rows"][0][1]
             raise ParseError(
                 self.name,
-                f"bad_rows='skip' would skip {bad} of the {read} rows read; with most rows bad the dimension "
+                f"skipping bad rows would skip {bad} of the {read} rows read; with most rows bad the dimension "
                 f"({self.dim}, {self.origin}) is probably wrong, so nothing is read; first bad row: "
                 f"{builder.report.examples['bad_rows'][0][0]}",
                 line=first,
