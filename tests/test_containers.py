@@ -163,6 +163,22 @@ def test_tar_with_one_member_reads_it_and_with_several_lists_them(tmp_path: Path
         read_table(f"{many}:v25.txt")
 
 
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_tar_header_with_a_negative_size_is_refused_not_looped_on(tmp_path: Path, compression: str | None) -> None:
+    """A header whose GNU base-256 size is negative (-512) is damage: refused at its offset, in a child
+    process so that the walk going backwards forever (as tarfile does) fails the test instead of hanging it."""
+    raw = bytearray(tar_bytes({"a.txt": GLOVE, "b.txt": GLOVE}))
+    second = 512 + (len(GLOVE) + 511) // 512 * 512
+    raw[second + 124 : second + 136] = b"\xff" + ((1 << 88) - 512).to_bytes(11, "big")
+    raw[second + 148 : second + 156] = b" " * 8
+    raw[second + 148 : second + 156] = b"%06o\x00 " % sum(raw[second : second + 512])
+    path = tmp_path / "negative.tar"
+    path.write_bytes(COMPRESS[compression](bytes(raw)) if compression else bytes(raw))
+    for target in (path, f"{path}:b.txt"):
+        outcome, _ = _read_in_child(str(target), timeout=30)
+        assert outcome == f"{path}: damaged tar archive (negative member size at byte {second}); download it again"
+
+
 @pytest.mark.parametrize("compression", [None, "gzip", "xz", "lzma"])
 def test_truncated_tar_member_is_a_parse_error_with_offset(tmp_path: Path, compression: str | None) -> None:
     """A tar (or compressed tar) cut inside the member is reported with the member and the offset reached."""

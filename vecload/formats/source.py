@@ -492,6 +492,9 @@ def _tar_members(stream: BinaryIO, file: Path) -> Iterator[tuple[str, int, int, 
             raise FormatError(f"{file}: damaged tar archive (bad header checksum at byte {position}); download it again")
         position += _BLOCK
         size = _tar_number(block[124:136])
+        if size < 0:  # a GNU base-256 negative size would walk backwards (tarfile itself loops forever)
+            raise FormatError(f"{file}: damaged tar archive (negative member size at byte {position - _BLOCK}); "
+                              f"download it again")
         kind = block[156:157]
         padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
         if kind in (b"L", b"x"):
