@@ -197,6 +197,20 @@ def test_text_and_binary_evidence_disagreeing_is_refused(tmp_path: Path) -> None
     assert read_table(path, format="word2vec-binary").tokens == ["x", "y"]
 
 
+def test_text_with_a_bad_first_row_is_not_read_as_binary(tmp_path: Path) -> None:
+    """Text whose first row is bad (a decimal comma) and whose later token holds a control byte lines up as
+    binary records with a control byte in a vector; its parsing rows make it ambiguous, never binary."""
+    data = b"3 2\na 1,5 2\n\x1bbc 1.5 2.5\nd 0.5 1.5\n"  # binary reading: 'a', 'c', 'd' and garbage floats
+    path = write(tmp_path, "comma.vec", data)
+    with pytest.raises(FormatError, match=r"comma\.vec: reads both as word2vec text \(line 3 is a token and 2 numbers; "
+                                          r"line 2: value 1 \('1,5'\) is not a number \(decimal commas.*--format word2vec-binary"):
+        read_table(path)
+    with pytest.raises(ParseError, match=r"comma\.vec:2: value 1 \('1,5'\) is not a number \(decimal commas"):
+        read_table(path, format="word2vec")
+    skipped = read_table(path, format="word2vec", options=ReadOptions(bad_rows="skip"))
+    expect(skipped, ["\x1bbc", "d"], [["1.5", "2.5"], ["0.5", "1.5"]])
+
+
 def test_neither_text_nor_binary_is_refused(tmp_path: Path) -> None:
     """Binary bytes that do not line up as records (a token holding a newline) are refused, not guessed."""
     data = b"2 2\nab\ncd " + struct.pack("<2f", 1.0, 2.0) + b"\x00\x01"

@@ -164,6 +164,16 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
     if first_ok and _text_rows(body, dim, eof):
         return "word2vec"
     if binary_ok or (state in ("truncated", "trailing") and values_binary):
+        # Text whose first row is bad (a decimal comma, a missing value) and whose tokens hold control
+        # bytes also lines up as records; a row that parses as text says it is not binary.
+        text_line = row_line if first_ok else _parsing_row(body, dim, line, eof)
+        if text_line is not None:
+            bad = "" if first_ok else f"; line {row_line}: {problem}"
+            raise FormatError(
+                f"{name}: reads both as word2vec text (line {text_line} is a token and {dim} numbers{bad}) and as "
+                f"word2vec binary (the first {seen} records line up); pass format='word2vec' "
+                f"(--format word2vec) or format='word2vec-binary' (--format word2vec-binary)"
+            )
         return "word2vec-binary"  # the binary reader locates a truncation or extra data itself
     window = body[: min(len(body), EVIDENCE_BYTES)]
     if not _CONTROL.search(window):
@@ -208,6 +218,25 @@ def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
         lines.pop()  # it may be cut
     rows = [line for line in lines if line.strip()][:EVIDENCE_ROWS]
     return all(row_problem(row, dim) is None for row in rows)
+
+
+def _parsing_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
+    """The line of the first of ``body``'s first EVIDENCE_ROWS rows that is a token and ``dim`` numbers
+    (``line`` is body's first line), or None."""
+    window = body[:EVIDENCE_BYTES]
+    lines = window.split(b"\n")
+    if not eof or len(body) > len(window):
+        lines.pop()  # it may be cut
+    rows = 0
+    for offset, row in enumerate(lines):
+        if not row.strip():
+            continue
+        if row_problem(row, dim) is None:
+            return line + offset
+        rows += 1
+        if rows == EVIDENCE_ROWS:
+            break
+    return None
 
 
 def row_problem(row: bytes, dim: int) -> str | None:
