@@ -285,6 +285,21 @@ def test_stream_past_max_bytes_is_refused_as_it_is_read(tmp_path: Path, containe
     assert table.tokens == ["w"] and table.report.duplicates == table.report.rows_read - 1 > 40_000
 
 
+def test_tar_member_behind_more_than_max_bytes_is_a_parse_error(tmp_path: Path) -> None:
+    """A member whose data starts past max_bytes in a tar.gz is refused with the bound's message when the
+    bytes before it are skipped (that skip once escaped as a private exception, a CLI traceback)."""
+    from vecload.cli import main
+
+    path = tmp_path / "late.tar.gz"
+    path.write_bytes(gzip.compress(tar_bytes({"pad.txt": b"x" * (1 << 20), "v.txt": GLOVE})))
+    with pytest.raises(ParseError, match=r"late\.tar\.gz:v\.txt: byte 0: the gzip stream inflates past 100,000 bytes "
+                                         r"\(the max_bytes given\)"):
+        read_table(f"{path}:v.txt", options=ReadOptions(max_bytes=100_000))
+    out = tmp_path / "out.pth"
+    result = CliRunner().invoke(main, ["convert", f"{path}:v.txt", "-o", str(out), "--max-bytes", "100000"])
+    assert result.exit_code == 1 and "inflates past 100,000 bytes" in result.output and not out.exists()
+
+
 def test_bz2_binary_bomb_is_refused_at_the_default_bound_in_bounded_memory(tmp_path: Path) -> None:
     """A 4 KB bz2 word2vec-binary stream of one repeated token inflating to 512 MiB is refused once it
     passes 256 MiB (the default bound), within seconds and without holding the repeats."""

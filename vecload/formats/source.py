@@ -562,20 +562,25 @@ def _skip(stream: BinaryIO, count: int) -> None:
 
 
 class _TarMember(io.RawIOBase):
-    """The ``size`` bytes at ``offset`` of a tar stream."""
+    """The ``size`` bytes at ``offset`` of a tar stream. The bytes before the member are skipped at the
+    first read, inside the guard that turns damage and bombs into ParseError (see Source.open)."""
 
     def __init__(self, stream: BinaryIO, offset: int, size: int, seekable: bool) -> None:
-        if seekable:
-            stream.seek(offset)
-        else:
-            _skip(stream, offset)
         self._stream = stream
+        self._offset: int | None = offset
+        self._seekable = seekable
         self._left = size
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._offset is not None:
+            offset, self._offset = self._offset, None
+            if self._seekable:
+                self._stream.seek(offset)
+            else:
+                _skip(self._stream, offset)
         if not self._left:
             return 0
         data = self._stream.read(min(len(buffer), self._left))
