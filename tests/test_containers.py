@@ -292,9 +292,10 @@ def test_tar_member_behind_more_than_max_bytes_is_a_parse_error(tmp_path: Path) 
 
     path = tmp_path / "late.tar.gz"
     path.write_bytes(gzip.compress(tar_bytes({"pad.txt": b"x" * (1 << 20), "v.txt": GLOVE})))
+    source = open_source(f"{path}:v.txt")  # found under the default bound
     with pytest.raises(ParseError, match=r"late\.tar\.gz:v\.txt: byte 0: the gzip stream inflates past 100,000 bytes "
                                          r"\(the max_bytes given\)"):
-        read_table(f"{path}:v.txt", options=ReadOptions(max_bytes=100_000))
+        read_table(source, options=ReadOptions(max_bytes=100_000))
     out = tmp_path / "out.pth"
     result = CliRunner().invoke(main, ["convert", f"{path}:v.txt", "-o", str(out), "--max-bytes", "100000"])
     assert result.exit_code == 1 and "inflates past 100,000 bytes" in result.output and not out.exists()
@@ -350,6 +351,39 @@ def test_ratio_bound_passes_genuine_files_and_stops_bombs_early(tmp_path: Path, 
                                          r"\(from [\d,]+ compressed bytes; vecload's default bound is") as error:
         read_table(bomb)
     assert error.value.offset <= 2 << 20
+
+
+def test_max_bytes_also_bounds_the_walk_to_a_tar_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A genuine tar.gz whose earlier member compresses past the ratio bound (zeros, 8 MiB; floor 1 MiB here)
+    is refused by default, and max_bytes, which the message names as the fix, raises the bound for the walk
+    to the member and for detection too (it was applied only to the read itself)."""
+    import vecload
+    import vecload.formats.source as source_module
+    from vecload.cli import main
+
+    monkeypatch.setattr(source_module, "MIN_BOUND", 1 << 20)
+    path = tmp_path / "zeros.tar.gz"
+    path.write_bytes(gzip.compress(tar_bytes({"zeros.bin": bytes(8 << 20), "v.txt": GLOVE})))
+    with pytest.raises(FormatError, match=r"zeros\.tar\.gz: cannot list the members .* raise the bound with max_bytes="):
+        read_table(f"{path}:v.txt")
+    expected = read_table(FIXTURES / "tiny.glove.txt").tokens
+    assert read_table(f"{path}:v.txt", options=ReadOptions(max_bytes=16 << 20)).tokens == expected
+    assert vecload.load(path, member="v.txt", max_bytes=16 << 20).tokens == expected
+    assert vecload.align(f"{path}:v.txt", ["of", "the"], max_bytes=16 << 20).tokens[2:] == ["of", "the"]
+    out = tmp_path / "out.pth"
+    done = CliRunner().invoke(main, ["convert", f"{path}:v.txt", "-o", str(out), "--max-bytes", str(16 << 20)])
+    assert done.exit_code == 0, done.output
+    assert vecload.load(out).tokens == expected
+    done = CliRunner().invoke(main, ["convert", f"{path}:v.txt", "-o", str(tmp_path / "aligned.pth"), "--max-bytes",
+                                     str(16 << 20), "--vocab", str(_vocab(tmp_path))])
+    assert done.exit_code == 0, done.output
+
+
+def _vocab(tmp_path: Path) -> Path:
+    """A task vocabulary file of two tokens the tiny fixture has."""
+    path = tmp_path / "vocab.txt"
+    path.write_text("of\nthe\n")
+    return path
 
 
 def test_cli_max_bytes_raises_the_bound(tmp_path: Path) -> None:

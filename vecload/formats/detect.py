@@ -54,7 +54,7 @@ class Header:
     length: int
 
 
-def detect_format(source: Source) -> str:
+def detect_format(source: Source, max_bytes: int | None = None) -> str:
     """Return the format of a source, judged from its content.
 
     The first 64 KiB are read, then more (up to :data:`MAX_SNIFF_BYTES`) while the evidence is not yet
@@ -62,6 +62,7 @@ def detect_format(source: Source) -> str:
 
     Args:
         source: The stream to look at.
+        max_bytes: The decompression bound, as for the read (see :meth:`Source.open`).
 
     Returns:
         One of :data:`FORMATS`.
@@ -70,7 +71,7 @@ def detect_format(source: Source) -> str:
         FormatError: The content is empty, in no supported format, or reads neither as text nor as
             binary with certainty; the message says what it looks like and which ``format`` to try.
     """
-    with source.open() as stream:
+    with source.open(max_bytes) as stream:
         try:
             head = stream.read(HEAD_BYTES)
             eof = len(head) < HEAD_BYTES

@@ -165,7 +165,7 @@ class Source:
         return self.compression or self.archive or "file"
 
 
-def open_source(path: str | os.PathLike[str], member: str | None = None) -> Source:
+def open_source(path: str | os.PathLike[str], member: str | None = None, max_bytes: int | None = None) -> Source:
     """Resolve a user's path to a :class:`Source`.
 
     ``archive.zip:member.txt`` or ``archive.tar.gz:member.txt`` names a member of an archive, as does
@@ -174,6 +174,7 @@ def open_source(path: str | os.PathLike[str], member: str | None = None) -> Sour
     Args:
         path: A file, or ``archive:member``.
         member: The member of a zip or tar archive to read.
+        max_bytes: The bound on a compressed tar stream walked to find the member (see :meth:`Source.open`).
 
     Returns:
         The source, with its compression and archive detected from magic bytes.
@@ -203,7 +204,7 @@ def open_source(path: str | os.PathLike[str], member: str | None = None) -> Sour
     if compression is None and _is_lzma_alone(magic):
         compression = "lzma"
     if _is_tar(Source(file, compression=compression)):
-        return _tar_source(file, compression, member)
+        return _tar_source(file, compression, member, max_bytes)
     if member is not None:
         raise FormatError(f"{file}: is not a zip or tar archive, so it has no member {member!r}")
     return Source(file, compression=compression)
@@ -447,7 +448,7 @@ def _checksum_ok(block: bytes) -> bool:
     return recorded == sum(block[:148]) + 8 * 32 + sum(block[156:])
 
 
-def _tar_source(file: Path, compression: str | None, member: str | None) -> Source:
+def _tar_source(file: Path, compression: str | None, member: str | None, max_bytes: int | None = None) -> Source:
     """A source for one member of a tar archive, or an error listing the members; the archive is walked
     header by header and the walk stops at the member asked for."""
     found = first = None
@@ -456,7 +457,7 @@ def _tar_source(file: Path, compression: str | None, member: str | None) -> Sour
     kind = compression or "plain"
     archive = Source(file, compression=compression)
     try:
-        with archive.open() as stream:
+        with archive.open(max_bytes) as stream:
             for name, offset, size, regular in _tar_members(stream, file):
                 if member is not None and regular and _same_name(name, member):
                     found = (name, offset, size)
