@@ -52,6 +52,17 @@ def test_blank_line_after_the_header_reads_as_text(tmp_path: Path) -> None:
     assert table.report.blank_lines == 1 and table.report.examples["blank_lines"] == [["", 2]]
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+def test_blank_lines_then_a_last_row_without_newline(tmp_path: Path, bom: bytes) -> None:
+    """Leading blank lines, then the only row without a final newline: the row arrives in the reader's
+    second block (the first holds only the blank lines); it once read as 'a token but no values'."""
+    path = write(tmp_path, "late.txt", bom + b"\n \nw0 -1.286")
+    table = read_table(path)
+    expect(table, ["w0"], [["-1.286"]])
+    assert table.report.blank_lines == 2 and table.report.examples["blank_lines"] == [["", 1], ["", 2]]
+    assert table.report.bom == bool(bom)
+
+
 def test_decimal_commas_are_refused_naming_them(tmp_path: Path) -> None:
     """Decimal commas (which also line up as binary records) are refused as text, with the cause."""
     path = write(tmp_path, "comma.vec", b"2 2\nx 1,5 1.0\ny 0.25 0.5\n")
