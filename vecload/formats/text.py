@@ -50,6 +50,8 @@ BLOCK = 2 << 20
 _PADDING = b"0" * PAD
 #: Spaces and tabs before a line's end (stripped, as gensim strips them).
 _TRAILING = re.compile(rb"[ \t]+\n")
+#: Blank lines (ASCII whitespace only, as bytes.strip() sees them) at the start of a block.
+_LEADING_BLANK_LINES = re.compile(rb"(?:[ \t\r\x0b\x0c]*\n)*")
 #: Bytes no value field may hold: '_' (float() reads '1_000') and whitespace other than the separating spaces.
 _NOT_IN_VALUES = re.compile(rb"[_\t\r\x0b\x0c]")
 
@@ -167,15 +169,12 @@ class _TextReader:
 
     def _skip_leading_blank_lines(self, block: bytes, line: int) -> tuple[bytes, int]:
         """Drop blank lines (from line ``line``) before the header or first row, counting them; return the
-        rest and its line."""
-        while True:
-            newline = block.find(b"\n")
-            if newline < 0 or block[:newline].strip():
-                return block, line
-            self.blank_lines += 1
-            if len(self.blank_examples) < 20:
-                self.blank_examples.append(line)
-            block, line = block[newline + 1 :], line + 1
+        rest and its line (one regex match: slicing line by line was quadratic in the blank lines)."""
+        end = _LEADING_BLANK_LINES.match(block).end()  # type: ignore[union-attr]
+        skipped = block.count(b"\n", 0, end)
+        self.blank_lines += skipped
+        self.blank_examples.extend(range(line, line + min(skipped, max(20 - len(self.blank_examples), 0))))
+        return block[end:], line + skipped
 
     def _estimate(self, block: bytes) -> int | None:
         """Rows to reserve: the header's count, or the file's size over the first block's bytes per row."""
