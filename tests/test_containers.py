@@ -202,6 +202,22 @@ def test_zip_member_damage_is_found_by_size_and_crc(tmp_path: Path) -> None:
         read_table(path)
 
 
+def test_zip64_extra_field_shorter_than_it_claims_is_damage(tmp_path: Path) -> None:
+    """A central directory entry whose zip64 field claims 24 bytes but holds 8 is a damaged archive (it raised
+    struct.error)."""
+    name, crc = b"v.txt", zlib.crc32(GLOVE)
+    local = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, crc, len(GLOVE), len(GLOVE), len(name), 0)
+    extra = struct.pack("<2HQ", 1, 24, len(GLOVE))
+    central = struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, crc, 0xFFFFFFFF, len(GLOVE),
+                          len(name), len(extra), 0, 0, 0, 0, 0) + name + extra
+    body = local + name + GLOVE
+    path = tmp_path / "short64.zip"
+    path.write_bytes(body + central + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(body), 0))
+    for target in (path, f"{path}:v.txt"):
+        with pytest.raises(FormatError, match=r"short64\.zip: damaged zip archive \(bad zip64 extra field\); download it again"):
+            read_table(target)
+
+
 @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_zip_members_of_every_method_and_zip64_read_exactly(tmp_path: Path, method: int) -> None:
     """Stored, deflate, bzip2 and LZMA members, with zip64 sizes, read like the plain file."""

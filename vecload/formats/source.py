@@ -331,7 +331,11 @@ def _zip_entries(file: Path) -> Iterator[_ZipEntry]:
             raw_name = variable[:name_len]
             name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             if 0xFFFFFFFF in (packed, unpacked, offset):
-                unpacked, packed, offset = _zip64_extra(variable[name_len : name_len + extra_len], unpacked, packed, offset)
+                try:
+                    unpacked, packed, offset = _zip64_extra(variable[name_len : name_len + extra_len], unpacked, packed,
+                                                            offset)
+                except struct.error:  # a zip64 field claiming more bytes than the entry holds
+                    raise FormatError(f"{file}: damaged zip archive (bad zip64 extra field); download it again") from None
             yield _ZipEntry(name, flags, method, crc, packed, unpacked, offset + concat)
 
 
