@@ -179,6 +179,22 @@ def test_tar_header_with_a_negative_size_is_refused_not_looped_on(tmp_path: Path
         assert outcome == f"{path}: damaged tar archive (negative member size at byte {second}); download it again"
 
 
+def test_tar_header_with_a_size_that_is_not_octal_is_damage(tmp_path: Path) -> None:
+    """A header whose size field is not octal (with a checksum that still matches) is a damaged archive, not
+    a raw ValueError."""
+    raw = bytearray(tar_bytes({"a.txt": GLOVE, "b.txt": GLOVE}))
+    second = 512 + (len(GLOVE) + 511) // 512 * 512
+    raw[second + 124 : second + 136] = b"0000000001x\x00"
+    raw[second + 148 : second + 156] = b" " * 8
+    raw[second + 148 : second + 156] = b"%06o\x00 " % sum(raw[second : second + 512])
+    path = tmp_path / "octal.tar"
+    path.write_bytes(bytes(raw))
+    for target in (path, f"{path}:b.txt"):
+        with pytest.raises(FormatError, match=rf"octal\.tar: damaged tar archive \(the member size at byte {second} is not "
+                                              r"a number\); download it again"):
+            read_table(target)
+
+
 @pytest.mark.parametrize("compression", [None, "gzip", "xz", "lzma"])
 def test_truncated_tar_member_is_a_parse_error_with_offset(tmp_path: Path, compression: str | None) -> None:
     """A tar (or compressed tar) cut inside the member is reported with the member and the offset reached."""

@@ -496,7 +496,11 @@ def _tar_members(stream: BinaryIO, file: Path) -> Iterator[tuple[str, int, int, 
         if not _checksum_ok(block):
             raise FormatError(f"{file}: damaged tar archive (bad header checksum at byte {position}); download it again")
         position += _BLOCK
-        size = _tar_number(block[124:136])
+        try:
+            size = _tar_number(block[124:136])
+        except ValueError:  # not octal: damage that happens to keep the checksum right
+            raise FormatError(f"{file}: damaged tar archive (the member size at byte {position - _BLOCK} is not a "
+                              f"number); download it again") from None
         if size < 0:  # a GNU base-256 negative size would walk backwards (tarfile itself loops forever)
             raise FormatError(f"{file}: damaged tar archive (negative member size at byte {position - _BLOCK}); "
                               f"download it again")
