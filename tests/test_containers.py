@@ -218,6 +218,26 @@ def test_zip_member_damage_is_found_by_size_and_crc(tmp_path: Path) -> None:
         read_table(path)
 
 
+def test_lzma_zip_member_is_the_entry_located_and_zipfile_errors_are_damage(tmp_path: Path) -> None:
+    """An LZMA member (read through zipfile) is the entry vecload located, the first of its name as for the
+    other methods (zipfile's open by name took the last); zipfile's own error on a name that is not UTF-8
+    is a damaged archive, not a raw UnicodeDecodeError."""
+    path = tmp_path / "twice.zip"
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("v.txt"), GLOVE, compress_type=zipfile.ZIP_LZMA)
+        archive.writestr(zipfile.ZipInfo("v.txt"), b"other 1.5\n", compress_type=zipfile.ZIP_STORED)
+    assert read_table(f"{path}:v.txt").tokens == read_table(FIXTURES / "tiny.glove.txt").tokens
+    path = tmp_path / "badname.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("v.txt"), GLOVE, compress_type=zipfile.ZIP_LZMA)
+        archive.writestr("\u00e9x.txt", b"")  # a UTF-8 name (flag 0x800)
+    raw = bytearray(path.read_bytes())
+    raw[raw.rindex("\u00e9x".encode())] = 0xFF  # in the central directory: no longer UTF-8
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ParseError, match=r"badname\.zip:v\.txt: damaged zip archive \('utf-8' codec can't decode"):
+        read_table(f"{path}:v.txt")
+
+
 def test_zip64_extra_field_shorter_than_it_claims_is_damage(tmp_path: Path) -> None:
     """A central directory entry whose zip64 field claims 24 bytes but holds 8 is a damaged archive (it raised
     struct.error)."""

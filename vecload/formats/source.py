@@ -115,7 +115,7 @@ class Source:
             consumed = raw.tell  # the compressed bytes read so far, for the bound
             if self.archive == "zip" and self.method not in _ZIP_STREAMED:
                 # rarely used methods (LZMA) are left to zipfile, which reads the whole central directory
-                stream = zipfile.ZipFile(raw).open(self.member)  # type: ignore[arg-type, assignment]
+                stream = _zipfile_member(raw, self)  # type: ignore[assignment]
             elif self.archive == "zip":
                 member = _ZipMember(raw, self)
                 consumed = member.consumed
@@ -127,8 +127,8 @@ class Source:
             if self.archive == "tar":
                 tar_member = _TarMember(stream, self.member_offset, self.member_size or 0, seekable=stream is raw)
                 stream = io.BufferedReader(tar_member, _PIECE)  # type: ignore[arg-type, assignment]
-        except zipfile.BadZipFile as exc:
-            raw.close()
+        except (zipfile.BadZipFile, ValueError, KeyError, EOFError, NotImplementedError, struct.error) as exc:
+            raw.close()  # zipfile's own errors on a damaged directory (a name that is not UTF-8, ...)
             raise ParseError(self.name, f"damaged zip archive ({exc}); download it again") from exc
         except BaseException:
             raw.close()
@@ -355,6 +355,16 @@ def _zip64_extra(extra: bytes, unpacked: int, packed: int, offset: int) -> tuple
             break
         pos += 4 + length
     return unpacked, packed, offset
+
+
+def _zipfile_member(raw: BinaryIO, source: Source) -> BinaryIO:
+    """The member at ``source.member_offset``, opened by ``zipfile`` (the entry located, not the last
+    entry of the same name, which is what opening by name gives)."""
+    archive = zipfile.ZipFile(raw)  # type: ignore[arg-type]
+    for info in archive.infolist():
+        if info.header_offset == source.member_offset:
+            return archive.open(info)  # type: ignore[return-value]
+    raise zipfile.BadZipFile("zipfile does not find the member's entry")
 
 
 class _ZipMember(io.RawIOBase):
