@@ -453,6 +453,28 @@ def test_cli_max_bytes_raises_the_bound(tmp_path: Path) -> None:
     assert "duplicates ('w', 'w', 'w')" in done.output
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd (Linux)")
+def test_a_pipe_is_refused_not_read_from_where_earlier_opens_left_it(tmp_path: Path) -> None:
+    """A pipe (what `vecload convert <(zcat x.gz)` gets) is refused: each open of it continued where the
+    last stopped, so detection's reads were lost and a table could start mid-row, exit status 0."""
+    from vecload.cli import main
+
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, GLOVE)
+        os.close(write_end)
+        path = f"/proc/self/fd/{read_end}"
+        with pytest.raises(FormatError, match=rf"{path}: is not a regular file \(a pipe or a device\?\); .* save it to a "
+                                              r"file first"):
+            read_table(path)
+        out = tmp_path / "out.pth"
+        result = CliRunner().invoke(main, ["convert", path, "-o", str(out)])
+        assert result.exit_code == 1 and "is not a regular file" in result.output and not out.exists()
+        assert os.read(read_end, 1 << 16) == GLOVE  # refused before anything was read
+    finally:
+        os.close(read_end)
+
+
 @pytest.mark.parametrize(("name", "stem"), [
     ("glove.6B.tar.gz", "glove.6B"), ("vectors.tgz", "vectors"), ("cc.en.300.vec.xz", "cc.en.300"),
     ("wiki.tar.bz2", "wiki"), ("w2v.bin.tar.xz", "w2v"), ("plain.tar", "plain"),

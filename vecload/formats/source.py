@@ -180,8 +180,8 @@ def open_source(path: str | os.PathLike[str], member: str | None = None, max_byt
         The source, with its compression and archive detected from magic bytes.
 
     Raises:
-        FormatError: The file does not exist, is a directory, or is an archive and no (valid) member
-            was named.
+        FormatError: The file does not exist, is a directory or not a regular file (a pipe), or is an
+            archive and no (valid) member was named.
     """
     text = os.fspath(path)
     file = Path(text)
@@ -193,6 +193,11 @@ def open_source(path: str | os.PathLike[str], member: str | None = None, max_byt
         raise FormatError(f"{text}: no such file")
     if file.is_dir():
         raise FormatError(f"{text}: is a directory, not a vector file")
+    if not file.is_file():  # each open of a pipe (<(zcat ...)) would lose what the previous one read
+        raise FormatError(
+            f"{text}: is not a regular file (a pipe or a device?); vecload opens a source several times (to "
+            f"recognise its container and format, then to read it), so save it to a file first"
+        )
     with open(file, "rb") as fh:
         magic = fh.read(_LZMA_ALONE.size)
     if magic.startswith((ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
