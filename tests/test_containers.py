@@ -534,6 +534,46 @@ def test_gensim_engine_errors_name_the_file(tmp_path: Path, monkeypatch: pytest.
         read_table(path, engine="gensim")
 
 
+def test_overlapping_gensim_reads_leave_gensim_logging_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two gensim-engine reads in threads, the first ending while the second runs, leave gensim's logger
+    as it was (its level was set to ERROR and restored out of order, for good) and quiet only themselves."""
+    import logging
+
+    gensim = pytest.importorskip("gensim.models")
+    path = tmp_path / "v.vec"
+    path.write_bytes(W2V)
+    log = logging.getLogger("gensim.models.keyedvectors")
+    level, filters = log.level, list(log.filters)
+    real = gensim.KeyedVectors.load_word2vec_format
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def interleaved(*args, **kwargs):
+        if threading.current_thread().name == "first":
+            first_in.set()
+            second_in.wait(10)
+        else:
+            second_in.set()
+            first_out.wait(10)
+        return real(*args, **kwargs)
+
+    def read(name: str) -> None:
+        tokens[name] = read_table(path, engine="gensim").tokens
+        if name == "first":
+            first_out.set()
+
+    monkeypatch.setattr(gensim.KeyedVectors, "load_word2vec_format", interleaved)
+    tokens: dict[str, list[str]] = {}
+    first = threading.Thread(target=read, args=("first",), name="first")
+    second = threading.Thread(target=read, args=("second",), name="second")
+    first.start()
+    assert first_in.wait(10)
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert tokens["first"] == tokens["second"] == read_table(path).tokens
+    assert (log.level, log.filters) == (level, filters)
+
+
 def test_gensim_engine_is_bounded_like_the_native_one(tmp_path: Path) -> None:
     """The gensim engine reads compressed streams through the same bound (its binary pre-scan reads
     the stream whole)."""
