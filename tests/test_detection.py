@@ -226,13 +226,24 @@ def test_text_with_a_bad_first_row_is_not_read_as_binary(tmp_path: Path) -> None
     binary records with a control byte in a vector; its parsing rows make it ambiguous, never binary."""
     data = b"3 2\na 1,5 2\n\x1bbc 1.5 2.5\nd 0.5 1.5\n"  # binary reading: 'a', 'c', 'd' and garbage floats
     path = write(tmp_path, "comma.vec", data)
-    with pytest.raises(FormatError, match=r"comma\.vec: reads both as word2vec text \(line 3 is a token and 2 numbers; "
+    with pytest.raises(FormatError, match=r"comma\.vec: reads both as word2vec text \(line 2 has a token and 2 values; "
                                           r"line 2: value 1 \('1,5'\) is not a number \(decimal commas.*--format word2vec-binary"):
         read_table(path)
     with pytest.raises(ParseError, match=r"comma\.vec:2: value 1 \('1,5'\) is not a number \(decimal commas"):
         read_table(path, format="word2vec")
     skipped = read_table(path, format="word2vec", options=ReadOptions(bad_rows="skip"))
     expect(skipped, ["\x1bbc", "d"], [["1.5", "2.5"], ["0.5", "1.5"]])
+
+
+def test_text_with_decimal_commas_throughout_is_not_read_as_binary(tmp_path: Path) -> None:
+    """Every row with decimal commas (no row parses) and a control byte in a token: the rows shaped like text
+    (a token and dim number-like fields) keep the aligned records from being read as binary, with a limit too."""
+    data = b"3 2\na 1,5 2\n\x1bbc 1,5 2,5\nd 0,5 1,5\n"  # binary reading: 'a', 'c', 'd' and garbage floats
+    path = write(tmp_path, "commas.vec", data)
+    for options in (None, ReadOptions(limit=2)):
+        with pytest.raises(FormatError, match=r"commas\.vec: reads both as word2vec text \(line 2 has a token and 2 values; "
+                                              r"line 2: value 1 \('1,5'\) is not a number \(decimal commas"):
+            read_table(path, options=options)
 
 
 def test_neither_text_nor_binary_is_refused(tmp_path: Path) -> None:

@@ -42,6 +42,9 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BAD_TOKEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _DECIMAL_COMMA = re.compile(rb"(?:^|[ \t])[+-]?\d+,\d+(?:[ \t]|$)")
 _DIGIT_SEPARATOR = re.compile(rb"\d_\d")
+#: A field that is a number, or one written with a decimal comma or '_' separators (bytes a float32 rarely is).
+_NUMBER_LIKE = re.compile(rb"[-+]?(?:[0-9][0-9.,_]*|[.,][0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?|[-+]?(?:nan|inf|infinity)",
+                          re.IGNORECASE)
 _FASTTEXT_BIN_MAGIC = 793712314
 
 
@@ -165,13 +168,14 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
     if first_ok and _text_rows(body, dim, eof):
         return "word2vec"
     if binary_ok or (state in ("truncated", "trailing") and values_binary):
-        # Text whose first row is bad (a decimal comma, a missing value) and whose tokens hold control
-        # bytes also lines up as records; a row that parses as text says it is not binary.
-        text_line = row_line if first_ok else _parsing_row(body, dim, line, eof)
+        # Text whose rows are bad (decimal commas, a missing value) and whose tokens hold control bytes
+        # also lines up as records; a row shaped like text (a token and dim number-like fields) says it
+        # may not be binary.
+        text_line = row_line if first_ok else _text_like_row(body, dim, line, eof)
         if text_line is not None:
             bad = "" if first_ok else f"; line {row_line}: {problem}"
             raise FormatError(
-                f"{name}: reads both as word2vec text (line {text_line} is a token and {dim} numbers{bad}) and as "
+                f"{name}: reads both as word2vec text (line {text_line} has a token and {dim} values{bad}) and as "
                 f"word2vec binary (the first {seen} records line up); pass format='word2vec' "
                 f"(--format word2vec) or format='word2vec-binary' (--format word2vec-binary)"
             )
@@ -221,9 +225,10 @@ def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
     return all(row_problem(row, dim) is None for row in rows)
 
 
-def _parsing_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
-    """The line of the first of ``body``'s first EVIDENCE_ROWS rows that is a token and ``dim`` numbers
-    (``line`` is body's first line), or None."""
+def _text_like_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
+    """The line of the first of ``body``'s first EVIDENCE_ROWS rows shaped like text: UTF-8, a token and
+    ``dim`` number-like fields (decimal commas and '_' included), as no binary record is; ``line`` is body's
+    first line. None if there is none."""
     window = body[:EVIDENCE_BYTES]
     lines = window.split(b"\n")
     if not eof or len(body) > len(window):
@@ -232,12 +237,21 @@ def _parsing_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
     for offset, row in enumerate(lines):
         if not row.strip():
             continue
-        if row_problem(row, dim) is None:
+        fields = row.rstrip().rsplit(b" ", dim)
+        if len(fields) == dim + 1 and all(_NUMBER_LIKE.fullmatch(field) for field in fields[1:]) and _utf8(row):
             return line + offset
         rows += 1
         if rows == EVIDENCE_ROWS:
             break
     return None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def row_problem(row: bytes, dim: int) -> str | None:
