@@ -226,7 +226,7 @@ def test_text_with_a_bad_first_row_is_not_read_as_binary(tmp_path: Path) -> None
     binary records with a control byte in a vector; its parsing rows make it ambiguous, never binary."""
     data = b"3 2\na 1,5 2\n\x1bbc 1.5 2.5\nd 0.5 1.5\n"  # binary reading: 'a', 'c', 'd' and garbage floats
     path = write(tmp_path, "comma.vec", data)
-    with pytest.raises(FormatError, match=r"comma\.vec: reads both as word2vec text \(line 2 has a token and 2 values; "
+    with pytest.raises(FormatError, match=r"comma\.vec: reads both as word2vec text \(line 2 is a token and number-like values; "
                                           r"line 2: value 1 \('1,5'\) is not a number \(decimal commas.*--format word2vec-binary"):
         read_table(path)
     with pytest.raises(ParseError, match=r"comma\.vec:2: value 1 \('1,5'\) is not a number \(decimal commas"):
@@ -241,9 +241,19 @@ def test_text_with_decimal_commas_throughout_is_not_read_as_binary(tmp_path: Pat
     data = b"3 2\na 1,5 2\n\x1bbc 1,5 2,5\nd 0,5 1,5\n"  # binary reading: 'a', 'c', 'd' and garbage floats
     path = write(tmp_path, "commas.vec", data)
     for options in (None, ReadOptions(limit=2)):
-        with pytest.raises(FormatError, match=r"commas\.vec: reads both as word2vec text \(line 2 has a token and 2 values; "
+        with pytest.raises(FormatError, match=r"commas\.vec: reads both as word2vec text \(line 2 is a token and number-like values; "
                                               r"line 2: value 1 \('1,5'\) is not a number \(decimal commas"):
             read_table(path, options=options)
+
+
+def test_text_under_a_header_with_the_wrong_dim_is_not_read_as_binary(tmp_path: Path) -> None:
+    """A header whose dim is wrong (3, rows of 2 values) over rows with a control byte in a token: the rows
+    line up as three 12-byte binary records, but rows shaped like text make the file ambiguous."""
+    data = b"3 3\na 1.5 2.5\n\x1bxyzc 0.5 1.5\ndefgh 0.25 0.5000\n"  # binary reading: 'a', 'c', 'h' and garbage
+    path = write(tmp_path, "dim.vec", data)
+    with pytest.raises(FormatError, match=r"dim\.vec: reads both as word2vec text \(line 2 is a token and number-like "
+                                          r"values; line 2: 2 values, expected 3\) and as word2vec binary"):
+        read_table(path)
 
 
 def test_neither_text_nor_binary_is_refused(tmp_path: Path) -> None:

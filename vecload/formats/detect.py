@@ -168,14 +168,15 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
     if first_ok and _text_rows(body, dim, eof):
         return "word2vec"
     if binary_ok or (state in ("truncated", "trailing") and values_binary):
-        # Text whose rows are bad (decimal commas, a missing value) and whose tokens hold control bytes
-        # also lines up as records; a row shaped like text (a token and dim number-like fields) says it
-        # may not be binary.
+        # Text whose rows are bad (decimal commas, a missing value, a header with the wrong dim) and whose
+        # tokens hold control bytes also lines up as records; a row shaped like text (a token, then
+        # number-like fields) says it may not be binary.
         text_line = row_line if first_ok else _text_like_row(body, dim, line, eof)
         if text_line is not None:
-            bad = "" if first_ok else f"; line {row_line}: {problem}"
+            seen_text = f"line {text_line} is a token and {dim} numbers" if first_ok else (
+                f"line {text_line} is a token and number-like values; line {row_line}: {problem}")
             raise FormatError(
-                f"{name}: reads both as word2vec text (line {text_line} has a token and {dim} values{bad}) and as "
+                f"{name}: reads both as word2vec text ({seen_text}) and as "
                 f"word2vec binary (the first {seen} records line up); pass format='word2vec' "
                 f"(--format word2vec) or format='word2vec-binary' (--format word2vec-binary)"
             )
@@ -226,9 +227,10 @@ def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
 
 
 def _text_like_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
-    """The line of the first of ``body``'s first EVIDENCE_ROWS rows shaped like text: UTF-8, a token and
-    ``dim`` number-like fields (decimal commas and '_' included), as no binary record is; ``line`` is body's
-    first line. None if there is none."""
+    """The line of the first of ``body``'s first EVIDENCE_ROWS rows shaped like text: UTF-8, ending in
+    number-like fields (decimal commas and '_' included, however many: the header's dim may be wrong) that
+    make at least half of the fields after the first, as no binary record is; ``line`` is body's first
+    line. None if there is none."""
     window = body[:EVIDENCE_BYTES]
     lines = window.split(b"\n")
     if not eof or len(body) > len(window):
@@ -237,8 +239,11 @@ def _text_like_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
     for offset, row in enumerate(lines):
         if not row.strip():
             continue
-        fields = row.rstrip().rsplit(b" ", dim)
-        if len(fields) == dim + 1 and all(_NUMBER_LIKE.fullmatch(field) for field in fields[1:]) and _utf8(row):
+        fields = row.rstrip().split(b" ")
+        numbers = 0
+        while numbers < len(fields) - 1 and _NUMBER_LIKE.fullmatch(fields[-1 - numbers]):
+            numbers += 1
+        if numbers and 2 * numbers >= len(fields) - 1 and _utf8(row):
             return line + offset
         rows += 1
         if rows == EVIDENCE_ROWS:
