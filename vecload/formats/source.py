@@ -274,9 +274,11 @@ def _zip_source(file: Path, member: str | None) -> Source:
     names: list[str] = []
     for entry in _zip_entries(file):
         if member is not None and _same_name(entry.name, member):
-            found = entry
-            break
+            found = entry  # the last entry of a name wins, as zipfile and unzip take it
         if _vector_like(entry.name, entry.size):
+            if first is not None and entry.name == first.name:
+                first = entry  # a later entry of the same name
+                continue
             count += 1
             first = first or entry
             if len(names) < _LISTED:
@@ -469,7 +471,8 @@ def _checksum_ok(block: bytes) -> bool:
 
 def _tar_source(file: Path, compression: str | None, member: str | None, max_bytes: int | None = None) -> Source:
     """A source for one member of a tar archive, or an error listing the members; the archive is walked
-    header by header and the walk stops at the member asked for."""
+    header by header to its end, since a later copy of a member (appended by ``tar -r`` or ``tar -u``) is
+    the one tar extracts."""
     found = first = None
     count = 0
     names: list[str] = []
@@ -479,9 +482,11 @@ def _tar_source(file: Path, compression: str | None, member: str | None, max_byt
         with archive.open(max_bytes) as stream:
             for name, offset, size, regular in _tar_members(stream, file):
                 if member is not None and regular and _same_name(name, member):
-                    found = (name, offset, size)
-                    break
+                    found = (name, offset, size)  # the last copy wins
                 if regular and _vector_like(name, size):
+                    if first is not None and name == first[0]:
+                        first = (name, offset, size)  # a later copy of the same member
+                        continue
                     count += 1
                     first = first or (name, offset, size)
                     if len(names) < _LISTED:
