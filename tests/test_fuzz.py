@@ -278,8 +278,6 @@ def reference_table(data: bytes, fmt: str, limit: int | None) -> tuple[list[str]
             seen.add(text)
             tokens.append(text)
             values.append(row)
-    if fmt == "word2vec-binary":  # float32 as stored: through float64 a signaling NaN would turn quiet
-        return tokens, np.array(values, dtype=np.float32).reshape(len(tokens), dim)
     with np.errstate(over="ignore"):
         return tokens, np.array(values, dtype=np.float64).astype(np.float32).reshape(len(tokens), dim)
 
