@@ -7,7 +7,9 @@ with what was seen, the likely cause and the format to try.
 
 from __future__ import annotations
 
+import gzip
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,28 @@ def test_blank_line_after_the_header_reads_as_text(tmp_path: Path) -> None:
     table = read_table(path)
     expect(table, ["x", "y"], [["1.5", "1.0", "2.0", "3.0"], ["0.25", "0.5", "0.1", "0.2"]])
     assert table.report.blank_lines == 1 and table.report.examples["blank_lines"] == [["", 2]]
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+def test_blank_lines_then_a_last_row_without_newline(tmp_path: Path, bom: bytes) -> None:
+    """Leading blank lines, then the only row without a final newline: the row arrives in the reader's
+    second block (the first holds only the blank lines); it once read as 'a token but no values'."""
+    path = write(tmp_path, "late.txt", bom + b"\n \nw0 -1.286")
+    table = read_table(path)
+    expect(table, ["w0"], [["-1.286"]])
+    assert table.report.blank_lines == 2 and table.report.examples["blank_lines"] == [["", 1], ["", 2]]
+    assert table.report.bom == bool(bom)
+
+
+def test_a_megabyte_of_leading_blank_lines_is_skipped_in_linear_time(tmp_path: Path) -> None:
+    """1,000,000 blank lines before the first row (1 MB; a 1 KB gzip) are counted in one pass: sliced off
+    line by line they took 15 s, and a 2 MiB block of them a minute."""
+    path = write(tmp_path, "blank.txt.gz", gzip.compress(b"\n" * 1_000_000 + b"w 1.5\n"))
+    start = time.perf_counter()
+    table = read_table(path)
+    assert time.perf_counter() - start < 5
+    expect(table, ["w"], [["1.5"]])
+    assert table.report.blank_lines == 1_000_000 and table.report.examples["blank_lines"][-1] == ["", 20]
 
 
 def test_decimal_commas_are_refused_naming_them(tmp_path: Path) -> None:
@@ -196,6 +220,41 @@ def test_text_and_binary_evidence_disagreeing_is_refused(tmp_path: Path) -> None
                                            r"format='word2vec-binary'"):
         read_table(path)
     assert read_table(path, format="word2vec-binary").tokens == ["x", "y"]
+
+
+def test_text_with_a_bad_first_row_is_not_read_as_binary(tmp_path: Path) -> None:
+    """Text whose first row is bad (a decimal comma) and whose later token holds a control byte lines up as
+    binary records with a control byte in a vector; its parsing rows make it ambiguous, never binary."""
+    data = b"3 2\na 1,5 2\n\x1bbc 1.5 2.5\nd 0.5 1.5\n"  # binary reading: 'a', 'c', 'd' and garbage floats
+    path = write(tmp_path, "comma.vec", data)
+    with pytest.raises(FormatError, match=r"comma\.vec: reads both as word2vec text \(line 2 is a token and number-like values; "
+                                          r"line 2: value 1 \('1,5'\) is not a number \(decimal commas.*--format word2vec-binary"):
+        read_table(path)
+    with pytest.raises(ParseError, match=r"comma\.vec:2: value 1 \('1,5'\) is not a number \(decimal commas"):
+        read_table(path, format="word2vec")
+    skipped = read_table(path, format="word2vec", options=ReadOptions(bad_rows="skip"))
+    expect(skipped, ["\x1bbc", "d"], [["1.5", "2.5"], ["0.5", "1.5"]])
+
+
+def test_text_with_decimal_commas_throughout_is_not_read_as_binary(tmp_path: Path) -> None:
+    """Every row with decimal commas (no row parses) and a control byte in a token: the rows shaped like text
+    (a token and dim number-like fields) keep the aligned records from being read as binary, with a limit too."""
+    data = b"3 2\na 1,5 2\n\x1bbc 1,5 2,5\nd 0,5 1,5\n"  # binary reading: 'a', 'c', 'd' and garbage floats
+    path = write(tmp_path, "commas.vec", data)
+    for options in (None, ReadOptions(limit=2)):
+        with pytest.raises(FormatError, match=r"commas\.vec: reads both as word2vec text \(line 2 is a token and number-like values; "
+                                              r"line 2: value 1 \('1,5'\) is not a number \(decimal commas"):
+            read_table(path, options=options)
+
+
+def test_text_under_a_header_with_the_wrong_dim_is_not_read_as_binary(tmp_path: Path) -> None:
+    """A header whose dim is wrong (3, rows of 2 values) over rows with a control byte in a token: the rows
+    line up as three 12-byte binary records, but rows shaped like text make the file ambiguous."""
+    data = b"3 3\na 1.5 2.5\n\x1bxyzc 0.5 1.5\ndefgh 0.25 0.5000\n"  # binary reading: 'a', 'c', 'h' and garbage
+    path = write(tmp_path, "dim.vec", data)
+    with pytest.raises(FormatError, match=r"dim\.vec: reads both as word2vec text \(line 2 is a token and number-like "
+                                          r"values; line 2: 2 values, expected 3\) and as word2vec binary"):
+        read_table(path)
 
 
 def test_neither_text_nor_binary_is_refused(tmp_path: Path) -> None:

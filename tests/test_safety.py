@@ -97,6 +97,33 @@ def test_damaged_metadata_record_is_refused(tmp_path: Path) -> None:
         vecload.load(out)
 
 
+@pytest.mark.parametrize("record", ["tokens", "meta"])
+def test_lone_surrogate_escapes_are_refused(tmp_path: Path, record: str) -> None:
+    """A token (rehashed) or a metadata string spelled with a lone surrogate escape ('\\ud800'), which no
+    UTF-8 text holds and vecload never writes, is damage; it loaded, then broke `vecload info --json`."""
+    import hashlib
+
+    from click.testing import CliRunner
+
+    from vecload.cli import main
+
+    out = _converted(tmp_path)
+    document = json.loads(records(out)[1])
+    if record == "tokens":
+        tokens_record = b'["\\ud800x","of","caf\xc3\xa9","u.s."]'
+        document["meta"]["tokens_sha256"] = hashlib.sha256(tokens_record).hexdigest()
+        rewrite(out, tokens_record=tokens_record, meta_record=json.dumps(document).encode())
+    else:
+        document["meta"]["format"] = "\ud800"
+        rewrite(out, meta_record=json.dumps(document).encode())  # ensure_ascii: written as an escape
+    what = "tokens" if record == "tokens" else "metadata"
+    with pytest.raises(IntegrityError, match=rf"t\.pth: damaged: its {what} are not valid JSON \(.*surrogates not allowed"):
+        vecload.load(out)
+    result = CliRunner().invoke(main, ["info", "--json", str(out)])
+    assert result.exit_code == 1 and "surrogates not allowed" in result.output and result.exception is not None
+    assert isinstance(result.exception, SystemExit)
+
+
 @pytest.mark.parametrize("bad", [7, None, ["x"], {"a": 1}])
 def test_token_that_is_not_a_string_is_refused(tmp_path: Path, bad) -> None:
     """A token that JSON gives as a number, null, list or object makes the file damaged, not loadable."""

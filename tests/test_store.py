@@ -351,6 +351,30 @@ def test_a_correctly_guessed_temp_name_is_refused_not_followed(tmp_path: Path, m
     assert sorted(p.name for p in out_dir.iterdir() if not p.is_symlink()) == ["t.pth", "t.txt"]
 
 
+def test_a_symlink_swapped_in_for_the_created_temp_is_never_written_through(tmp_path: Path, monkeypatch) -> None:
+    """An attacker who lists the directory and replaces the fresh temporary by a symlink (a race, forced
+    here) gets nothing: the table is written through the descriptor O_EXCL opened, the swap is noticed
+    before the rename, and neither the victim nor the output is touched."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    real_create = atomic._create_temp
+
+    def create_then_swap(target: Path):
+        created = real_create(target)
+        tmp = created[0] if isinstance(created, tuple) else created
+        tmp.unlink()
+        tmp.symlink_to(victim)
+        return created
+
+    monkeypatch.setattr(atomic, "_create_temp", create_then_swap)
+    out = tmp_path / "t.pth"
+    with pytest.raises(VecloadError, match=r"t\.pth: its temporary \.vecload-tmp\.t\.pth\.\d+\.[0-9a-f]{16} was replaced "
+                                           r"by another file while vecload wrote it; nothing was written"):
+        vecload.convert(FIXTURES / "tiny.glove.txt", out)
+    assert victim.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim"]
+
+
 def test_stale_temporaries_of_dead_processes_are_removed(tmp_path: Path) -> None:
     """convert removes the temporaries a killed run left for the same output, says so, and keeps live ones."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

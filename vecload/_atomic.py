@@ -115,19 +115,28 @@ def write_files(outputs: Sequence[tuple[Path, Writer]], force: bool = False, sou
     for target in targets:
         remove_stale_temps(target)
     temps: list[Path] = []
+    identities: list[tuple[int, int]] = []
     current = targets[0]
     state = {"placing": False, "placed": False}
     try:
         with _signals_interrupt(state):
             for target, writer in outputs:
                 current = target
-                tmp = _create_temp(target)
+                tmp, fd = _create_temp(target)
                 temps.append(tmp)
-                with open(tmp, "r+b") as fh:
+                # written through the descriptor O_EXCL opened: reopening the name would follow a symlink
+                # put in its place by anyone who can write to the directory (and can list it)
+                with os.fdopen(fd, "r+b") as fh:
+                    identities.append(_identity(os.fstat(fh.fileno())))
                     writer(fh)
                     fh.flush()
                     os.fsync(fh.fileno())
             check_outputs(targets, force, sources)
+            for tmp, identity, target in zip(temps, identities, targets):
+                if _identity(os.lstat(tmp)) != identity:
+                    current = target
+                    raise VecloadError(f"{target}: its temporary {tmp.name} was replaced by another file while "
+                                       f"vecload wrote it; nothing was written")
             state["placing"] = True  # from here on a signal waits: the renames are not split
             for tmp, target in zip(temps, targets):
                 current = target
@@ -160,17 +169,22 @@ def write_files(outputs: Sequence[tuple[Path, Writer]], force: bool = False, sou
         raise
 
 
-def _create_temp(target: Path) -> Path:
-    """Create an empty temporary beside ``target``, exclusively, under an unpredictable name."""
+def _create_temp(target: Path) -> tuple[Path, int]:
+    """Create an empty temporary beside ``target``, exclusively, under an unpredictable name; return it and
+    its open descriptor."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
         tmp = target.with_name(f"{TEMP_PREFIX}{target.name}.{os.getpid()}.{secrets.token_hex(8)}")
         try:
-            os.close(os.open(tmp, flags, 0o666))
+            fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             continue
-        return tmp
+        return tmp, fd
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(target))
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
 
 
 def _place(tmp: Path, target: Path, force: bool) -> None:

@@ -163,7 +163,7 @@ def align(
     plan = _Plan(read_task_vocab(tokens, layout=layout, duplicates=vocab_duplicates), specials, pad, lookup)
     _check_oov(oov, seed)
     stats = RowStats() if oov in ("mean", "normal", "uniform") else None
-    src = open_source(source, member)
+    src = open_source(source, member, read_options.get("max_bytes"))
     options = ReadOptions(limit=limit, keep=plan.keep_function(), on_rows=stats.add if stats else None, **read_options)
     table = read_table(src, format=format, engine=engine, options=options)
     src_tokens, src_rows, parse_report, fmt = table.tokens, table.vectors, table.report, table.format
@@ -408,7 +408,7 @@ def convert_aligned(
 
     extra = tuple(Path(p) for p in (report_json, vocab_out) if p is not None)
     inputs = (Path(tokens),) if isinstance(tokens, (str, os.PathLike)) else ()
-    source, target = prepare_output(src, out, member, force, extra, inputs)
+    source, target = prepare_output(src, out, member, force, extra, inputs, kwargs.get("max_bytes"))
     aligned = align(src, tokens, member=member, **kwargs)
     aligned.meta["source"] = describe_source(source)
     writers = []

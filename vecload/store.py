@@ -304,8 +304,11 @@ def _read_record(pth: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap
 
 def _parse_json(pth: Path, data: bytes, what: str) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, 5,000-digit numbers, deep nesting
+        document = json.loads(data.decode("utf-8"))
+        if b"\\u" in data:  # only an escape can spell a lone surrogate ("\\ud800"): no UTF-8 file holds one
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, 5,000-digit numbers, deep nesting, surrogates
         raise IntegrityError(f"{pth}: damaged: its {what} are not valid JSON ({_first_line(exc)[:200]}); "
                              f"convert the source again") from exc
 

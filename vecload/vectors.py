@@ -237,7 +237,7 @@ def load(
         return load_converted(path, verify=verify)
     from vecload.formats import ReadOptions, open_source, read_table
 
-    source = open_source(path, member)
+    source = open_source(path, member, read_options.get("max_bytes"))
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     return from_table(table, source, _recorded_options(format, engine, read_options))
 
@@ -299,7 +299,7 @@ def convert_with_meta(
     from vecload.formats import ReadOptions, read_table
 
     extra = (Path(vocab_out),) if vocab_out is not None else ()
-    source, target = prepare_output(src, out, member, force, extra)
+    source, target = prepare_output(src, out, member, force, extra, max_bytes=read_options.get("max_bytes"))
     table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
     if not table.tokens:
         raise _no_rows(source, table, read_options.get("limit"))
@@ -330,6 +330,7 @@ def prepare_output(
     force: bool,
     extra: tuple[Path, ...] = (),
     inputs: tuple[Path, ...] = (),
+    max_bytes: int | None = None,
 ) -> tuple[Source, Path]:
     """Resolve the source and the output, refusing unwritable or existing outputs before any reading.
 
@@ -340,6 +341,7 @@ def prepare_output(
         force: Allow replacing existing outputs.
         extra: Other outputs of the same conversion.
         inputs: Other files read by the conversion (never to be overwritten).
+        max_bytes: The decompression bound for walking a compressed tar archive to the member.
     """
     protected = (*source_paths(src), *inputs)
     if out is not None:  # checked before the source is even opened
@@ -350,7 +352,7 @@ def prepare_output(
                            fix=Wording("{} reads it as it is", Option("vecload.load", call=True)))
     from vecload.formats import open_source
 
-    source = open_source(src, member)
+    source = open_source(src, member, max_bytes)
     target = Path(out) if out is not None else default_output(source)
     check_outputs([target, *extra], force, (*source_paths(src, source), *inputs))
     return source, target

@@ -58,12 +58,12 @@ def read_table(
         FormatError: The file is in no supported format.
         ParseError: The file is malformed; the message names the line or byte offset.
     """
-    source = path if isinstance(path, Source) else open_source(path, member)
-    fmt = check_format(format) if format else detect_format(source)
+    options = options or ReadOptions()
+    source = path if isinstance(path, Source) else open_source(path, member, options.max_bytes)
+    fmt = check_format(format) if format else detect_format(source, options.max_bytes)
     name = engine or DEFAULT_ENGINE
     if name not in ENGINES:
         raise VecloadError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
-    options = options or ReadOptions()
     if name != "native" and options.bad_rows != "error":
         raise VecloadError(
             f"skipping bad rows is only for the native engine (the {name} engine reads every row or refuses "

@@ -45,6 +45,9 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BAD_TOKEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _DECIMAL_COMMA = re.compile(rb"(?:^|[ \t])[+-]?\d+,\d+(?:[ \t]|$)")
 _DIGIT_SEPARATOR = re.compile(rb"\d_\d")
+#: A field that is a number, or one written with a decimal comma or '_' separators (bytes a float32 rarely is).
+_NUMBER_LIKE = re.compile(rb"[-+]?(?:[0-9][0-9.,_]*|[.,][0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?|[-+]?(?:nan|inf|infinity)",
+                          re.IGNORECASE)
 _FASTTEXT_BIN_MAGIC = 793712314
 
 
@@ -57,7 +60,7 @@ class Header:
     length: int
 
 
-def detect_format(source: Source) -> str:
+def detect_format(source: Source, max_bytes: int | None = None) -> str:
     """Return the format of a source, judged from its content.
 
     The first 64 KiB are read, then more (up to :data:`MAX_SNIFF_BYTES`) while the evidence is not yet
@@ -65,6 +68,7 @@ def detect_format(source: Source) -> str:
 
     Args:
         source: The stream to look at.
+        max_bytes: The decompression bound, as for the read (see :meth:`Source.open`).
 
     Returns:
         One of :data:`FORMATS`.
@@ -73,7 +77,7 @@ def detect_format(source: Source) -> str:
         FormatError: The content is empty, in no supported format, or reads neither as text nor as
             binary with certainty; the message says what it looks like and which ``format`` to try.
     """
-    with source.open() as stream:
+    with source.open(max_bytes) as stream:
         try:
             head = stream.read(HEAD_BYTES)
             eof = len(head) < HEAD_BYTES
@@ -167,6 +171,18 @@ def _judge_header(count: int, dim: int, body: bytes, line: int, name: str, eof: 
     if first_ok and _text_rows(body, dim, eof):
         return "word2vec"
     if binary_ok or (state in ("truncated", "trailing") and values_binary):
+        # Text whose rows are bad (decimal commas, a missing value, a header with the wrong dim) and whose
+        # tokens hold control bytes also lines up as records; a row shaped like text (a token, then
+        # number-like fields) says it may not be binary.
+        text_line = row_line if first_ok else _text_like_row(body, dim, line, eof)
+        if text_line is not None:
+            seen_text = f"line {text_line} is a token and {dim} numbers" if first_ok else (
+                f"line {text_line} is a token and number-like values; line {row_line}: {problem}")
+            raise FormatError(
+                f"{name}: reads both as word2vec text ({seen_text}) and as "
+                f"word2vec binary (the first {seen} records line up); pass format='word2vec' "
+                f"(--format word2vec) or format='word2vec-binary' (--format word2vec-binary)"
+            )
         return "word2vec-binary"  # the binary reader locates a truncation or extra data itself
     window = body[: min(len(body), EVIDENCE_BYTES)]
     if not _CONTROL.search(window):
@@ -211,6 +227,39 @@ def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
         lines.pop()  # it may be cut
     rows = [line for line in lines if line.strip()][:EVIDENCE_ROWS]
     return all(row_problem(row, dim) is None for row in rows)
+
+
+def _text_like_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
+    """The line of the first of ``body``'s first EVIDENCE_ROWS rows shaped like text: UTF-8, ending in
+    number-like fields (decimal commas and '_' included, however many: the header's dim may be wrong) that
+    make at least half of the fields after the first, as no binary record is; ``line`` is body's first
+    line. None if there is none."""
+    window = body[:EVIDENCE_BYTES]
+    lines = window.split(b"\n")
+    if not eof or len(body) > len(window):
+        lines.pop()  # it may be cut
+    rows = 0
+    for offset, row in enumerate(lines):
+        if not row.strip():
+            continue
+        fields = row.rstrip().split(b" ")
+        numbers = 0
+        while numbers < len(fields) - 1 and _NUMBER_LIKE.fullmatch(fields[-1 - numbers]):
+            numbers += 1
+        if numbers and 2 * numbers >= len(fields) - 1 and _utf8(row):
+            return line + offset
+        rows += 1
+        if rows == EVIDENCE_ROWS:
+            break
+    return None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def row_problem(row: bytes, dim: int) -> str | None:

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -255,13 +256,25 @@ def _plain_path(source: Source, max_bytes: int | None = None) -> Iterator[Path]:
         yield plain
 
 
+class _QuietThread(logging.Filter):
+    """Drops gensim's records below ERROR logged by one thread: the logger's level, a process-wide setting
+    that concurrent reads would restore out of order, is left alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or record.thread != self.thread
+
+
 @contextmanager
 def _gensim_errors(name: str) -> Iterator[None]:
     """Turn every exception gensim or smart_open raises into a ParseError naming the file, and quiet its
-    logging (a MemoryError stays what it is)."""
+    logging in this thread (a MemoryError stays what it is)."""
     log = logging.getLogger("gensim.models.keyedvectors")
-    level = log.level
-    log.setLevel(logging.ERROR)
+    quiet = _QuietThread()
+    log.addFilter(quiet)
     try:
         yield
     except MemoryError:
@@ -269,4 +282,4 @@ def _gensim_errors(name: str) -> Iterator[None]:
     except Exception as exc:  # gensim's errors name no file and no line; smart_open's are bare OSErrors
         raise ParseError(name, f"gensim could not read it: {type(exc).__name__}: {exc}") from exc
     finally:
-        log.setLevel(level)
+        log.removeFilter(quiet)

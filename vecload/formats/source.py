@@ -115,7 +115,7 @@ class Source:
             consumed = raw.tell  # the compressed bytes read so far, for the bound
             if self.archive == "zip" and self.method not in _ZIP_STREAMED:
                 # rarely used methods (LZMA) are left to zipfile, which reads the whole central directory
-                stream = zipfile.ZipFile(raw).open(self.member)  # type: ignore[arg-type, assignment]
+                stream = _zipfile_member(raw, self)  # type: ignore[assignment]
             elif self.archive == "zip":
                 member = _ZipMember(raw, self)
                 consumed = member.consumed
@@ -127,8 +127,8 @@ class Source:
             if self.archive == "tar":
                 tar_member = _TarMember(stream, self.member_offset, self.member_size or 0, seekable=stream is raw)
                 stream = io.BufferedReader(tar_member, _PIECE)  # type: ignore[arg-type, assignment]
-        except zipfile.BadZipFile as exc:
-            raw.close()
+        except (zipfile.BadZipFile, ValueError, KeyError, EOFError, NotImplementedError, struct.error) as exc:
+            raw.close()  # zipfile's own errors on a damaged directory (a name that is not UTF-8, ...)
             raise ParseError(self.name, f"damaged zip archive ({exc}); download it again") from exc
         except BaseException:
             raw.close()
@@ -165,7 +165,7 @@ class Source:
         return self.compression or self.archive or "file"
 
 
-def open_source(path: str | os.PathLike[str], member: str | None = None) -> Source:
+def open_source(path: str | os.PathLike[str], member: str | None = None, max_bytes: int | None = None) -> Source:
     """Resolve a user's path to a :class:`Source`.
 
     ``archive.zip:member.txt`` or ``archive.tar.gz:member.txt`` names a member of an archive, as does
@@ -174,13 +174,14 @@ def open_source(path: str | os.PathLike[str], member: str | None = None) -> Sour
     Args:
         path: A file, or ``archive:member``.
         member: The member of a zip or tar archive to read.
+        max_bytes: The bound on a compressed tar stream walked to find the member (see :meth:`Source.open`).
 
     Returns:
         The source, with its compression and archive detected from magic bytes.
 
     Raises:
-        FormatError: The file does not exist, is a directory, or is an archive and no (valid) member
-            was named.
+        FormatError: The file does not exist, is a directory or not a regular file (a pipe), or is an
+            archive and no (valid) member was named.
     """
     text = os.fspath(path)
     file = Path(text)
@@ -192,6 +193,11 @@ def open_source(path: str | os.PathLike[str], member: str | None = None) -> Sour
         raise FormatError(f"{text}: no such file")
     if file.is_dir():
         raise FormatError(f"{text}: is a directory, not a vector file")
+    if not file.is_file():  # each open of a pipe (<(zcat ...)) would lose what the previous one read
+        raise FormatError(
+            f"{text}: is not a regular file (a pipe or a device?); vecload opens a source several times (to "
+            f"recognise its container and format, then to read it), so save it to a file first"
+        )
     with open(file, "rb") as fh:
         magic = fh.read(_LZMA_ALONE.size)
     if magic.startswith((ZIP_MAGIC, _EMPTY_ZIP_MAGIC)):
@@ -203,7 +209,7 @@ def open_source(path: str | os.PathLike[str], member: str | None = None) -> Sour
     if compression is None and _is_lzma_alone(magic):
         compression = "lzma"
     if _is_tar(Source(file, compression=compression)):
-        return _tar_source(file, compression, member)
+        return _tar_source(file, compression, member, max_bytes)
     if member is not None:
         raise FormatError(f"{file}: is not a zip or tar archive, so it has no member {member!r}")
     return Source(file, compression=compression)
@@ -268,9 +274,11 @@ def _zip_source(file: Path, member: str | None) -> Source:
     names: list[str] = []
     for entry in _zip_entries(file):
         if member is not None and _same_name(entry.name, member):
-            found = entry
-            break
+            found = entry  # the last entry of a name wins, as zipfile and unzip take it
         if _vector_like(entry.name, entry.size):
+            if first is not None and entry.name == first.name:
+                first = entry  # a later entry of the same name
+                continue
             count += 1
             first = first or entry
             if len(names) < _LISTED:
@@ -330,7 +338,11 @@ def _zip_entries(file: Path) -> Iterator[_ZipEntry]:
             raw_name = variable[:name_len]
             name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
             if 0xFFFFFFFF in (packed, unpacked, offset):
-                unpacked, packed, offset = _zip64_extra(variable[name_len : name_len + extra_len], unpacked, packed, offset)
+                try:
+                    unpacked, packed, offset = _zip64_extra(variable[name_len : name_len + extra_len], unpacked, packed,
+                                                            offset)
+                except struct.error:  # a zip64 field claiming more bytes than the entry holds
+                    raise FormatError(f"{file}: damaged zip archive (bad zip64 extra field); download it again") from None
             yield _ZipEntry(name, flags, method, crc, packed, unpacked, offset + concat)
 
 
@@ -350,6 +362,16 @@ def _zip64_extra(extra: bytes, unpacked: int, packed: int, offset: int) -> tuple
             break
         pos += 4 + length
     return unpacked, packed, offset
+
+
+def _zipfile_member(raw: BinaryIO, source: Source) -> BinaryIO:
+    """The member at ``source.member_offset``, opened by ``zipfile`` (the entry located, not the last
+    entry of the same name, which is what opening by name gives)."""
+    archive = zipfile.ZipFile(raw)  # type: ignore[arg-type]
+    for info in archive.infolist():
+        if info.header_offset == source.member_offset:
+            return archive.open(info)  # type: ignore[return-value]
+    raise zipfile.BadZipFile("zipfile does not find the member's entry")
 
 
 class _ZipMember(io.RawIOBase):
@@ -447,21 +469,24 @@ def _checksum_ok(block: bytes) -> bool:
     return recorded == sum(block[:148]) + 8 * 32 + sum(block[156:])
 
 
-def _tar_source(file: Path, compression: str | None, member: str | None) -> Source:
+def _tar_source(file: Path, compression: str | None, member: str | None, max_bytes: int | None = None) -> Source:
     """A source for one member of a tar archive, or an error listing the members; the archive is walked
-    header by header and the walk stops at the member asked for."""
+    header by header to its end, since a later copy of a member (appended by ``tar -r`` or ``tar -u``) is
+    the one tar extracts."""
     found = first = None
     count = 0
     names: list[str] = []
     kind = compression or "plain"
     archive = Source(file, compression=compression)
     try:
-        with archive.open() as stream:
+        with archive.open(max_bytes) as stream:
             for name, offset, size, regular in _tar_members(stream, file):
                 if member is not None and regular and _same_name(name, member):
-                    found = (name, offset, size)
-                    break
+                    found = (name, offset, size)  # the last copy wins
                 if regular and _vector_like(name, size):
+                    if first is not None and name == first[0]:
+                        first = (name, offset, size)  # a later copy of the same member
+                        continue
                     count += 1
                     first = first or (name, offset, size)
                     if len(names) < _LISTED:
@@ -491,7 +516,14 @@ def _tar_members(stream: BinaryIO, file: Path) -> Iterator[tuple[str, int, int, 
         if not _checksum_ok(block):
             raise FormatError(f"{file}: damaged tar archive (bad header checksum at byte {position}); download it again")
         position += _BLOCK
-        size = _tar_number(block[124:136])
+        try:
+            size = _tar_number(block[124:136])
+        except ValueError:  # not octal: damage that happens to keep the checksum right
+            raise FormatError(f"{file}: damaged tar archive (the member size at byte {position - _BLOCK} is not a "
+                              f"number); download it again") from None
+        if size < 0:  # a GNU base-256 negative size would walk backwards (tarfile itself loops forever)
+            raise FormatError(f"{file}: damaged tar archive (negative member size at byte {position - _BLOCK}); "
+                              f"download it again")
         kind = block[156:157]
         padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
         if kind in (b"L", b"x"):
@@ -559,20 +591,25 @@ def _skip(stream: BinaryIO, count: int) -> None:
 
 
 class _TarMember(io.RawIOBase):
-    """The ``size`` bytes at ``offset`` of a tar stream."""
+    """The ``size`` bytes at ``offset`` of a tar stream. The bytes before the member are skipped at the
+    first read, inside the guard that turns damage and bombs into ParseError (see Source.open)."""
 
     def __init__(self, stream: BinaryIO, offset: int, size: int, seekable: bool) -> None:
-        if seekable:
-            stream.seek(offset)
-        else:
-            _skip(stream, offset)
         self._stream = stream
+        self._offset: int | None = offset
+        self._seekable = seekable
         self._left = size
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._offset is not None:
+            offset, self._offset = self._offset, None
+            if self._seekable:
+                self._stream.seek(offset)
+            else:
+                _skip(self._stream, offset)
         if not self._left:
             return 0
         data = self._stream.read(min(len(buffer), self._left))

@@ -50,6 +50,8 @@ BLOCK = 2 << 20
 _PADDING = b"0" * PAD
 #: Spaces and tabs before a line's end (stripped, as gensim strips them).
 _TRAILING = re.compile(rb"[ \t]+\n")
+#: Blank lines (ASCII whitespace only, as bytes.strip() sees them) at the start of a block.
+_LEADING_BLANK_LINES = re.compile(rb"(?:[ \t\r\x0b\x0c]*\n)*")
 #: Bytes no value field may hold: '_' (float() reads '1_000') and whitespace other than the separating spaces.
 _NOT_IN_VALUES = re.compile(rb"[_\t\r\x0b\x0c]")
 
@@ -91,6 +93,7 @@ class _TextReader:
         self._check_count = False
         self._skip = options.bad_rows == "skip"
         self._header_like = False  # a GloVe read whose first line looks like a word2vec header
+        self._bom = False
 
     def read(self, stream: BinaryIO) -> Table:
         """Read every block of the stream and return the table."""
@@ -113,7 +116,13 @@ class _TextReader:
         if progress is not None:
             progress.update(len(block) - PAD)
         if self.builder is None:
-            rest, line = self._start(block[PAD:])
+            body = block[PAD:]
+            if line == 1 and body.startswith(BOM):
+                body, self._bom = body[len(BOM):], True
+            body, line = self._skip_leading_blank_lines(body, line)
+            if not body and not final:
+                return line, line - 1  # only blank lines so far: the header or first row is in a later block
+            rest, line = self._start(body, line)
             block = _PADDING + rest
         if self.wanted is not None and self.builder.report.rows_read >= self.wanted:
             if not self._check_count:
@@ -124,13 +133,9 @@ class _TextReader:
             line = self._block(block, line, final)
         return line, line - 1
 
-    def _start(self, block: bytes) -> tuple[bytes, int]:
-        """Strip a BOM, read the header (word2vec) or the first row's dimension (GloVe)."""
-        bom = block.startswith(BOM)
-        if bom:
-            block = block[len(BOM):]
+    def _start(self, block: bytes, line: int) -> tuple[bytes, int]:
+        """Read the header (word2vec) or the first row's dimension (GloVe) at the start of ``block`` (line ``line``)."""
         if self.fmt == "word2vec":
-            block, line = self._skip_leading_blank_lines(block)
             newline = block.find(b"\n")
             header = parse_header(block[: newline + 1], self.name, line_number=line)
             if header.dim > 0:
@@ -142,7 +147,6 @@ class _TextReader:
                 self._check_count = True
             block, line = block[newline + 1 :], line + 1
         else:
-            block, line = self._skip_leading_blank_lines(block)
             first = block[: block.find(b"\n") + 1]
             # Fields are separated by single spaces, as GloVe writes them and gensim reads them: a tab
             # belongs to the token, and so does leading whitespace.
@@ -158,22 +162,19 @@ class _TextReader:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
         self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block),
                                     trusted=self.source.compression is None)
-        self.builder.report.bom = bom
+        self.builder.report.bom = self._bom
         if self.header_count is not None:
             self.builder.report.header = [self.header_count, self.dim]
         return block, line
 
-    def _skip_leading_blank_lines(self, block: bytes) -> tuple[bytes, int]:
-        """Drop blank lines before a GloVe file's first row, counting them; return the rest and its line."""
-        line = 1
-        while True:
-            newline = block.find(b"\n")
-            if newline < 0 or block[:newline].strip():
-                return block, line
-            self.blank_lines += 1
-            if len(self.blank_examples) < 20:
-                self.blank_examples.append(line)
-            block, line = block[newline + 1 :], line + 1
+    def _skip_leading_blank_lines(self, block: bytes, line: int) -> tuple[bytes, int]:
+        """Drop blank lines (from line ``line``) before the header or first row, counting them; return the
+        rest and its line (one regex match: slicing line by line was quadratic in the blank lines)."""
+        end = _LEADING_BLANK_LINES.match(block).end()  # type: ignore[union-attr]
+        skipped = block.count(b"\n", 0, end)
+        self.blank_lines += skipped
+        self.blank_examples.extend(range(line, line + min(skipped, max(20 - len(self.blank_examples), 0))))
+        return block[end:], line + skipped
 
     def _estimate(self, block: bytes) -> int | None:
         """Rows to reserve: the header's count, or the file's size over the first block's bytes per row."""
