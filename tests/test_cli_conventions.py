@@ -278,7 +278,7 @@ def test_an_unreadable_input_does_not_say_nothing_was_written(tmp_path: Path, mo
 
     src = str(FIXTURES / "tiny.vec")
 
-    def refuse(path: object, member: object = None) -> None:
+    def refuse(path: object, member: object = None, max_bytes: object = None) -> None:
         raise PermissionError(13, "Permission denied", src)
 
     monkeypatch.setattr(vecload.formats, "open_source", refuse)
