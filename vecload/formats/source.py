@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from vecload.errors import FormatError, Option, ParseError, Symbol, Wording
 
@@ -283,13 +283,7 @@ def _zip_source(file: Path, member: str | None) -> Source:
             first = first or entry
             if len(names) < _LISTED:
                 names.append(entry.name)
-    if member is None:
-        if count != 1:
-            _refuse_listing(file, "zip", count, names)
-        found = first
-    elif found is None:
-        raise FormatError(f"{file}: has no member {member!r} ({_listing(count, names)})")
-    assert found is not None
+    found = _chosen(file, "zip", member, count, names, first, found)
     if found.flags & 0x1:
         raise FormatError(f"{file}:{found.name}: is encrypted; decrypt the archive first")
     if found.method not in _ZIP_METHODS:
@@ -493,14 +487,7 @@ def _tar_source(file: Path, compression: str | None, member: str | None, max_byt
                         names.append(name)
     except ParseError as exc:
         raise FormatError(f"{file}: cannot list the members of this {kind}-compressed tar archive: {exc.reason}") from exc
-    if member is None:
-        if count != 1:
-            _refuse_listing(file, "tar", count, names)
-        found = first
-    elif found is None:
-        raise FormatError(f"{file}: has no member {member!r} ({_listing(count, names)})")
-    assert found is not None
-    name, offset, size = found
+    name, offset, size = _chosen(file, "tar", member, count, names, first, found)
     return Source(file, name, compression, "tar", offset, size)
 
 
@@ -639,6 +626,27 @@ def _listing(count: int, names: list[str]) -> str:
         return "it has no vector-like members"
     more = f" and {count - len(names):,} more" if count > len(names) else ""
     return f"members: {', '.join(names)}{more}"
+
+
+_T = TypeVar("_T")
+
+
+def _chosen(file: Path, kind: str, member: str | None, count: int, names: list[str], first: _T | None,
+            found: _T | None) -> _T:
+    """The member to read: the one named, or else the archive's only vector-like one; refuse otherwise.
+
+    Args:
+        count: The vector-like members; ``names``: the first of their names, for the listing.
+        first: The first vector-like member; ``found``: the named one, if it is there.
+    """
+    if member is None:
+        if count != 1:
+            _refuse_listing(file, kind, count, names)
+        found = first
+    elif found is None:
+        raise FormatError(f"{file}: has no member {member!r} ({_listing(count, names)})")
+    assert found is not None
+    return found
 
 
 def _refuse_listing(file: Path, kind: str, count: int, names: list[str]) -> None:
