@@ -161,7 +161,7 @@ t = time.perf_counter()
 import vecload
 v = vecload.load({path!r})
 row = v.vectors[len(v) - 1].sum().item()
-print(json.dumps({{"read_s": time.perf_counter() - t, "shape": [len(v), v.dim]}}))
+print(json.dumps({{"read_s": time.perf_counter() - t, "shape": [len(v), v.vector_size]}}))
 """
 
 

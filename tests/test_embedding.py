@@ -270,7 +270,7 @@ def test_acceptance_converted_glove_three_specials_adamw(tmp_path: Path) -> None
     vectors = vecload.load(converted)
     original = vectors.vectors.clone()
     emb = PretrainedEmbedding(vectors, specials=("<pad>", "<unk>", "<cls>"), padding_idx="<pad>")
-    model = nn.Sequential(emb, nn.Linear(vectors.dim, 3))
+    model = nn.Sequential(emb, nn.Linear(vectors.vector_size, 3))
     specials_before = emb.weight[:3].clone()
     opt = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.1)
     generator = torch.Generator().manual_seed(0)
@@ -286,7 +286,7 @@ def test_acceptance_converted_glove_three_specials_adamw(tmp_path: Path) -> None
     table = emb.weight
     assert torch.equal(table[3:], original)
     assert torch.equal(vectors.vectors, original)
-    assert torch.equal(table[0], torch.zeros(vectors.dim))
+    assert torch.equal(table[0], torch.zeros(vectors.vector_size))
     assert not torch.equal(table[1], specials_before[1]) and not torch.equal(table[2], specials_before[2])
 
 

@@ -41,19 +41,36 @@ def test_round_trip_convert_then_load(tmp_path: Path) -> None:
     assert np.array_equal(bits(converted.vectors.numpy()), bits(direct.vectors.numpy()))
     assert converted.meta["format"] == "word2vec-binary"
     assert converted.meta["source"]["name"] == "euclidean_vectors.bin"
-    assert converted.meta["count"] == len(direct) and converted.meta["dim"] == direct.dim
+    assert converted.meta["count"] == len(direct) and converted.meta["dim"] == direct.vector_size
 
 
 def test_vectors_lookup_api(tmp_path: Path) -> None:
     """len, in, [] and index() agree with the row order of the file."""
     vectors = vecload.load(FIXTURES / "tiny.w2v.txt")
     tokens, values = reference_parse(FIXTURES / "tiny.w2v.txt")
-    assert len(vectors) == 4 and vectors.dim == 3 and vectors.tokens == tokens
+    assert len(vectors) == 4 and vectors.vector_size == 3 and vectors.tokens == tokens
     assert "café" in vectors and "missing" not in vectors
-    assert vectors.index("café") == 2
+    assert vectors.get_index("café") == 2
     assert torch.equal(vectors["café"], torch.from_numpy(values[2]))
     with pytest.raises(KeyError, match="'missing' is not in the vocabulary"):
-        vectors.index("missing")
+        vectors.get_index("missing")
+
+
+def test_vectors_has_gensim_and_torchtext_names() -> None:
+    """key_to_index, index_to_key, get_index(default), iteration, list lookup and get_vecs_by_tokens."""
+    vectors = vecload.load(FIXTURES / "tiny.w2v.txt")
+    tokens, values = reference_parse(FIXTURES / "tiny.w2v.txt")
+    assert vectors.index_to_key == tokens and list(vectors) == tokens
+    assert vectors.key_to_index == {token: row for row, token in enumerate(tokens)}
+    assert vectors.get_index("missing", default=-1) == -1 and vectors.get_index(tokens[1]) == 1
+    assert torch.equal(vectors[[tokens[2], tokens[0]]], torch.from_numpy(values[[2, 0]]))
+    with pytest.raises(KeyError, match="'missing' is not in the vocabulary"):
+        vectors[[tokens[0], "missing"]]
+    got = vectors.get_vecs_by_tokens([tokens[3], "missing"])
+    assert torch.equal(got[0], torch.from_numpy(values[3])) and torch.equal(got[1], torch.zeros(3))
+    assert torch.equal(vectors.get_vecs_by_tokens("missing", default=torch.ones(3)), torch.ones(3))
+    with pytest.raises(vecload.ArgumentError, match=r"default must have shape \(3,\)"):
+        vectors.get_vecs_by_tokens("x", default=torch.ones(2))
 
 
 def test_default_output_sits_beside_the_source_without_extensions(tmp_path: Path) -> None:
@@ -127,7 +144,7 @@ def test_to_embedding_frozen_table_survives_adamw_with_weight_decay() -> None:
     for freeze in (True, False):
         torch.manual_seed(0)
         embedding = vectors.to_embedding(freeze=freeze)
-        head = nn.Linear(vectors.dim, 2)
+        head = nn.Linear(vectors.vector_size, 2)
         params = [p for p in [*embedding.parameters(), *head.parameters()] if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=0.1, weight_decay=0.1)
         for _ in range(5):

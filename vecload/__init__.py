@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from vecload.errors import (
+    ArgumentError,
     FormatError,
     FrozenTableModified,
     IntegrityError,
@@ -37,6 +38,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "ArgumentError",
     "FormatError",
     "FrozenTableModified",
     "IntegrityError",

@@ -8,7 +8,11 @@ the CLI turns each into a one-paragraph message::
     ├── ParseError                a source file is malformed; names the file and the line or byte offset
     ├── IntegrityError            a converted file is damaged, unsafe, or does not match its vocabulary
     ├── OutputExistsError         an output exists and ``force`` was not given
-    └── FrozenTableModified       a tensor that should be frozen changed during training
+    ├── FrozenTableModified       a tensor that should be frozen changed during training
+    └── ArgumentError             a bad argument or option value (also a ``ValueError``)
+
+Paths are the exception: a missing or unreadable file raises ``FileNotFoundError`` / ``PermissionError``
+(``OSError``), as ``open`` does.
 
 An error whose fix is to pass an option carries that option (:class:`Option`, inside a :class:`Wording`),
 so the same error reads in Python terms (``str(err)``: ``pass force=True to overwrite it``) and in the
@@ -140,6 +144,10 @@ class IntegrityError(VecloadError):
 
 class OutputExistsError(VecloadError):
     """An output file exists and overwriting it was not asked for."""
+
+
+class ArgumentError(VecloadError, ValueError):
+    """An argument or option has a value vecload cannot use; the message names it and what is allowed."""
 
 
 class FrozenTableModified(VecloadError):

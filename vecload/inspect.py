@@ -114,7 +114,7 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
         "kind": "converted" if converted else "source",
         "format": meta.get("format"),
         "count": len(vectors),
-        "dim": vectors.dim,
+        "dim": vectors.vector_size,
         "source": meta.get("source"),
         "first_tokens": vectors.tokens[:_FIRST],
         "norms": _summary(norms),

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from vecload import store
 from vecload._atomic import Writer, check_outputs
-from vecload.errors import IntegrityError, Option, VecloadError, Wording
+from vecload.errors import ArgumentError, IntegrityError, Option, VecloadError, Wording
 from vecload.store import fingerprint, is_converted, sample_rows  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
@@ -30,36 +31,42 @@ if TYPE_CHECKING:
 
 
 class Vectors:
-    """Tokens and their vectors, one row per token.
+    """Tokens and their vectors, one row per token, with gensim's and torchtext's names for the lookups.
 
     Args:
         tokens: One token per row, all distinct.
-        vectors: A float32 tensor ``[len(tokens), dim]``.
+        vectors: A float32 tensor ``[len(tokens), vector_size]``.
         meta: Metadata (source, format, parse report, ...), as stored inside a converted file.
 
     Example:
         >>> v = vecload.load("glove.6B.50d.pth")
-        >>> v["the"].shape, v.index("the"), "the" in v
-        (torch.Size([50]), 0, True)
+        >>> v["the"].shape, v.get_index("the"), "the" in v, v[["the", "of"]].shape
+        (torch.Size([50]), 0, True, torch.Size([2, 50]))
     """
 
     def __init__(self, tokens: list[str], vectors: torch.Tensor, meta: dict[str, Any] | None = None) -> None:
-        if vectors.dtype != torch.float32 or vectors.dim() != 2:
-            raise ValueError(f"vectors must be a 2-D float32 tensor, got {vectors.dtype} {tuple(vectors.shape)}")
+        if not isinstance(vectors, torch.Tensor) or vectors.dtype != torch.float32 or vectors.dim() != 2:
+            got = f"{vectors.dtype} {tuple(vectors.shape)}" if isinstance(vectors, torch.Tensor) else type(vectors).__name__
+            raise ArgumentError(f"vectors must be a 2-D float32 tensor, got {got}")
         if vectors.shape[0] != len(tokens):
-            raise ValueError(f"{len(tokens)} tokens for {vectors.shape[0]} rows")
+            raise ArgumentError(f"{len(tokens)} tokens for {vectors.shape[0]} rows")
         self.tokens = tokens
         self.vectors = vectors
         self.meta: dict[str, Any] = meta or {}
         self._index: dict[str, int] | None = None
 
     @property
-    def dim(self) -> int:
+    def index_to_key(self) -> list[str]:
+        """The tokens, one per row (gensim's name; the same list as ``tokens``)."""
+        return self.tokens
+
+    @property
+    def vector_size(self) -> int:
         """The number of values per vector."""
         return int(self.vectors.shape[1])
 
     @property
-    def stoi(self) -> dict[str, int]:
+    def key_to_index(self) -> dict[str, int]:
         """Token to row, built on first use."""
         if self._index is None:
             self._index = {token: row for row, token in enumerate(self.tokens)}
@@ -70,40 +77,81 @@ class Vectors:
                                      f"a converted file with repeated tokens was not written by vecload")
         return self._index
 
+    def get_index(self, key: str, default: int | None = None) -> int:
+        """The row of ``key``, or ``default`` when given and the key is missing.
+
+        Raises:
+            KeyError: The key is missing and no default was given.
+        """
+        row = self.key_to_index.get(key)
+        if row is not None:
+            return row
+        if default is not None:
+            return default
+        raise KeyError(f"{key!r} is not in the vocabulary ({len(self)} tokens)")
+
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tokens)
+
     def __contains__(self, token: object) -> bool:
-        return token in self.stoi
+        return token in self.key_to_index
 
-    def __getitem__(self, token: str) -> torch.Tensor:
-        return self.vectors[self.index(token)]
-
-    def index(self, token: str) -> int:
-        """The row of ``token``.
+    def __getitem__(self, keys: str | Sequence[str]) -> torch.Tensor:
+        """The vector of one token, or a ``[len(keys), vector_size]`` tensor for a list of tokens.
 
         Raises:
-            KeyError: The token is not in the vocabulary.
+            KeyError: A token is missing (see :meth:`get_vecs_by_tokens` for a default instead).
         """
-        try:
-            return self.stoi[token]
-        except KeyError:
-            raise KeyError(f"{token!r} is not in the vocabulary ({len(self)} tokens)") from None
+        if isinstance(keys, str):
+            return self.vectors[self.get_index(keys)]
+        return self.vectors[[self.get_index(key) for key in keys]]
+
+    def get_vecs_by_tokens(self, tokens: str | Sequence[str], default: torch.Tensor | None = None) -> torch.Tensor:
+        """torchtext's lookup: the vectors of ``tokens``, with ``default`` (zeros unless given) for missing ones.
+
+        Args:
+            tokens: One token, or a list of tokens.
+            default: The vector for a token that is missing, ``[vector_size]``; zeros by default.
+
+        Returns:
+            ``[vector_size]`` for one token, ``[len(tokens), vector_size]`` for a list.
+        """
+        if default is None:
+            default = torch.zeros(self.vector_size, dtype=self.vectors.dtype)
+        elif tuple(default.shape) != (self.vector_size,):
+            raise ArgumentError(f"default must have shape ({self.vector_size},), got {tuple(default.shape)}")
+        one = isinstance(tokens, str)
+        keys = [tokens] if one else list(tokens)
+        rows = [self.key_to_index.get(key, -1) for key in keys]
+        found = torch.tensor(rows, dtype=torch.long)
+        out = default.to(self.vectors.dtype).expand(len(keys), self.vector_size).clone()
+        hit = found >= 0
+        out[hit] = self.vectors[found[hit]]
+        return out[0] if one else out
 
     def __repr__(self) -> str:
-        return f"Vectors(count={len(self)}, dim={self.dim})"
+        return f"Vectors(count={len(self)}, vector_size={self.vector_size})"
 
     def to_embedding(self, freeze: bool = True, padding_idx: int | None = None, **kwargs: Any) -> nn.Embedding:
-        """An ``nn.Embedding`` over these rows, via ``nn.Embedding.from_pretrained``.
+        """A plain ``nn.Embedding`` over these rows (``nn.Embedding.from_pretrained``, same arguments).
+
+        The module shares the table's storage only when that is safe (frozen, no ``max_norm``); otherwise it
+        gets its own copy, so training or ``max_norm``'s in-place renormalisation never changes these vectors.
 
         Args:
             freeze: Keep the weight out of training (``requires_grad=False``).
             padding_idx: As in ``nn.Embedding``.
-            **kwargs: ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``.
+            **kwargs: ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``, as in ``nn.Embedding``.
         """
-        from vecload.embedding import to_embedding
+        from torch import nn
 
-        return to_embedding(self.vectors, freeze=freeze, padding_idx=padding_idx, **kwargs)
+        weight = self.vectors
+        if not freeze or kwargs.get("max_norm") is not None:
+            weight = weight.clone()
+        return nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=padding_idx, **kwargs)
 
     def align(self, tokens: Any, **kwargs: Any) -> Aligned:
         """These rows in a task vocabulary's order, with specials, OOV rows and a coverage report.
