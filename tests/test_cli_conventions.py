@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import vecload
 from tests.conftest import FIXTURES
-from vecload import cli
+from vecload.cli import _shell as cli
 from vecload.cli import main
 from vecload.errors import OutputExistsError, VecloadError
 from vecload.inspect import peek

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from vecload.errors import Option, VecloadError, Wording
 from vecload.formats.detect import FORMATS, check_format, detect_format
 from vecload.formats.source import Source, open_source
-from vecload.formats.table import ParseReport, ReadOptions, Table
+from vecload.formats.table import READ_CHOICES, ParseReport, ReadOptions, Table
 
-__all__ = ["ENGINES", "FORMATS", "ParseReport", "ReadOptions", "Source", "Table", "open_source", "read_table"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "FORMATS", "READ_CHOICES", "ParseReport", "ReadOptions", "Source", "Table", "open_source", "read_table"]
 
 
 def _gensim(source: Source, fmt: str, options: ReadOptions) -> Table:

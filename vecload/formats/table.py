@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from vecload.errors import Option, Wording
+from vecload.errors import ArgumentError, Option, Wording
 from vecload.formats.tokenset import TokenSet
 
 #: How many examples of each problem a report keeps (the counts are always complete).
@@ -144,6 +144,15 @@ class Table:
         return int(self.vectors.shape[1])
 
 
+#: The allowed values of ReadOptions' choice fields, the first being the default (the CLI offers these).
+READ_CHOICES: dict[str, tuple[str, ...]] = {
+    "unicode_errors": ("strict", "replace", "ignore"),
+    "duplicates": ("first", "error"),
+    "nonfinite": ("keep", "error"),
+    "bad_rows": ("error", "skip"),
+}
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """How a reader treats what it finds.
@@ -185,18 +194,13 @@ class ReadOptions:
     max_bytes: int | None = None
 
     def __post_init__(self) -> None:
-        if self.limit is not None and self.limit < 0:
-            raise ValueError(f"limit must be >= 0, got {self.limit}")
-        if self.max_bytes is not None and self.max_bytes < 1:
-            raise ValueError(f"max_bytes must be >= 1, got {self.max_bytes}")
-        for name, allowed in (
-            ("unicode_errors", ("strict", "replace", "ignore")),
-            ("duplicates", ("first", "error")),
-            ("nonfinite", ("keep", "error")),
-            ("bad_rows", ("error", "skip")),
-        ):
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 0):
+            raise ArgumentError(f"limit must be a whole number >= 0, got {self.limit!r}")
+        if self.max_bytes is not None and (not isinstance(self.max_bytes, int) or self.max_bytes < 1):
+            raise ArgumentError(f"max_bytes must be a whole number >= 1, got {self.max_bytes!r}")
+        for name, allowed in READ_CHOICES.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise ArgumentError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {getattr(self, name)!r}")
 
 
 _RESERVE_BYTES = 1 << 28
