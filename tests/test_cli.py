@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from gensim.test.utils import datapath
 
-from tests.conftest import FIXTURES, bits, gensim_data, reference_parse
+from tests.helpers import FIXTURES, bits, reference_parse
 from vecload.cli import main
 
 
@@ -23,10 +24,10 @@ def run(*args: str) -> tuple[int, str]:
 def test_convert_writes_tensor_and_vocabulary(tmp_path: Path) -> None:
     """convert prints what it read and wrote; the tensor equals the source's values."""
     out = tmp_path / "glove.pth"
-    code, output = run("convert", str(gensim_data() / "test_glove.txt"), "-o", str(out))
+    code, output = run("convert", datapath("test_glove.txt"), "-o", str(out))
     assert code == 0, output
     assert "as glove: 76 x 50" in output and f"wrote {out}" in output
-    _, values = reference_parse(gensim_data() / "test_glove.txt")
+    _, values = reference_parse(datapath("test_glove.txt"))
     assert np.array_equal(bits(torch.load(out, weights_only=True).numpy()), bits(values))
     assert [p.name for p in tmp_path.iterdir()] == ["glove.pth"]
 

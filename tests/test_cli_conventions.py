@@ -17,7 +17,7 @@ import torch
 from click.testing import CliRunner
 
 import vecload
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from vecload.cli import _shell as cli
 from vecload.cli import main
 from vecload.errors import OutputExistsError, VecloadError

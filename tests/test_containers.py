@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from vecload.errors import FormatError, ParseError
 from vecload.formats import ReadOptions, open_source, read_table
 
-from .conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 GLOVE = (FIXTURES / "tiny.glove.txt").read_bytes()
 W2V = (FIXTURES / "tiny.w2v.txt").read_bytes()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from gensim.test.utils import datapath
 
-from tests.conftest import FIXTURES, bits, gensim_data, reference_parse
+from tests.helpers import FIXTURES, bits, reference_parse
 from vecload.errors import FormatError, ParseError, VecloadError
 from vecload.formats import ReadOptions, open_source, read_table
 from vecload.formats.detect import detect_format
@@ -58,7 +61,7 @@ def test_gensim_engine_matches_independent_parse_on_fixtures(name: str, fmt: str
 @pytest.mark.parametrize(("name", "fmt"), REAL)
 def test_gensim_engine_matches_independent_parse_on_real_files(name: str, fmt: str) -> None:
     """gensim's own shipped vector files read bit-identically to an independent parse."""
-    path = gensim_data() / name
+    path = Path(datapath(name))
     table = read_table(str(path), engine="gensim")
     tokens, values = reference_parse(path, binary=fmt == "word2vec-binary")
     assert table.format == fmt
@@ -152,4 +155,4 @@ def test_format_override_skips_detection() -> None:
 def test_real_non_vector_files_are_refused(name: str, message: str) -> None:
     """gensim's own pickled model, analogy questions and fastText models are named for what they are."""
     with pytest.raises(FormatError, match=message):
-        read_table(str(gensim_data() / name))
+        read_table(datapath(name))

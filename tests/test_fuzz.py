@@ -8,22 +8,19 @@ long session and prints how many cases were tried.
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import FIXTURES, bits
+from tests.helpers import FIXTURES, FUZZ, bits, fuzz_summary
 from vecload.errors import FormatError, ParseError, VecloadError
 from vecload.formats import ENGINES, ReadOptions, read_table
 
-EXAMPLES = int(os.environ.get("VECLOAD_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=EXAMPLES <= 40)
 SEEDS = [
     (FIXTURES / name).read_bytes()
     for name in ("tiny.glove.txt", "tiny.w2v.txt", "tiny.vec", "tiny.w2v.bin", "tiny-nonl.w2v.bin",
@@ -33,10 +30,9 @@ TRIED = {"cases": 0}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _count_cases():
-    """Report the number of cases tried (shown by `make fuzz`, which runs pytest with -s)."""
-    yield
-    print(f"\nfuzz: {TRIED['cases']} cases tried over engines {sorted(ENGINES)}, 0 failures")
+def _count_cases(request):
+    """Report the number of cases tried and of tests failed (shown by `make fuzz`, which runs pytest with -s)."""
+    yield from fuzz_summary(request, lambda: f"fuzz: {TRIED['cases']} cases tried over engines {sorted(ENGINES)}")
 
 
 def check(data: bytes, options: ReadOptions | None = None) -> None:

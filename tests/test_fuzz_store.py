@@ -10,33 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import vecload
-from tests.conftest import bits
+from tests.helpers import FUZZ, bits, fuzz_summary
 from vecload.errors import VecloadError
 from vecload.store import write_table
 
-EXAMPLES = int(os.environ.get("VECLOAD_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=EXAMPLES <= 40)
 TOKENS = ["the", "of", "café", "a b", "", "x\ny", "日本", "u.s."]
-TRIED = {"cases": 0, "loaded": 0}
+TRIED = {"cases": 0, "loaded": 0, "refused": 0}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _count_cases():
-    """Report the number of cases tried (shown by `make fuzz`, which runs pytest with -s)."""
-    yield
-    print(f"\nstore fuzz: {TRIED['cases']} mutated files tried, {TRIED['loaded']} loaded exactly, "
-          f"the rest refused with a VecloadError")
+def _count_cases(request):
+    """Report the cases tried, loaded and refused, and the tests failed (shown by `make fuzz`, which runs pytest with -s)."""
+    yield from fuzz_summary(request, lambda: f"store fuzz: {TRIED['cases']} mutated files tried, {TRIED['loaded']} "
+                                             f"loaded exactly, {TRIED['refused']} refused with a VecloadError")
 
 
 def _original() -> tuple[bytes, torch.Tensor]:
@@ -59,6 +55,7 @@ def _outcome(data: bytes, expected: list[str] = TOKENS) -> None:
             try:
                 loaded = vecload.load(path, verify=verify)
             except VecloadError:
+                TRIED["refused"] += verify
                 continue
             assert loaded.tokens == expected
             assert np.array_equal(bits(loaded.vectors.numpy()), bits(VALUES.numpy()))

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import struct
 import zipfile
 from pathlib import Path
 
-import gensim
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from gensim.test.utils import datapath
 
+from tests.helpers import FIXTURES, reference_parse, same_table, word2vec_binary
 from vecload import ParseError, VecloadError
 from vecload.formats import DEFAULT_ENGINE, ReadOptions, read_table
 
-FIXTURES = Path(__file__).parent / "fixtures" / "native"
-GENSIM_DATA = Path(gensim.__file__).parent / "test" / "test_data"
+NATIVE = FIXTURES / "native"
 
 #: gensim's real vector files that gensim itself reads correctly (file, read options).
 GENSIM_FILES = [
@@ -54,28 +53,6 @@ GENSIM_READABLE = [
 ]
 
 
-def same_table(a, b) -> None:
-    """Assert identical tokens and bit-identical float32 vectors."""
-    assert a.tokens == b.tokens
-    assert a.vectors.shape == b.vectors.shape
-    assert np.array_equal(a.vectors.view(np.uint32), b.vectors.view(np.uint32))
-
-
-def simple_parse(path: Path, header: bool) -> tuple[list[str], np.ndarray]:
-    """An independent, line-by-line reading of a small text file: token = all but the last dim fields."""
-    lines = [line for line in path.read_bytes().decode("utf-8-sig").splitlines() if line.strip()]
-    if header:
-        dim = int(lines.pop(0).split()[1])
-    else:
-        dim = len(lines[0].split()) - 1
-    tokens, rows = [], []
-    for line in lines:
-        parts = line.strip().rsplit(None, dim)
-        tokens.append(parts[0])
-        rows.append([np.float32(float(x)) for x in parts[1:]])
-    return tokens, np.array(rows, dtype=np.float32)
-
-
 def test_native_is_the_default_engine() -> None:
     """Without engine=, the native reader is used."""
     assert DEFAULT_ENGINE == "native"
@@ -84,7 +61,7 @@ def test_native_is_the_default_engine() -> None:
 @pytest.mark.parametrize(("name", "options"), GENSIM_FILES, ids=[f"{n}-{o}" for n, o in GENSIM_FILES])
 def test_parity_with_gensim_on_gensim_test_data(name: str, options: dict) -> None:
     """Native and gensim engines give identical tokens and bit-identical vectors on gensim's own files."""
-    path = GENSIM_DATA / name
+    path = datapath(name)
     opts = ReadOptions(**options)
     same_table(read_table(path, engine="native", options=opts), read_table(path, engine="gensim", options=opts))
 
@@ -92,13 +69,13 @@ def test_parity_with_gensim_on_gensim_test_data(name: str, options: dict) -> Non
 @pytest.mark.parametrize("name", GENSIM_READABLE)
 def test_parity_with_gensim_on_fixtures(name: str) -> None:
     """Native and gensim engines agree bit for bit on every fixture gensim can read."""
-    path = f"{FIXTURES}/{name}"
+    path = f"{NATIVE}/{name}"
     same_table(read_table(path, engine="native"), read_table(path, engine="gensim"))
 
 
 def test_parity_limit_with_gensim() -> None:
     """limit=N reads the same first N rows as gensim's limit."""
-    path = GENSIM_DATA / "lee_fasttext.vec"
+    path = datapath("lee_fasttext.vec")
     opts = ReadOptions(limit=100)
     native = read_table(path, options=opts)
     assert len(native.tokens) == 100
@@ -107,18 +84,18 @@ def test_parity_limit_with_gensim() -> None:
 
 def test_tokens_with_spaces_keep_them() -> None:
     """The token is everything before the last dim fields (glove.840B style); gensim cannot read this."""
-    path = FIXTURES / "spaces.glove.txt"
+    path = NATIVE / "spaces.glove.txt"
     table = read_table(path)
-    tokens, rows = simple_parse(path, header=False)
+    tokens, rows = reference_parse(path, header=False)
     assert table.tokens == tokens == ["the", ". . .", "at home", "New York", "b"]
     assert np.array_equal(table.vectors.view(np.uint32), rows.view(np.uint32))
 
 
 def test_bom_is_stripped_and_reported() -> None:
     """A UTF-8 BOM is not part of the first token, and the report says it was there."""
-    path = FIXTURES / "small.bom.txt"
+    path = NATIVE / "small.bom.txt"
     table = read_table(path)
-    tokens, rows = simple_parse(path, header=False)
+    tokens, rows = reference_parse(path, header=False)
     assert table.tokens == tokens and table.tokens[0] == "the"
     assert np.array_equal(table.vectors.view(np.uint32), rows.view(np.uint32))
     assert table.report.bom is True
@@ -126,18 +103,18 @@ def test_bom_is_stripped_and_reported() -> None:
 
 def test_blank_lines_are_skipped_and_counted() -> None:
     """Blank lines (in the middle and at the end) are skipped and counted with their line numbers."""
-    table = read_table(FIXTURES / "blank.glove.txt", format="glove")
-    same_table(table, read_table(FIXTURES / "small.glove.txt"))
+    table = read_table(NATIVE / "blank.glove.txt", format="glove")
+    same_table(table, read_table(NATIVE / "small.glove.txt"))
     assert table.report.blank_lines == 3
     assert [n for _, n in table.report.examples["blank_lines"]] == [4, 12, 13]
 
 
 def test_fast_and_per_line_paths_agree(tmp_path: Path) -> None:
     """A file with CRLF, trailing whitespace and blank lines (per-line path) reads like its canonical twin (bulk path)."""
-    canonical = (FIXTURES / "small.glove.txt").read_text(encoding="utf-8")
+    canonical = (NATIVE / "small.glove.txt").read_text(encoding="utf-8")
     odd = tmp_path / "odd.txt"
     odd.write_bytes(("\n" + canonical.replace("\n", " \t\r\n\n")).encode("utf-8"))
-    same_table(read_table(odd, format="glove"), read_table(FIXTURES / "small.glove.txt"))
+    same_table(read_table(odd, format="glove"), read_table(NATIVE / "small.glove.txt"))
 
 
 def test_fields_are_separated_by_single_spaces_as_in_gensim(tmp_path: Path) -> None:
@@ -166,10 +143,10 @@ def test_large_file_parity_exercises_bulk_path(tmp_path: Path) -> None:
 def test_keep_filter_and_limit_in_one_pass() -> None:
     """keep= and limit= select rows in one pass; the report counts what the filter dropped."""
     keep = {"the", "café", "日本", "Zürich"}.__contains__
-    table = read_table(FIXTURES / "small.glove.txt", options=ReadOptions(keep=keep, limit=6))
+    table = read_table(NATIVE / "small.glove.txt", options=ReadOptions(keep=keep, limit=6))
     assert table.tokens == ["the", "café", "日本"]
     assert table.report.rows_read == 6 and table.report.filtered == 3
-    full = read_table(FIXTURES / "small.glove.txt")
+    full = read_table(NATIVE / "small.glove.txt")
     assert np.array_equal(table.vectors, full.vectors[[0, 2, 4]])
 
 
@@ -245,15 +222,10 @@ def test_truncated_gzip_is_a_parse_error(tmp_path: Path) -> None:
         read_table(path, format="glove")
 
 
-def _binary(records: list[tuple[bytes, list[float]]], count: int | None = None, dim: int = 2, sep: bytes = b"\n") -> bytes:
-    head = f"{len(records) if count is None else count} {dim}\n".encode()
-    return head + b"".join(t + b" " + struct.pack(f"<{len(v)}f", *v) + sep for t, v in records)
-
-
 def test_binary_truncated_record(tmp_path: Path) -> None:
     """A binary file cut inside a record names the record and its byte offset."""
     path = tmp_path / "cut.bin"
-    path.write_bytes(_binary([(b"a", [1, 2]), (b"b", [3, 4])])[:-5])
+    path.write_bytes(word2vec_binary([(b"a", [1, 2]), (b"b", [3, 4])])[:-5])
     with pytest.raises(ParseError, match=r"cut.bin: byte 15: the file ends inside record 2 of 2"):
         read_table(path)
 
@@ -261,7 +233,7 @@ def test_binary_truncated_record(tmp_path: Path) -> None:
 def test_binary_header_count_too_small(tmp_path: Path) -> None:
     """Records beyond the header's count are an error, not silently dropped."""
     path = tmp_path / "more.bin"
-    path.write_bytes(_binary([(b"a", [1, 2]), (b"b", [3, 4])], count=1))
+    path.write_bytes(word2vec_binary([(b"a", [1, 2]), (b"b", [3, 4])], count=1))
     with pytest.raises(ParseError, match=r"more.bin: byte 15: data after the 1 records the header promises"):
         read_table(path, format="word2vec-binary")
 
@@ -269,7 +241,7 @@ def test_binary_header_count_too_small(tmp_path: Path) -> None:
 def test_binary_invalid_utf8_strict_and_replace(tmp_path: Path) -> None:
     """A non-UTF-8 token is an error naming record and offset, or repaired and counted on request."""
     path = tmp_path / "bad.bin"
-    path.write_bytes(_binary([(b"a", [1, 2]), (b"b\xff", [3, 4])]))
+    path.write_bytes(word2vec_binary([(b"a", [1, 2]), (b"b\xff", [3, 4])]))
     with pytest.raises(ParseError, match=r"bad.bin: byte 15: the token of record 2 is not valid UTF-8"):
         read_table(path)
     table = read_table(path, options=ReadOptions(unicode_errors="replace"))
@@ -280,7 +252,7 @@ def test_binary_invalid_utf8_strict_and_replace(tmp_path: Path) -> None:
 def test_binary_limit_and_report(tmp_path: Path) -> None:
     """limit= reads the first records only; the report records the header."""
     path = tmp_path / "v.bin"
-    path.write_bytes(_binary([(b"a", [1, 2]), (b"b", [3, 4]), (b"c", [5, 6])], sep=b""))
+    path.write_bytes(word2vec_binary([(b"a", [1, 2]), (b"b", [3, 4]), (b"c", [5, 6])], newline=False))
     table = read_table(path, options=ReadOptions(limit=2))
     assert table.tokens == ["a", "b"] and table.report.header == [3, 2] and table.report.rows_read == 2
 
@@ -290,10 +262,7 @@ def test_binary_large_parity(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((3000, 30)).astype(np.float32)
     path = tmp_path / "big.bin"
-    with open(path, "wb") as fh:
-        fh.write(b"3000 30\n")
-        for i, row in enumerate(vectors):
-            fh.write(f"tok{i}".encode() + b" " + row.tobytes() + b"\n")
+    path.write_bytes(word2vec_binary((f"tok{i}", row) for i, row in enumerate(vectors)))
     table = read_table(path)
     same_table(table, read_table(path, engine="gensim"))
     assert np.array_equal(table.vectors, vectors)
@@ -301,12 +270,12 @@ def test_binary_large_parity(tmp_path: Path) -> None:
 
 def test_zip_member_and_listing() -> None:
     """A zip member is read by archive:member or member=, and a bare archive lists its members."""
-    by_colon = read_table(f"{FIXTURES}/glove.small.zip:small.50d.txt")
-    by_member = read_table(FIXTURES / "glove.small.zip", member="small.50d.txt")
+    by_colon = read_table(f"{NATIVE}/glove.small.zip:small.50d.txt")
+    by_member = read_table(NATIVE / "glove.small.zip", member="small.50d.txt")
     same_table(by_colon, by_member)
-    same_table(by_colon, read_table(FIXTURES / "small.glove.txt"))
+    same_table(by_colon, read_table(NATIVE / "small.glove.txt"))
     with pytest.raises(VecloadError, match="members: small.50d.txt, small.w2v.txt"):
-        read_table(FIXTURES / "glove.small.zip")
+        read_table(NATIVE / "glove.small.zip")
 
 
 def test_cli_convert_zip_member_and_info(tmp_path: Path) -> None:
@@ -315,11 +284,11 @@ def test_cli_convert_zip_member_and_info(tmp_path: Path) -> None:
 
     runner = CliRunner()
     out = tmp_path / "a.pth"
-    result = runner.invoke(main, ["convert", f"{FIXTURES}/glove.small.zip:small.50d.txt", "-o", str(out)])
+    result = runner.invoke(main, ["convert", f"{NATIVE}/glove.small.zip:small.50d.txt", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "10 rows read; 10 kept" in result.output
     out2 = tmp_path / "b.pth"
-    result = runner.invoke(main, ["convert", str(FIXTURES / "glove.small.zip"), "--member", "small.w2v.txt", "-o", str(out2)])
+    result = runner.invoke(main, ["convert", str(NATIVE / "glove.small.zip"), "--member", "small.w2v.txt", "-o", str(out2)])
     assert result.exit_code == 0, result.output
     import vecload
 
@@ -343,13 +312,13 @@ def test_cli_reports_parse_errors_with_line(tmp_path: Path) -> None:
 
 def test_compressed_containers_all_agree() -> None:
     """Plain, gzip, bz2 and zip copies of the same rows give the same table."""
-    plain = read_table(FIXTURES / "small.glove.txt")
+    plain = read_table(NATIVE / "small.glove.txt")
     for name in ("small.glove.txt.gz", "small.w2v.txt.bz2", "small.crlf.txt", "small.vec", "small.bin"):
-        same_table(read_table(FIXTURES / name), plain)
-    assert gzip.decompress((FIXTURES / "small.glove.txt.gz").read_bytes()) == (FIXTURES / "small.glove.txt").read_bytes()
-    assert bz2.decompress((FIXTURES / "small.w2v.txt.bz2").read_bytes()).endswith((FIXTURES / "small.glove.txt").read_bytes())
-    with zipfile.ZipFile(FIXTURES / "glove.small.zip") as archive:
-        assert archive.read("small.50d.txt") == (FIXTURES / "small.glove.txt").read_bytes()
+        same_table(read_table(NATIVE / name), plain)
+    assert gzip.decompress((NATIVE / "small.glove.txt.gz").read_bytes()) == (NATIVE / "small.glove.txt").read_bytes()
+    assert bz2.decompress((NATIVE / "small.w2v.txt.bz2").read_bytes()).endswith((NATIVE / "small.glove.txt").read_bytes())
+    with zipfile.ZipFile(NATIVE / "glove.small.zip") as archive:
+        assert archive.read("small.50d.txt") == (NATIVE / "small.glove.txt").read_bytes()
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])

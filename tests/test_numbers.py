@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vecload.formats.numbers as numbers
-from tests.conftest import bits
+from tests.helpers import bits
 from vecload.formats import read_table
 from vecload.formats.numbers import PAD, parse_pool, parse_rows
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gensim.test.utils import datapath
 
 import vecload
-from tests.conftest import bits, gensim_data
+from tests.helpers import bits, decimals, word2vec_binary, write_file
 from vecload.errors import FormatError, ParseError, VecloadError
 
 
@@ -36,27 +37,6 @@ def _same_as_gensim(vectors: vecload.Vectors, kv) -> None:
     assert vectors.tokens == kv.index_to_key
     assert vectors.vectors.shape == kv.vectors.shape
     assert np.array_equal(bits(vectors.vectors.numpy()), bits(kv.vectors))
-
-
-def _values(rows: list[list[str]]) -> np.ndarray:
-    """An independent parse of decimal fields: float32(float(field))."""
-    return np.array([[np.float32(float(f)) for f in row] for row in rows], dtype=np.float32)
-
-
-def _binary(rows: list[tuple[str, list[float]]], count: int | None = None, newline: bool = False) -> bytes:
-    """A word2vec binary file as gensim's tests write one: ``token<space>`` then little-endian float32s."""
-    dim = len(rows[0][1])
-    out = [b"%d %d\n" % (len(rows) if count is None else count, dim)]
-    for token, vector in rows:
-        out.append(token.encode("utf-8") + b" " + np.asarray(vector, dtype="<f4").tobytes() + (b"\n" if newline else b""))
-    return b"".join(out)
-
-
-def _write(tmp_path: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to ``tmp_path / name``."""
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
 
 
 def _refusal(path: Path, pattern: str, error: type[VecloadError] = VecloadError, **options) -> str:
@@ -94,13 +74,13 @@ _REAL = [
 @pytest.mark.parametrize("name, options, peer_test", _REAL, ids=[r[2] + ":" + r[0] for r in _REAL])
 def test_gensim_test_data_files_read_bit_for_bit_as_gensim(name: str, options: dict, peer_test: str) -> None:
     """gensim test_data files read by the peer tests named in the ids: same tokens, same float32 bits."""
-    path = gensim_data() / name
+    path = Path(datapath(name))
     _same_as_gensim(vecload.load(path), _gensim(path, **options))
 
 
 def test_gensim_non_ascii_vocab_strict_is_refused_with_the_line() -> None:
     """gensim test_keyedvectors.py::test_load_model_and_vocab_file_strict: a token cut mid-character."""
-    path = gensim_data() / "w2v_keyedvectors_load_test.modeldata"
+    path = Path(datapath("w2v_keyedvectors_load_test.modeldata"))
     with pytest.raises(ParseError, match=r"modeldata:2: the token is not valid UTF-8"):
         vecload.load(path)
 
@@ -108,7 +88,7 @@ def test_gensim_non_ascii_vocab_strict_is_refused_with_the_line() -> None:
 @pytest.mark.parametrize("errors", ["replace", "ignore"])
 def test_gensim_non_ascii_vocab_repaired_as_gensim_and_reported(errors: str) -> None:
     """gensim test_keyedvectors.py::test_load_model_and_vocab_file_replace / _ignore: same table, repairs listed."""
-    path = gensim_data() / "w2v_keyedvectors_load_test.modeldata"
+    path = Path(datapath("w2v_keyedvectors_load_test.modeldata"))
     vectors = vecload.load(path, unicode_errors=errors)
     _same_as_gensim(vectors, _gensim(path, unicode_errors=errors))
     report = vectors.meta["report"]
@@ -118,7 +98,7 @@ def test_gensim_non_ascii_vocab_repaired_as_gensim_and_reported(errors: str) -> 
 
 def test_gensim_fasttext_vec_with_broken_tokens_is_refused_then_repaired() -> None:
     """gensim test_data/pang_lee_polarity_fasttext.vec (test_fasttext.py's supervised model): five non-UTF-8 tokens."""
-    path = gensim_data() / "pang_lee_polarity_fasttext.vec"
+    path = Path(datapath("pang_lee_polarity_fasttext.vec"))
     with pytest.raises(ParseError, match=r"fasttext\.vec:150: the token is not valid UTF-8"):
         vecload.load(path)
     vectors = vecload.load(path, unicode_errors="replace")
@@ -128,7 +108,7 @@ def test_gensim_fasttext_vec_with_broken_tokens_is_refused_then_repaired() -> No
 
 def test_gensim_fasttext_pretrained_vec_short_of_its_header_is_refused() -> None:
     """gensim test_data/pretrained.vec (test_fasttext.py::_train_model_with_pretrained_vectors): header 3, one row."""
-    path = gensim_data() / "pretrained.vec"
+    path = Path(datapath("pretrained.vec"))
     with pytest.raises(ParseError, match=r"pretrained\.vec:3: the header promises 3 rows but the file ends after 1"):
         vecload.load(path)
     assert vecload.load(path, limit=1).tokens == ["dummy"]
@@ -144,7 +124,7 @@ _BINARY_DICTS = [
 @pytest.mark.parametrize("limit", [None, 1, 2])
 def test_gensim_binary_dicts_with_and_without_limit(tmp_path: Path, rows: list, limit: int | None) -> None:
     """gensim test_keyedvectors.py::LoadWord2VecFormatTest::test_load_word2vec_format_basic / _limit."""
-    path = _write(tmp_path, "w2v.bin", _binary(rows))
+    path = write_file(tmp_path, "w2v.bin", word2vec_binary(rows, newline=False))
     options = {} if limit is None else {"limit": limit}
     _same_as_gensim(vecload.load(path, **options), _gensim(path, binary=True, **options))
 
@@ -152,7 +132,7 @@ def test_gensim_binary_dicts_with_and_without_limit(tmp_path: Path, rows: list, 
 def test_gensim_binary_tokens_lose_leading_newlines_as_in_gensim(tmp_path: Path) -> None:
     """gensim test_keyedvectors.py::LoadWord2VecFormatTest::test_load_word2vec_format_space_stripping."""
     rows = [("\nabc", [1, 2, 3]), ("cdefdg", [4, 5, 6]), ("\n\ndef", [7, 8, 9])]
-    path = _write(tmp_path, "w2v.bin", _binary(rows))
+    path = write_file(tmp_path, "w2v.bin", word2vec_binary(rows, newline=False))
     vectors = vecload.load(path)
     assert vectors.tokens == ["abc", "cdefdg", "def"]
     _same_as_gensim(vectors, _gensim(path, binary=True))
@@ -190,14 +170,14 @@ def test_gensim_no_header_file_reads_as_glove(tmp_path: Path) -> None:
 def test_gensim_too_short_binary_is_refused(tmp_path: Path) -> None:
     """gensim test_word2vec.py::test_too_short_binary_word2vec_format: the header's count one too large."""
     rows = [(f"w{i}", [i, i + 0.5]) for i in range(12)]
-    path = _write(tmp_path, "w2v.bin", _binary(rows, count=13, newline=True))
+    path = write_file(tmp_path, "w2v.bin", word2vec_binary(rows, count=13))
     _refusal(path, r"record 13 of 13 \(truncated\?\)|promises 13 .*truncated", ParseError)
 
 
 def test_gensim_too_short_text_is_refused(tmp_path: Path) -> None:
     """gensim test_word2vec.py::test_too_short_text_word2vec_format: the header's count one too large."""
     body = "".join(f"w{i} {i} {i}.5\n" for i in range(12))
-    path = _write(tmp_path, "w2v.txt", ("13 2\n" + body).encode())
+    path = write_file(tmp_path, "w2v.txt", ("13 2\n" + body).encode())
     with pytest.raises(ParseError, match=r"w2v\.txt:14: the header promises 13 rows but the file ends after 12"):
         vecload.load(path)
 
@@ -206,10 +186,10 @@ def test_gensim_too_short_text_is_refused(tmp_path: Path) -> None:
 def test_gensim_duplicates_keep_the_first_row_without_none_keys(tmp_path: Path, binary: bool) -> None:
     """gensim keyedvectors.py::_add_word_to_kv: a repeated word leaves a None key and a zero row; vecload reports it."""
     if binary:
-        data = _binary([("a", [1, 2]), ("b", [3, 4]), ("a", [5, 6])], newline=True)
+        data = word2vec_binary([("a", [1, 2]), ("b", [3, 4]), ("a", [5, 6])])
     else:
         data = b"3 2\na 1.0 2.0\nb 3.0 4.0\na 5.0 6.0\n"
-    path = _write(tmp_path, "dup.bin" if binary else "dup.txt", data)
+    path = write_file(tmp_path, "dup.bin" if binary else "dup.txt", data)
     vectors = vecload.load(path)
     assert vectors.tokens == ["a", "b"]
     assert vectors.vectors.tolist() == [[1.0, 2.0], [3.0, 4.0]]
@@ -222,7 +202,7 @@ def test_gensim_duplicates_keep_the_first_row_without_none_keys(tmp_path: Path, 
 
 def test_gensim_header_count_too_small_is_refused_not_truncated(tmp_path: Path) -> None:
     """gensim keyedvectors.py::_word2vec_read_text reads only the header's count and drops the rest silently."""
-    path = _write(tmp_path, "small.txt", b"2 2\na 1.0 2.0\nb 3.0 4.0\nc 5.0 6.0\n")
+    path = write_file(tmp_path, "small.txt", b"2 2\na 1.0 2.0\nb 3.0 4.0\nc 5.0 6.0\n")
     with pytest.raises(ParseError, match=r"small\.txt:4: the header promises 2 rows but there are more"):
         vecload.load(path)
     _same_as_gensim(vecload.load(path, limit=2), _gensim(path, limit=2))
@@ -230,7 +210,7 @@ def test_gensim_header_count_too_small_is_refused_not_truncated(tmp_path: Path) 
 
 def test_gensim_binary_header_count_too_small_is_refused_but_limit_reads_it(tmp_path: Path) -> None:
     """gensim keyedvectors.py::_word2vec_read_binary stops at the header's count; vecload refuses, or honours limit."""
-    path = _write(tmp_path, "small.bin", _binary([("a", [1, 2]), ("b", [3, 4]), ("c", [5, 6])], count=2))
+    path = write_file(tmp_path, "small.bin", word2vec_binary([("a", [1, 2]), ("b", [3, 4]), ("c", [5, 6])], count=2, newline=False))
     with pytest.raises(ParseError, match=r"the header's count is too small"):
         vecload.load(path)
     _same_as_gensim(vecload.load(path, limit=2), _gensim(path, binary=True, limit=2))
@@ -238,20 +218,20 @@ def test_gensim_binary_header_count_too_small_is_refused_but_limit_reads_it(tmp_
 
 def test_gensim_one_value_row_is_refused_not_broadcast(tmp_path: Path) -> None:
     """gensim keyedvectors.py::_word2vec_line_to_vector: 'a 1.0' under dim 3 is broadcast to [1, 1, 1]."""
-    path = _write(tmp_path, "short.txt", b"3 3\nb 1.0 2.0 3.0\na 1.0\nc 4.0 5.0 6.0\n")
+    path = write_file(tmp_path, "short.txt", b"3 3\nb 1.0 2.0 3.0\na 1.0\nc 4.0 5.0 6.0\n")
     with pytest.raises(ParseError, match=r"short\.txt:3: 1 values, expected 3"):
         vecload.load(path, format="word2vec")
 
 
 def test_gensim_tab_separated_row_is_refused_naming_tabs(tmp_path: Path) -> None:
     """gensim keyedvectors.py::_word2vec_line_to_vector keeps 'x<TAB>1.0' as the token and broadcasts 2.0."""
-    path = _write(tmp_path, "separators.vec", b"2 2\nx\t1.0 2.0\ny\t0.25 0.5\n")
+    path = write_file(tmp_path, "separators.vec", b"2 2\nx\t1.0 2.0\ny\t0.25 0.5\n")
     _refusal(path, r"(?i)\btabs?\b")
 
 
 def test_gensim_trailing_whitespace_of_any_mix_is_stripped_as_in_gensim(tmp_path: Path) -> None:
     """gensim keyedvectors.py::_word2vec_line_to_vector strips trailing whitespace (line.rstrip())."""
-    path = _write(tmp_path, "trailing.txt", b"x 1.0 2.0 \t \ny 0.25 0.5\t\nz -1.5 3.0 \n")
+    path = write_file(tmp_path, "trailing.txt", b"x 1.0 2.0 \t \ny 0.25 0.5\t\nz -1.5 3.0 \n")
     vectors = vecload.load(path)
     assert vectors.meta["format"] == "glove"
     _same_as_gensim(vectors, _gensim(path, no_header=True))
@@ -259,29 +239,29 @@ def test_gensim_trailing_whitespace_of_any_mix_is_stripped_as_in_gensim(tmp_path
 
 def test_gensim_blank_line_after_header_reads_as_text(tmp_path: Path) -> None:
     """issue 11's example, a gensim-written file with a blank line after the header: text, never binary."""
-    path = _write(tmp_path, "blank.vec", b"2 4\n\nx 1.5 1.0 2.0 3.0\ny 0.25 0.5 0.1 0.2\n")
+    path = write_file(tmp_path, "blank.vec", b"2 4\n\nx 1.5 1.0 2.0 3.0\ny 0.25 0.5 0.1 0.2\n")
     vectors = vecload.load(path)
     assert vectors.meta["format"] == "word2vec"
     assert vectors.tokens == ["x", "y"]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values([["1.5", "1.0", "2.0", "3.0"], ["0.25", "0.5", "0.1", "0.2"]])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals([["1.5", "1.0", "2.0", "3.0"], ["0.25", "0.5", "0.1", "0.2"]])))
     assert vectors.meta["report"]["blank_lines"] == 1
 
 
 def test_gensim_refuses_decimal_commas_and_so_does_vecload(tmp_path: Path) -> None:
     """gensim _word2vec_line_to_vector: float('1,5') fails; vecload must refuse too, never read the text as binary."""
-    path = _write(tmp_path, "decimal.vec", b"2 2\nx 1,5 1.0\ny 0.25 0.5\n")
+    path = write_file(tmp_path, "decimal.vec", b"2 2\nx 1,5 1.0\ny 0.25 0.5\n")
     _refusal(path, r"(?i)comma|'1,5'")
 
 
 def test_gensim_underscore_digits_are_refused_at_the_line_not_read_as_binary(tmp_path: Path) -> None:
     """gensim _word2vec_line_to_vector reads '1_000' as 1000 only through Python's float syntax (C's strtof reads 1)."""
-    path = _write(tmp_path, "underscore.vec", b"2 2\nx 1_000 1.0\ny 0.25 0.5\n")
+    path = write_file(tmp_path, "underscore.vec", b"2 2\nx 1_000 1.0\ny 0.25 0.5\n")
     _refusal(path, r"^<file>:2: .*'1_000'", ParseError)
 
 
 def test_gensim_infinity_in_the_first_row_reads_as_text(tmp_path: Path) -> None:
     """gensim _word2vec_line_to_vector: np.float32('Infinity') is inf; vecload keeps it and reports it."""
-    path = _write(tmp_path, "inf.vec", b"2 2\nx Infinity 1.0\ny 0.25 0.5\n")
+    path = write_file(tmp_path, "inf.vec", b"2 2\nx Infinity 1.0\ny 0.25 0.5\n")
     vectors = vecload.load(path)
     assert vectors.meta["format"] == "word2vec"
     _same_as_gensim(vectors, _gensim(path))
@@ -294,7 +274,7 @@ def test_gensim_infinity_in_the_first_row_reads_as_text(tmp_path: Path) -> None:
 )
 def test_gensim_nineteen_significant_digits_read_as_gensim(tmp_path: Path, field: str, value: float) -> None:
     """gensim _word2vec_line_to_vector parses each field with numpy (float32 of the decimal), whatever its length."""
-    path = _write(tmp_path, "digits.vec", f"1 2\nw {field} 1.25\n".encode())
+    path = write_file(tmp_path, "digits.vec", f"1 2\nw {field} 1.25\n".encode())
     vectors = vecload.load(path)
     _same_as_gensim(vectors, _gensim(path))
     assert vectors.vectors[0, 0].item() == float(np.float32(value))
@@ -302,7 +282,7 @@ def test_gensim_nineteen_significant_digits_read_as_gensim(tmp_path: Path, field
 
 def test_gensim_header_only_file_is_refused_in_text_terms(tmp_path: Path) -> None:
     """gensim _word2vec_read_text raises EOFError on '1000 300' and nothing else; vecload says the rows are missing."""
-    path = _write(tmp_path, "header-only.vec", b"1000 300\n")
+    path = write_file(tmp_path, "header-only.vec", b"1000 300\n")
     assert "record" not in _refusal(path, r"promises 1,?000 rows", ParseError)
 
 
@@ -322,34 +302,34 @@ def _cut_fasttext_vec(rows: int = 99, dim: int = 300) -> tuple[bytes, list[str],
 def test_torchtext_wiki_en_vec_cut_with_head_reads_with_limit(tmp_path: Path, compress: bool) -> None:
     """torchtext test/asset/wiki.en.vec (test_vector_transform): a .vec cut with head reads its first rows with limit."""
     data, tokens, fields = _cut_fasttext_vec()
-    path = _write(tmp_path, "wiki.en.vec.gz" if compress else "wiki.en.vec", gzip.compress(data) if compress else data)
+    path = write_file(tmp_path, "wiki.en.vec.gz" if compress else "wiki.en.vec", gzip.compress(data) if compress else data)
     vectors = vecload.load(path, limit=50)
     assert vectors.tokens == tokens[:50]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values(fields[:50])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals(fields[:50])))
     _same_as_gensim(vectors, _gensim(path, limit=50))
 
 
 def test_torchtext_wiki_en_vec_cut_with_head_is_refused_without_limit(tmp_path: Path) -> None:
     """torchtext vectors.py::Vectors.cache reads the cut wiki.en.vec whole; without limit vecload says it is cut short."""
-    path = _write(tmp_path, "wiki.en.vec", _cut_fasttext_vec()[0])
+    path = write_file(tmp_path, "wiki.en.vec", _cut_fasttext_vec()[0])
     _refusal(path, r"(?i)truncated|cut short", ParseError)
 
 
 def test_torchtext_one_value_row_is_refused_not_skipped(tmp_path: Path) -> None:
     """torchtext vectors.py::Vectors.cache skips any row with one value as 'likely a header', silently."""
-    path = _write(tmp_path, "glove.txt", b"a 0.1 0.2 0.3\nb 0.5\nc 0.4 0.5 0.6\n")
+    path = write_file(tmp_path, "glove.txt", b"a 0.1 0.2 0.3\nb 0.5\nc 0.4 0.5 0.6\n")
     with pytest.raises(ParseError, match=r"glove\.txt:2: 1 values, expected 3 \(set by line 1\)"):
         vecload.load(path)
 
 
 def test_torchtext_non_utf8_token_skipped_only_when_asked(tmp_path: Path) -> None:
     """torchtext vectors.py::Vectors.cache skips non-UTF8 tokens with an info log; vecload's bad_rows='skip' reports it."""
-    path = _write(tmp_path, "glove.txt", b"a 0.1 0.2\nb 0.3 0.4\n\xff\xfe 0.5 0.6\nc 0.7 0.8\n")
+    path = write_file(tmp_path, "glove.txt", b"a 0.1 0.2\nb 0.3 0.4\n\xff\xfe 0.5 0.6\nc 0.7 0.8\n")
     with pytest.raises(ParseError, match=r"glove\.txt:3: the token is not valid UTF-8"):
         vecload.load(path)
     vectors = vecload.load(path, bad_rows="skip")
     assert vectors.tokens == ["a", "b", "c"]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values([["0.1", "0.2"], ["0.3", "0.4"], ["0.7", "0.8"]])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals([["0.1", "0.2"], ["0.3", "0.4"], ["0.7", "0.8"]])))
     report = vectors.meta["report"]
     assert report["bad_rows"] == 1
     assert [where for _, where in report["examples"]["bad_rows"]] == [3]
@@ -357,7 +337,7 @@ def test_torchtext_non_utf8_token_skipped_only_when_asked(tmp_path: Path) -> Non
 
 def test_torchtext_two_dimensional_glove_reads(tmp_path: Path) -> None:
     """torchtext vectors.py::_infer_shape takes a row's dim only when it has more than 2 values, so 2-d files fail."""
-    path = _write(tmp_path, "glove.2d.txt", b"a 1.0 2.0\nb 3.0 4.0\nc -0.5 0.125\n")
+    path = write_file(tmp_path, "glove.2d.txt", b"a 1.0 2.0\nb 3.0 4.0\nc -0.5 0.125\n")
     vectors = vecload.load(path)
     assert vectors.meta["format"] == "glove"
     _same_as_gensim(vectors, _gensim(path, no_header=True))
@@ -365,10 +345,10 @@ def test_torchtext_two_dimensional_glove_reads(tmp_path: Path) -> None:
 
 def test_torchtext_max_vectors_is_limit(tmp_path: Path) -> None:
     """torchtext vectors.py::Vectors(max_vectors=2) keeps the first rows of a frequency-sorted file."""
-    path = _write(tmp_path, "glove.txt", b"the 0.1 0.2 0.3\nof 0.4 0.5 0.6\nand 0.7 0.8 0.9\n")
+    path = write_file(tmp_path, "glove.txt", b"the 0.1 0.2 0.3\nof 0.4 0.5 0.6\nand 0.7 0.8 0.9\n")
     vectors = vecload.load(path, limit=2)
     assert vectors.tokens == ["the", "of"]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values([["0.1", "0.2", "0.3"], ["0.4", "0.5", "0.6"]])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals([["0.1", "0.2", "0.3"], ["0.4", "0.5", "0.6"]])))
 
 
 # --- AllenNLP: modules/token_embedders/embedding.py and embedding_test.py -------------------------------------
@@ -390,7 +370,7 @@ def _allennlp_text() -> bytes:
 def _check_allennlp_table(vectors: vecload.Vectors) -> None:
     """The AllenNLP rows, in order, with float32(float(field)) values."""
     assert vectors.tokens == list(_ALLENNLP_ROWS)
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values(list(_ALLENNLP_ROWS.values()))))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals(list(_ALLENNLP_ROWS.values()))))
 
 
 def test_allennlp_non_breaking_space_token_is_kept(tmp_path: Path) -> None:
@@ -400,7 +380,7 @@ def test_allennlp_non_breaking_space_token_is_kept(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(f"word 1.0 2.3 -1.0\n{nbsp} 3.4 3.3 5.0\n".encode("utf-8")))
     vectors = vecload.load(path)
     assert vectors.tokens == ["word", nbsp]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values([["1.0", "2.3", "-1.0"], ["3.4", "3.3", "5.0"]])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals([["1.0", "2.3", "-1.0"], ["3.4", "3.3", "5.0"]])))
 
 
 def test_allennlp_multi_file_zip_lists_members_and_reads_the_named_one(tmp_path: Path) -> None:
@@ -431,24 +411,24 @@ def test_allennlp_multi_file_tar_lists_members_and_reads_the_named_one(tmp_path:
 @pytest.mark.parametrize("compress, suffix", [(lzma.compress, ".xz"), (bz2.compress, ".bz2"), (gzip.compress, ".gz")])
 def test_allennlp_compressed_text_files_read(tmp_path: Path, compress, suffix: str) -> None:
     """AllenNLP embedding.py::EmbeddingsTextFile opens .gz, .bz2 and .xz (lzma) files; embedding_test's utf-8 sample."""
-    path = _write(tmp_path, f"embeddings.txt{suffix}", compress(_allennlp_text()))
+    path = write_file(tmp_path, f"embeddings.txt{suffix}", compress(_allennlp_text()))
     _check_allennlp_table(vecload.load(path))
 
 
 def test_allennlp_legacy_lzma_file_is_read(tmp_path: Path) -> None:
     """AllenNLP embedding_test.py::test_embeddings_text_file reads .tar.lzma: a legacy LZMA stream is read."""
-    path = _write(tmp_path, "embeddings.txt.lzma", lzma.compress(_allennlp_text(), format=lzma.FORMAT_ALONE))
+    path = write_file(tmp_path, "embeddings.txt.lzma", lzma.compress(_allennlp_text(), format=lzma.FORMAT_ALONE))
     _check_allennlp_table(vecload.load(path))
 
 
 def test_allennlp_wrong_dimension_lines_refused_or_skipped_when_asked(tmp_path: Path) -> None:
     """AllenNLP embedding.py::_read_embeddings_from_text_file skips lines of the wrong dimension with a warning."""
-    path = _write(tmp_path, "glove.txt", b"a 0.1 0.2 0.3\nb 0.4 0.5\nc 0.7 0.8 0.9\nd 1.0 1.1 1.2 1.3\ne 1 2 3\n")
+    path = write_file(tmp_path, "glove.txt", b"a 0.1 0.2 0.3\nb 0.4 0.5\nc 0.7 0.8 0.9\nd 1.0 1.1 1.2 1.3\ne 1 2 3\n")
     with pytest.raises(ParseError, match=r"glove\.txt:2: 2 values, expected 3"):
         vecload.load(path)
     vectors = vecload.load(path, bad_rows="skip")
     assert vectors.tokens == ["a", "c", "e"]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values([["0.1", "0.2", "0.3"], ["0.7", "0.8", "0.9"], ["1", "2", "3"]])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals([["0.1", "0.2", "0.3"], ["0.7", "0.8", "0.9"], ["1", "2", "3"]])))
     report = vectors.meta["report"]
     assert (report["rows_kept"], report["bad_rows"]) == (3, 2)
     assert [where for _, where in report["examples"]["bad_rows"]] == [2, 4]
@@ -460,7 +440,7 @@ def test_allennlp_duplicate_token_keeps_first_instead_of_last(tmp_path: Path) ->
     path.write_bytes(gzip.compress(b"word1 1.0 2.3 -1.0\nword2 0.1 0.4 -4.0\nword1 9.0 9.0 9.0\n"))
     vectors = vecload.load(path)
     assert vectors.tokens == ["word1", "word2"]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values([["1.0", "2.3", "-1.0"], ["0.1", "0.4", "-4.0"]])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals([["1.0", "2.3", "-1.0"], ["0.1", "0.4", "-4.0"]])))
     assert vectors.meta["report"]["examples"]["duplicates"] == [["word1", 3]]
     with pytest.raises(ParseError, match=r"embeddings\.gz:3: duplicate token 'word1' \(first at line 1\)"):
         vecload.load(path, duplicates="error")
@@ -469,11 +449,11 @@ def test_allennlp_duplicate_token_keeps_first_instead_of_last(tmp_path: Path) ->
 @pytest.mark.parametrize("first", [b"111 222 333", b"hello 1 2"])
 def test_allennlp_first_lines_that_are_not_headers_are_rows(tmp_path: Path, first: bytes) -> None:
     """AllenNLP embedding_test.py::test_embeddings_text_file_num_tokens: these first lines are rows, not headers."""
-    path = _write(tmp_path, "vectors.txt", first + b"\nx 1 2\n")
+    path = write_file(tmp_path, "vectors.txt", first + b"\nx 1 2\n")
     vectors = vecload.load(path)
     assert vectors.meta["format"] == "glove"
     assert vectors.tokens == [first.split()[0].decode(), "x"]
-    assert np.array_equal(bits(vectors.vectors.numpy()), bits(_values([first.decode().split()[1:], ["1", "2"]])))
+    assert np.array_equal(bits(vectors.vectors.numpy()), bits(decimals([first.decode().split()[1:], ["1", "2"]])))
 
 
 # --- spaCy: training/initialize.py (read_vectors, open_file, ensure_shape) --------------------------------
@@ -481,7 +461,7 @@ def test_allennlp_first_lines_that_are_not_headers_are_rows(tmp_path: Path, firs
 
 def test_spacy_tokens_with_spaces_keep_them(tmp_path: Path) -> None:
     """spaCy initialize.py::read_vectors splits with rsplit(' ', dim), so 'new york' is one token (glove.840B)."""
-    path = _write(tmp_path, "vectors.vec", b"3 2\nhello 1 2\nnew york 3 4\nlos angeles ca 5 6\n")
+    path = write_file(tmp_path, "vectors.vec", b"3 2\nhello 1 2\nnew york 3 4\nlos angeles ca 5 6\n")
     vectors = vecload.load(path)
     assert vectors.tokens == ["hello", "new york", "los angeles ca"]
     assert vectors.vectors.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
@@ -489,7 +469,7 @@ def test_spacy_tokens_with_spaces_keep_them(tmp_path: Path) -> None:
 
 def test_spacy_token_with_spaces_in_the_first_row_reads_as_text(tmp_path: Path) -> None:
     """spaCy initialize.py::read_vectors reads a first row 'a b 1.0 2.0' as token 'a b'; detection must not say binary."""
-    path = _write(tmp_path, "vectors.vec", b"2 2\na b 1.0 2.0\ny 0.25 0.5\n")
+    path = write_file(tmp_path, "vectors.vec", b"2 2\na b 1.0 2.0\ny 0.25 0.5\n")
     vectors = vecload.load(path)
     assert vectors.meta["format"] == "word2vec"
     assert vectors.tokens == ["a b", "y"]

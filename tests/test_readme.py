@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gensim.test.utils import datapath
 
 import vecload
-from tests.conftest import gensim_data
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"^```python\n(.*?)^```$", README.read_text(encoding="utf-8"), re.S | re.M)
@@ -19,7 +19,7 @@ BLOCKS = re.findall(r"^```python\n(.*?)^```$", README.read_text(encoding="utf-8"
 def stand_ins(folder: Path) -> None:
     """The files the README's blocks name, made small: the GloVe sample stands in for glove.6B.50d and
     glove.840B.300d (the blocks do not depend on the size or dim), and a task vocabulary with counts."""
-    sample = gensim_data() / "test_glove.txt"
+    sample = datapath("test_glove.txt")
     for name in ("glove.6B.50d.txt", "glove.840B.300d.txt"):
         shutil.copyfile(sample, folder / name)
     vecload.convert(folder / "glove.6B.50d.txt", folder / "glove.6B.50d.pth")

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import vecload
-from tests.conftest import FIXTURES, edit_tokens, records, rewrite
+from tests.helpers import FIXTURES, edit_tokens, records, rewrite
 from vecload.errors import IntegrityError, VecloadError
 
 

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 import vecload
 import vecload._atomic as atomic
 import vecload.store as store
-from tests.conftest import FIXTURES, bits, edit_tokens, records, rewrite
+from tests.helpers import FIXTURES, bits, edit_tokens, records, rewrite
 from vecload.cli import main
 from vecload.errors import IntegrityError, OutputExistsError, VecloadError
 

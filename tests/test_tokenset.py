@@ -7,7 +7,7 @@ import random
 import pytest
 
 import vecload.formats.tokenset as tokenset
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from vecload.formats import read_table
 from vecload.formats.tokenset import TokenSet
 

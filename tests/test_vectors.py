@@ -9,17 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gensim.test.utils import datapath
 from torch import nn
 
 import vecload
-from tests.conftest import FIXTURES, bits, gensim_data, reference_parse, records, rewrite
+from tests.helpers import FIXTURES, bits, reference_parse, records, rewrite
 from vecload.errors import IntegrityError, OutputExistsError, ParseError
 from vecload.store import sample_rows
 
 
 def test_convert_real_glove_gives_the_exact_float32_tensor(tmp_path: Path) -> None:
     """glove.6B.50d's head converts to a [76, 50] float32 tensor equal to its decimals in float32."""
-    src = gensim_data() / "test_glove.txt"
+    src = Path(datapath("test_glove.txt"))
     out = vecload.convert(src, tmp_path / "glove.pth")
     weight = torch.load(out, weights_only=True)
     assert weight.shape == torch.Size([76, 50]) and weight.dtype == torch.float32
@@ -34,7 +35,7 @@ def test_convert_real_glove_gives_the_exact_float32_tensor(tmp_path: Path) -> No
 
 def test_round_trip_convert_then_load(tmp_path: Path) -> None:
     """load() of a converted file returns the same tokens and bits as load() of its source."""
-    src = gensim_data() / "euclidean_vectors.bin"
+    src = Path(datapath("euclidean_vectors.bin"))
     direct = vecload.load(src)
     converted = vecload.load(vecload.convert(src, tmp_path / "e.pth"))
     assert converted.tokens == direct.tokens
@@ -139,7 +140,7 @@ def test_pair_written_by_vecload_0_1_is_refused_with_the_fix(tmp_path: Path) -> 
 
 def test_to_embedding_frozen_table_survives_adamw_with_weight_decay() -> None:
     """A frozen embedding's weight is bit-identical after AdamW steps; freeze=False does move it."""
-    vectors = vecload.load(gensim_data() / "test_glove.txt")
+    vectors = vecload.load(datapath("test_glove.txt"))
     before = vectors.vectors.clone()
     for freeze in (True, False):
         torch.manual_seed(0)
@@ -159,7 +160,7 @@ def test_to_embedding_frozen_table_survives_adamw_with_weight_decay() -> None:
 
 def test_save_with_progress_writes_the_same_file(tmp_path: Path) -> None:
     """The progress bar only observes the write: both files hold the same bytes."""
-    vectors = vecload.load(gensim_data() / "lee_fasttext.vec")
+    vectors = vecload.load(datapath("lee_fasttext.vec"))
     plain = vectors.save(tmp_path / "plain.pth")
     shown = vectors.save(tmp_path / "shown.pth", progress=True)
     assert torch.equal(torch.load(plain, weights_only=True), torch.load(shown, weights_only=True))
