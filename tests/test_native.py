@@ -14,7 +14,7 @@ from gensim.test.utils import datapath
 
 from tests.helpers import FIXTURES, reference_parse, same_table, word2vec_binary
 from vecload import ParseError, VecloadError
-from vecload.formats import DEFAULT_ENGINE, ReadOptions, read_table
+from vecload.formats import ReadOptions, read_table
 
 NATIVE = FIXTURES / "native"
 
@@ -53,9 +53,15 @@ GENSIM_READABLE = [
 ]
 
 
-def test_native_is_the_default_engine() -> None:
-    """Without engine=, the native reader is used."""
-    assert DEFAULT_ENGINE == "native"
+def test_native_is_the_default_engine(tmp_path: Path) -> None:
+    """Without engine=, a file the engines read differently ('1_000', which gensim reads as 1000) is read as
+    the native engine reads it: refused at its line."""
+    path = tmp_path / "separator.txt"
+    path.write_bytes(b"x 1_000 2.0\ny 0.5 0.25\n")
+    assert read_table(path, engine="gensim").vectors.tolist() == [[1000.0, 2.0], [0.5, 0.25]]
+    for options in ({}, {"engine": "native"}):
+        with pytest.raises(ParseError, match=r"separator\.txt:1: value 1 \('1_000'\) is not a number \(it has a '_' digit separator"):
+            read_table(path, **options)
 
 
 @pytest.mark.parametrize(("name", "options"), GENSIM_FILES, ids=[f"{n}-{o}" for n, o in GENSIM_FILES])
