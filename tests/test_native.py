@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from gensim.test.utils import datapath
 
-from tests.helpers import FIXTURES, reference_parse, same_table, word2vec_binary
+from tests.helpers import FIXTURES, bits, reference_parse, same_table, word2vec_binary
 from vecload import ParseError, VecloadError
 from vecload.formats import ReadOptions, read_table
 
@@ -94,7 +94,7 @@ def test_tokens_with_spaces_keep_them() -> None:
     table = read_table(path)
     tokens, rows = reference_parse(path, header=False)
     assert table.tokens == tokens == ["the", ". . .", "at home", "New York", "b"]
-    assert np.array_equal(table.vectors.view(np.uint32), rows.view(np.uint32))
+    assert np.array_equal(bits(table.vectors), bits(rows))
 
 
 def test_bom_is_stripped_and_reported() -> None:
@@ -103,7 +103,7 @@ def test_bom_is_stripped_and_reported() -> None:
     table = read_table(path)
     tokens, rows = reference_parse(path, header=False)
     assert table.tokens == tokens and table.tokens[0] == "the"
-    assert np.array_equal(table.vectors.view(np.uint32), rows.view(np.uint32))
+    assert np.array_equal(bits(table.vectors), bits(rows))
     assert table.report.bom is True
 
 
@@ -389,7 +389,7 @@ def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Pat
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     table = read_table(path)
     expected = np.array([[float(f) for f in line.split(" ")[1:]] for line in lines]).astype(np.float32)
-    assert np.array_equal(table.vectors.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(bits(table.vectors), bits(expected))
     assert table.tokens == [f"w{i}" for i in range(3000)]
     lines[2500] = lines[2500].rsplit(" ", 1)[0] + " 1.2.3"
     lines[1200] = " ".join(f if j != 8 else "nan?" for j, f in enumerate(lines[1200].split(" ")))

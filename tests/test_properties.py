@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import word2vec_binary
+from tests.helpers import bits, word2vec_binary
 from vecload import ParseError, VecloadError
 from vecload.formats import ReadOptions, read_table
 
@@ -81,7 +81,7 @@ def test_random_tables_round_trip_exactly(table, kind, style, eol, container) ->
         path = _write(Path(tmp), "v.txt", data, container)
         result = read_table(path, format=fmt)
     assert result.tokens == tokens
-    assert np.array_equal(result.vectors.view(np.uint32), vectors.view(np.uint32))
+    assert np.array_equal(bits(result.vectors), bits(vectors))
 
 
 @SETTINGS
@@ -93,7 +93,7 @@ def test_limit_reads_a_prefix(table, limit) -> None:
         path = _write(Path(tmp), "v.txt", _text(tokens, vectors, True, repr, "\n"), None)
         result = read_table(path, format="word2vec", options=ReadOptions(limit=limit))
     assert result.tokens == tokens[:limit]
-    assert np.array_equal(result.vectors.view(np.uint32), vectors[:limit].view(np.uint32))
+    assert np.array_equal(bits(result.vectors), bits(vectors[:limit]))
 
 
 @SETTINGS
