@@ -17,13 +17,12 @@ import torch
 from click.testing import CliRunner
 
 import vecload
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, ROOT, child_env
 from vecload.cli import _shell as cli
 from vecload.cli import main
 from vecload.errors import OutputExistsError, VecloadError
 from vecload.inspect import peek
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -48,8 +47,7 @@ def test_a_closed_pipe_ends_output_quietly_with_the_status_the_work_deserves(tmp
     out = tmp_path / "x.pth"
     script = ('"$PY" -m vecload convert "$SRC" -o "$OUT" 2>convert.err | head -n 0; echo "${PIPESTATUS[0]}" >convert.rc\n'
               '"$PY" -m vecload info "$SRC" 2>info.err | head -1 >info.out; echo "${PIPESTATUS[0]}" >info.rc\n')
-    env = {**os.environ, "PY": sys.executable, "SRC": str(FIXTURES / "tiny.vec"), "OUT": str(out),
-           "PYTHONPATH": str(ROOT)}
+    env = {**child_env(), "PY": sys.executable, "SRC": str(FIXTURES / "tiny.vec"), "OUT": str(out)}
     subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, check=True, timeout=60)
     # head -n 0 exits at once, so convert's first line meets a closed pipe: the conversion still counts
     assert (tmp_path / "convert.rc").read_text() == "0\n"
@@ -356,7 +354,7 @@ def test_quick_look_does_not_import_torch() -> None:
             f"main(['info', {str(FIXTURES / 'tiny.w2v.bin.bz2')!r}], standalone_mode=False)\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env=child_env())
     assert done.returncode == 0, done.stderr
     assert "look: quick: the whole file, 4 rows\nformat: word2vec-binary\ncompression: bz2\n" in done.stdout
 
@@ -371,5 +369,5 @@ def test_ctrl_c_while_the_interpreter_exits_prints_no_traceback(tmp_path: Path) 
             f"sys.argv = ['vecload', 'convert', {str(FIXTURES / 'tiny.glove.txt')!r}, '-o', {str(out)!r}, '-q']\n"
             "run()\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env=child_env())
     assert (done.returncode, done.stderr) == (0, "") and vecload.load(out).tokens == ["the", "of", "café", "u.s."]

@@ -26,11 +26,10 @@ from click.testing import CliRunner
 from vecload.errors import FormatError, ParseError
 from vecload.formats import ReadOptions, open_source, read_table
 
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, ROOT
 
 GLOVE = (FIXTURES / "tiny.glove.txt").read_bytes()
 W2V = (FIXTURES / "tiny.w2v.txt").read_bytes()
-ROOT = Path(__file__).parent.parent
 COMPRESS = {
     "gzip": gzip.compress,
     "bz2": bz2.compress,
