@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
 import vecload
-from tests.helpers import FIXTURES, edit_tokens, records, rewrite
+from tests.helpers import FIXTURES, child_env, edit_tokens, records, rewrite, start_vecload
 from vecload.errors import IntegrityError, VecloadError
 
 
@@ -167,41 +166,25 @@ def test_exception_inside_the_writer_leaves_nothing_new(tmp_path: Path, monkeypa
 
 
 def test_sigint_during_a_real_conversion_leaves_nothing(tmp_path: Path) -> None:
-    """Ctrl-C sent to a running `vecload convert` exits 130 and writes no output and no temp file."""
-    src = tmp_path / "big.txt"
-    with open(src, "w", encoding="utf-8") as fh:
-        for i in range(60_000):
-            fh.write(f"w{i} " + " ".join(f"{(i * 7 + j) % 1000 / 997:.6f}" for j in range(50)) + "\n")
+    """Ctrl-C sent to a running `vecload convert` while gensim reads its source exits 130 and writes no
+    output and no temp file; the existing output is untouched."""
+    src = tmp_path / "big.txt"  # 20,000 rows: gensim takes a good part of a second to read them
+    row = " ".join(f"{j / 997:.6f}" for j in range(50))
+    src.write_text("".join(f"w{i} {row}\n" for i in range(20_000)), encoding="utf-8")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     existing = out_dir / "big.pth"
     existing.write_bytes(b"old tensor")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vecload", "convert", str(src), "-o", str(existing), "--force", "--engine", "gensim", "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-    )
-    _wait_until_reading(proc.pid, src)
+    # the child says when it first opens its source (before gensim is even imported): the signal lands
+    # in the middle of the conversion, and a conversion that finished first would exit 0 and fail here
+    proc = start_vecload(["convert", str(src), "-o", str(existing), "--force", "--engine", "gensim", "-q"],
+                         ready_at=str(src))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     assert b"interrupted; nothing was written" in err and b"Traceback" not in err
     assert existing.read_bytes() == b"old tensor"
     assert [p.name for p in out_dir.iterdir()] == ["big.pth"]
-
-
-def _wait_until_reading(pid: int, src: Path, timeout: float = 60.0) -> None:
-    """Block until process ``pid`` has ``src`` open (it is reading it)."""
-    deadline = time.monotonic() + timeout
-    fd_dir = Path(f"/proc/{pid}/fd")
-    while time.monotonic() < deadline:
-        try:
-            if any(os.readlink(fd) == str(src) for fd in fd_dir.iterdir()):
-                return
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-        time.sleep(0.002)
-    raise AssertionError("the conversion never opened its source")
 
 
 @pytest.mark.parametrize("compress", ["gzip", "bz2"])
@@ -260,7 +243,7 @@ def test_absurd_header_in_a_compressed_stream_fails_without_exhausting_memory(tm
     body = b"1000000000000 50\n" + b"".join(f"w{i} ".encode() + b" ".join([b"0.5"] * 50) + b"\n" for i in range(100))
     src = tmp_path / "huge.txt.gz"
     src.write_bytes(gzip.compress(body) if compress == "gzip" else bz2.compress(body))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = child_env()
     done = subprocess.run([sys.executable, "-c", _CAPPED_READ, str(src)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "huge.txt.gz" in done.stdout and "the header promises" in done.stdout

@@ -21,11 +21,10 @@ from click.testing import CliRunner
 import vecload
 import vecload._atomic as atomic
 import vecload.store as store
-from tests.helpers import FIXTURES, bits, edit_tokens, records, rewrite
+from tests.helpers import FIXTURES, bits, child_env, edit_tokens, records, rewrite, start_vecload, word2vec_binary
 from vecload.cli import main
 from vecload.errors import IntegrityError, OutputExistsError, VecloadError
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKENS = ["the", "of", "café", "u.s."]
 
 
@@ -407,7 +406,7 @@ def test_write_failure_names_the_output_not_the_temporary(tmp_path: Path) -> Non
         "main()\n"
     )
     out = tmp_path / "t.pth"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     done = subprocess.run([sys.executable, "-c", code, "convert", str(FIXTURES / "tiny.glove.txt"), "-o", str(out)],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1, done.stderr
@@ -422,12 +421,8 @@ _BIG_ROWS, _BIG_DIM = 20_000, 200
 def big_source(tmp_path_factory) -> Path:
     """A 16 MB word2vec binary file: long enough to interrupt while reading and while writing."""
     path = tmp_path_factory.mktemp("big") / "big.bin"
-    rng = np.random.default_rng(3)
-    values = rng.standard_normal((_BIG_ROWS, _BIG_DIM)).astype("<f4")
-    with open(path, "wb") as fh:
-        fh.write(f"{_BIG_ROWS} {_BIG_DIM}\n".encode())
-        for i in range(_BIG_ROWS):
-            fh.write(f"w{i} ".encode() + values[i].tobytes() + b"\n")
+    values = np.random.default_rng(3).standard_normal((_BIG_ROWS, _BIG_DIM))
+    path.write_bytes(word2vec_binary((f"w{i}", row) for i, row in enumerate(values)))
     return path
 
 
@@ -436,17 +431,13 @@ def big_source(tmp_path_factory) -> Path:
 def test_signal_at_a_random_point_leaves_no_file(tmp_path: Path, big_source: Path, signum: int, phase: str) -> None:
     """SIGTERM or SIGINT at a random moment of a real conversion leaves no output and no temporary.
 
-    The signal is sent a random delay after the child opens its source, or after its temporary appears.
+    The signal is sent a random delay after the child opens its source, or creates its temporary.
     """
     out = tmp_path / "big.pth"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "vecload", "convert", str(big_source), "-o", str(out), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    # the child says when it opens its source, or its temporary: no polling
+    proc = start_vecload(["convert", str(big_source), "-o", str(out), "-q"],
+                         ready_at=str(big_source) if phase == "reading" else f"/{atomic.TEMP_PREFIX}")
     rng = random.Random()
-    if phase == "reading":
-        _wait_for(lambda: _has_open(proc.pid, big_source))
-    else:
-        _wait_for(lambda: any(p.name.startswith(".vecload-tmp.") for p in tmp_path.iterdir()))
     time.sleep(rng.uniform(0, 0.03))
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
@@ -461,21 +452,6 @@ def test_signal_at_a_random_point_leaves_no_file(tmp_path: Path, big_source: Pat
         assert proc.returncode == -signal.SIGTERM, err.decode()
     if phase == "writing" and signum == signal.SIGTERM:
         assert b"interrupted by SIGTERM while writing; nothing was written" in err
-
-
-def _has_open(pid: int, path: Path) -> bool:
-    try:
-        return any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir())
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
-def _wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the conversion never got there")
-        time.sleep(0.001)
 
 
 def test_aligned_convert_writes_one_file_plus_the_named_extras(tmp_path: Path) -> None:
