@@ -113,7 +113,7 @@ def _read(source: Source, format: str | None, engine: str | None, read_options: 
     """Read an opened source into :class:`Vectors` recording its provenance (refusing no rows on request)."""
     from vecload.formats import ReadOptions, read_table
 
-    table = read_table(source, format=format, engine=engine, options=ReadOptions(**read_options))
+    table = read_table(source, format=format, engine=engine, options=ReadOptions.of(**read_options))
     if refuse_empty and not table.tokens:
         raise _no_rows(source, table, read_options.get("limit"))
     return from_table(table, source, _recorded_options(format, engine, read_options))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+
+from typing import Any
 
 import numpy as np
 
@@ -192,6 +194,19 @@ class ReadOptions:
     progress: bool = False
     on_rows: Callable[[np.ndarray], None] | None = None
     max_bytes: int | None = None
+
+    @classmethod
+    def of(cls, **options: Any) -> ReadOptions:
+        """Options from keyword arguments, naming an unknown one (``ReadOptions(**kw)`` raises TypeError).
+
+        Raises:
+            ArgumentError: A name that is not a read option, or a value out of range.
+        """
+        names = [item.name for item in fields(cls)]
+        for name in options:
+            if name not in names:
+                raise ArgumentError(f"unknown read option {name!r}; the read options are: {', '.join(names)}")
+        return cls(**options)
 
     def __post_init__(self) -> None:
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 0):
