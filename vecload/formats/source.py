@@ -305,7 +305,8 @@ def _zip_entries(file: Path) -> Iterator[_ZipEntry]:
         tail = fh.read()
         at = tail.rfind(_EMPTY_ZIP_MAGIC)
         if at < 0 or len(tail) - at < _EOCD.size:
-            raise FormatError(f"{file}: damaged zip archive (no end of central directory record); download it again")
+            raise FormatError(f"{file}: byte 0: starts as a zip archive but has no end of central directory record "
+                              f"(damaged or cut short); download it again")
         _, _, _, _, total, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
         eocd = tail_start + at
         if total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
