@@ -383,7 +383,7 @@ def test_tar_member_behind_more_than_max_bytes_is_a_parse_error(tmp_path: Path) 
 def test_bz2_binary_bomb_is_refused_at_the_default_bound_in_bounded_memory(tmp_path: Path) -> None:
     """A 4 KB bz2 word2vec-binary stream of one repeated token inflating to 512 MiB is refused once it
     passes 256 MiB (the default bound), within seconds and without holding the repeats."""
-    from vecload.formats.source import MIN_BOUND
+    from vecload.formats.bounded import MIN_BOUND
 
     record = b"w " + bytes(4 * 300) + b"\n"
     count = (512 << 20) // len(record)
@@ -414,7 +414,7 @@ def test_repeated_rows_are_dropped_as_they_are_read(tmp_path: Path) -> None:
 def test_ratio_bound_passes_genuine_files_and_stops_bombs_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """By default the bound follows the compressed bytes read: a genuine file compressing about 3-fold
     reads whole past the floor (1 MiB here), a bomb is stopped just past the floor."""
-    import vecload.formats.source as source_module
+    import vecload.formats.bounded as source_module
 
     monkeypatch.setattr(source_module, "MIN_BOUND", 1 << 20)
     rng = np.random.default_rng(3)
@@ -437,7 +437,7 @@ def test_max_bytes_also_bounds_the_walk_to_a_tar_member(tmp_path: Path, monkeypa
     is refused by default, and max_bytes, which the message names as the fix, raises the bound for the walk
     to the member and for detection too (it was applied only to the read itself)."""
     import vecload
-    import vecload.formats.source as source_module
+    import vecload.formats.bounded as source_module
     from vecload.cli import main
 
     monkeypatch.setattr(source_module, "MIN_BOUND", 1 << 20)

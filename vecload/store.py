@@ -33,7 +33,6 @@ import torch
 
 from vecload._version import __version__
 from vecload._atomic import Writer, write_files
-from vecload._pth import is_converted  # noqa: F401  (re-exported)
 from vecload._pth import root as _root
 from vecload.errors import IntegrityError, VecloadError
 

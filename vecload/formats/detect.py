@@ -6,7 +6,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from vecload.errors import ArgumentError, FormatError, Option, ParseError, Symbol, VecloadError, Wording
+from vecload.errors import ArgumentError, FormatError, Option, ParseError, Symbol, Wording
 from vecload.formats.source import Source
 
 #: The formats vecload reads. fastText ``.vec`` files are word2vec text.

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from typing import Any
 
 import numpy as np
 
-from vecload.errors import ArgumentError, Option, Wording
-from vecload.formats.tokenset import TokenSet
+from vecload.errors import ArgumentError
 
 #: How many examples of each problem a report keeps (the counts are always complete).
 MAX_EXAMPLES = 20
