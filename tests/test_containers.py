@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from vecload.errors import FormatError, ParseError
-from vecload.formats import ReadOptions, open_source, read_table
+from vecload.formats import ReadOptions, Tuning, open_source, read_table
 
 from .conftest import FIXTURES
 
@@ -623,15 +623,13 @@ def _wide_file(path: Path, rows: int = 3000, dim: int = 50) -> Path:
     return path
 
 
-def test_no_parser_thread_outlives_a_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_parser_thread_outlives_a_read(tmp_path: Path) -> None:
     """After an unfiltered and a filtered read on two threads, no vecload-* thread is alive."""
-    import vecload.formats.numbers as numbers
-
-    monkeypatch.setenv("VECLOAD_THREADS", "2")
-    monkeypatch.setattr(numbers, "_BATCH", 8 * 50)  # many batches per block: the pool is used
+    tuning = Tuning(batch_values=8 * 50, threads=2)  # many batches per block: the pool is used
     path = _wide_file(tmp_path / "wide.txt")
-    assert len(read_table(path).tokens) == 3000
-    assert read_table(path, options=ReadOptions(keep={"w5", "w2999"}.__contains__)).tokens == ["w5", "w2999"]
+    assert len(read_table(path, tuning=tuning).tokens) == 3000
+    keep = ReadOptions(keep={"w5", "w2999"}.__contains__)
+    assert read_table(path, options=keep, tuning=tuning).tokens == ["w5", "w2999"]
     assert [t.name for t in threading.enumerate() if t.name.startswith("vecload")] == []
 
 
@@ -643,8 +641,6 @@ def test_forked_workers_convert_after_a_read_in_the_parent(tmp_path: Path) -> No
         import multiprocessing, sys
         sys.path.insert(0, {str(ROOT)!r})
         import vecload
-        import vecload.formats.numbers as numbers
-        numbers._BATCH = 400
         vecload.convert({str(path)!r}, {str(tmp_path / "parent.pth")!r})
         outputs = [{str(tmp_path / "a.pth")!r}, {str(tmp_path / "b.pth")!r}]
         with multiprocessing.get_context("fork").Pool(2) as pool:
