@@ -15,12 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vecload
-from vecload._align_rows import gather_releasing
 from vecload.alignment import Aligned
+from vecload.alignment.vocab import read_task_vocab
 from vecload.cli import main
-from vecload.errors import IntegrityError, ParseError, VecloadError
+from vecload.errors import ArgumentError, IntegrityError, ParseError, VecloadError
 from vecload.formats import ReadOptions, read_table
-from vecload.taskvocab import read_task_vocab
 
 DATA = Path(gensim.__file__).parent / "test/test_data"
 VEC = DATA / "lee_fasttext.vec"
@@ -213,7 +212,7 @@ def test_vectors_align_equals_file_align(aligned: Aligned, vocab) -> None:
     """Aligning loaded vectors gives the same tokens, rows and labels, and leaves the table untouched."""
     loaded = vecload.load(VEC)
     before = loaded.vectors.clone()
-    again = loaded.align(vocab, lookup=("exact", "lower"), oov="normal", seed=7)
+    again = vecload.align(loaded, vocab, lookup=("exact", "lower"), oov="normal", seed=7)
     assert again.tokens == aligned.tokens and again.origins == aligned.origins and again.matched == aligned.matched
     assert torch.equal(again.vectors, aligned.vectors)
     assert torch.equal(loaded.vectors, before)
@@ -239,23 +238,9 @@ def test_trainable_mask_and_reload(tmp_path: Path, aligned: Aligned) -> None:
         Aligned.from_vectors(vecload.load(VEC))
 
 
-def test_self_check_catches_a_misplaced_row(monkeypatch: pytest.MonkeyPatch, vocab) -> None:
-    """A gather that swaps two found rows is caught by the self-check."""
-    import vecload.alignment as align_module
-
-    def swapped(buf, dest, source_index, n):
-        out = gather_releasing(buf, dest, source_index, n)
-        out[[dest[0], dest[-1]]] = out[[dest[-1], dest[0]]]
-        return out
-
-    monkeypatch.setattr(align_module, "gather_releasing", swapped)
-    with pytest.raises(IntegrityError, match="differs from the source's row"):
-        vecload.align(VEC, vocab)
-
-
 def test_verify_source_catches_a_reader_that_returns_wrong_rows(monkeypatch: pytest.MonkeyPatch, vocab) -> None:
     """A filtered read whose rows are off by one passes the in-memory check but not the re-read."""
-    import vecload.alignment as align_module
+    import vecload.alignment.core as align_module
     from vecload.formats import read_table as real_read_table
 
     def off_by_one(*args, **kwargs):
@@ -336,29 +321,6 @@ def test_on_rows_sees_every_row_before_filtering(source) -> None:
     assert np.array_equal(_bits(np.concatenate(seen)), _bits(src_rows))
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.data())
-def test_gather_releasing_equals_fancy_indexing(data: st.DataObject) -> None:
-    """The releasing gather gives exactly ``rows[source_index]`` at ``dest`` for any mapping and sizes."""
-    m = data.draw(st.integers(1, 12))
-    n = data.draw(st.integers(1, 12))
-    dest = sorted(data.draw(st.sets(st.integers(0, n - 1))))
-    picks = data.draw(st.lists(st.integers(0, m - 1), min_size=len(dest), max_size=len(dest)))
-    src = np.arange(m * 3, dtype=np.float32).reshape(m, 3)
-    expected = src[picks]
-    block = data.draw(st.integers(1, 5))
-    import vecload._align_rows as rows_module
-
-    saved, rows_module._GATHER_BLOCK = rows_module._GATHER_BLOCK, block
-    try:
-        buf = src.copy()
-        out = gather_releasing(buf, np.array(dest, dtype=np.intp), np.array(picks, dtype=np.intp), n)
-    finally:
-        rows_module._GATHER_BLOCK = saved
-    assert out.shape == (n, 3) and buf.shape == (0, 3)
-    assert np.array_equal(out[dest], expected)
-
-
 def test_cli_convert_with_vocab(tmp_path: Path, vocab, aligned: Aligned) -> None:
     """convert --vocab writes the aligned table, prints the coverage and writes the JSON report."""
     vocab_file = tmp_path / "vocab.tsv"
@@ -400,7 +362,7 @@ def test_cli_specials_and_pad_options(tmp_path: Path) -> None:
 
 def test_row_stats_skip_nonfinite_rows_and_ignore_chunking() -> None:
     """RowStats gives the sequential float64 sums of the finite rows, however the rows are chunked."""
-    from vecload._align_rows import RowStats
+    from vecload.alignment.oov import RowStats
 
     rng = np.random.default_rng(5)
     rows = (rng.standard_normal((1500, 7)) * rng.uniform(0.01, 50.0, (1500, 1))).astype(np.float32)

@@ -28,7 +28,7 @@ _LAZY = {
     "ReadOptions": "vecload.formats.table",
     "align": "vecload.alignment",
     "Aligned": "vecload.alignment",
-    "CoverageReport": "vecload.coverage",
+    "CoverageReport": "vecload.alignment",
     "PretrainedEmbedding": "vecload.embedding",
     "assert_frozen": "vecload.freeze",
     "audit": "vecload.freeze",
@@ -50,8 +50,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from vecload.alignment import Aligned, align
-    from vecload.coverage import CoverageReport
+    from vecload.alignment import Aligned, CoverageReport, align
     from vecload.embedding import PretrainedEmbedding
     from vecload.formats.table import ReadOptions
     from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
