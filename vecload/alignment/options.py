@@ -148,6 +148,9 @@ class AlignOptions:
             raise ArgumentError(f"options must be an AlignOptions, got {type(options).__name__}")
         if not fields:
             return options
+        own = [name for name in _SET_BY_ALIGN if name in fields]
+        if own:
+            raise ArgumentError(f"the alignment sets the read option {own[0]!r} itself; leave it out")
         unknown = sorted(set(fields) - set(_FIELDS))
         if unknown:
             raise ArgumentError(f"unknown alignment option {unknown[0]!r}; the options are: {', '.join(_FIELDS)}")

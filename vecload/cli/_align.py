@@ -52,8 +52,9 @@ def _align_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      if param.name in _ALIGN_ONLY and context.get_parameter_source(param.name)
                      not in (None, click.core.ParameterSource.DEFAULT)]
             if given:
-                raise click.UsageError(f"{', '.join(given)} only apply when aligning to a task vocabulary; "
-                                       f"add --vocab FILE, or leave {'them' if len(given) > 1 else 'it'} out")
+                many = len(given) > 1
+                raise click.UsageError(f"{', '.join(given)} only appl{'y' if many else 'ies'} when aligning to a "
+                                       f"task vocabulary; add --vocab FILE, or leave {'them' if many else 'it'} out")
         return func(**values)
 
     for option in reversed(_ALIGN_OPTIONS):
