@@ -396,6 +396,10 @@ def test_argument_errors() -> None:
     with pytest.raises(ArgumentError, match="tokens must be a list of tokens, a mapping token -> count or a "
                                             "vocabulary file, got int"):
         vecload.align(VEC, 5)
+    with pytest.raises(ArgumentError, match="source must be a path or vecload.Vectors, got NoneType"):
+        vecload.align(None, ["the"])
+    with pytest.raises(ArgumentError, match="lookup must be a sequence of steps, got int"):
+        vecload.align(VEC, ["the"], lookup=5)
     with pytest.raises(ValueError, match="specials must be a sequence of tokens, got the string '<pad>'"):
         vecload.align(VEC, ["the"], specials="<pad>")
     with pytest.raises(VecloadError, match="no finite rows"):

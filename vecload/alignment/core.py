@@ -70,6 +70,8 @@ def align(
         >>> b = vecload.align(vecload.load("glove.6B.50d.pth"), ["the", "cat"], specials=("<pad>",))
         >>> print(a.coverage.summary())
     """
+    if not isinstance(source, (str, os.PathLike, Vectors)):
+        raise ArgumentError(f"source must be a path or vecload.Vectors, got {type(source).__name__}")
     opts = AlignOptions.build(options, **fields)
     task = task_rows(tokens, opts.task)
     if isinstance(source, Vectors):

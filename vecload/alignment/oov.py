@@ -98,10 +98,14 @@ class OovMethod:
 def fill_oov(method_name: str, request: OovRequest) -> tuple[np.ndarray, list[str], dict[str, Any]]:
     """Run an OOV method: its rows, each row's origin and the record for the metadata.
 
+    Raises:
+        VecloadError: The method returned rows of the wrong shape or type.
+
     Example:
-        >>> rows, origins, record = fill_oov("zeros", OovRequest(["zzz"], 0, 3, rng, None, RowOptions()))
+        >>> request = OovRequest(["<unk>", "zzz"], 1, 3, np.random.default_rng(0), None, RowOptions(oov="zeros"))
+        >>> rows, origins, record = fill_oov("zeros", request)
         >>> rows.tolist(), origins, record
-        ([[0.0, 0.0, 0.0]], ['oov'], {'method': 'zeros', 'seed': None})
+        ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], ['special', 'oov'], {'method': 'zeros', 'seed': None})
     """
     method = OOV_METHODS[method_name]
     answer = method.fill(request)
@@ -113,56 +117,6 @@ def fill_oov(method_name: str, request: OovRequest) -> tuple[np.ndarray, list[st
     origins = ["special"] * request.specials + (answer.origins or ["oov"] * count)[request.specials :]
     record = {"method": method_name, "seed": request.options.seed if method.seeded else None, **answer.record}
     return rows, origins, record
-
-
-def _zeros(request: OovRequest) -> OovRows:
-    return OovRows(np.zeros((len(request.tokens), request.dim), dtype=np.float32))
-
-
-def _mean(request: OovRequest) -> OovRows:
-    mean, _, record = _statistics(request)
-    return OovRows(np.tile(mean.astype(np.float32), (len(request.tokens), 1)), record=record)
-
-
-def _normal(request: OovRequest) -> OovRows:
-    mean, std, record = _statistics(request)
-    return OovRows(_draw(request, mean, std, lambda rng, shape: rng.standard_normal(shape)), record=record)
-
-
-def _uniform(request: OovRequest) -> OovRows:
-    mean, std, record = _statistics(request)
-    draw = _draw(request, mean, np.sqrt(3.0) * std, lambda rng, shape: rng.uniform(-1.0, 1.0, shape))
-    return OovRows(draw, record=record)
-
-
-#: The OOV methods by name (the CLI's ``--oov`` choices); add one here.
-OOV_METHODS: dict[str, OovMethod] = {
-    "zeros": OovMethod(_zeros),
-    "mean": OovMethod(_mean, uses_stats=True),
-    "normal": OovMethod(_normal, uses_stats=True, seeded=True),
-    "uniform": OovMethod(_uniform, uses_stats=True, seeded=True),
-}
-
-
-def _statistics(request: OovRequest) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """The pretrained mean and std, and their record for the metadata."""
-    assert request.stats is not None, "an OOV method that reads the statistics needs uses_stats=True"
-    mean, std = request.stats.mean_std(request.dim)
-    record = {"stats_rows": request.stats.count, "stats_skipped": request.stats.skipped,
-              "mean": mean.tolist(), "std": std.tolist()}
-    return mean, std, record
-
-
-def _draw(request: OovRequest, mean: np.ndarray, scale: np.ndarray,
-          sample: Callable[[np.random.Generator, tuple[int, int]], np.ndarray]) -> np.ndarray:
-    """float32(mean + scale * draw) for every row, drawn a block of rows at a time in row order."""
-    out = np.empty((len(request.tokens), request.dim), dtype=np.float32)
-    for start in range(0, len(out), _DRAW_BLOCK):
-        draws = sample(request.rng, (min(_DRAW_BLOCK, len(out) - start), request.dim))
-        draws *= scale
-        draws += mean  # as float64, then rounded once
-        out[start : start + len(draws)] = draws
-    return out
 
 
 class RowStats:
@@ -218,3 +172,53 @@ class RowStats:
         mean = self._sum / self.count
         std = np.sqrt(np.maximum(self._sumsq / self.count - mean * mean, 0.0))
         return mean, std
+
+
+def _zeros(request: OovRequest) -> OovRows:
+    return OovRows(np.zeros((len(request.tokens), request.dim), dtype=np.float32))
+
+
+def _mean(request: OovRequest) -> OovRows:
+    mean, _, record = _statistics(request)
+    return OovRows(np.tile(mean.astype(np.float32), (len(request.tokens), 1)), record=record)
+
+
+def _normal(request: OovRequest) -> OovRows:
+    mean, std, record = _statistics(request)
+    return OovRows(_draw(request, mean, std, lambda rng, shape: rng.standard_normal(shape)), record=record)
+
+
+def _uniform(request: OovRequest) -> OovRows:
+    mean, std, record = _statistics(request)
+    draw = _draw(request, mean, np.sqrt(3.0) * std, lambda rng, shape: rng.uniform(-1.0, 1.0, shape))
+    return OovRows(draw, record=record)
+
+
+#: The OOV methods by name (the CLI's ``--oov`` choices); add one here.
+OOV_METHODS: dict[str, OovMethod] = {
+    "zeros": OovMethod(_zeros),
+    "mean": OovMethod(_mean, uses_stats=True),
+    "normal": OovMethod(_normal, uses_stats=True, seeded=True),
+    "uniform": OovMethod(_uniform, uses_stats=True, seeded=True),
+}
+
+
+def _statistics(request: OovRequest) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The pretrained mean and std, and their record for the metadata."""
+    assert request.stats is not None, "an OOV method that reads the statistics needs uses_stats=True"
+    mean, std = request.stats.mean_std(request.dim)
+    record = {"stats_rows": request.stats.count, "stats_skipped": request.stats.skipped,
+              "mean": mean.tolist(), "std": std.tolist()}
+    return mean, std, record
+
+
+def _draw(request: OovRequest, mean: np.ndarray, scale: np.ndarray,
+          sample: Callable[[np.random.Generator, tuple[int, int]], np.ndarray]) -> np.ndarray:
+    """float32(mean + scale * draw) for every row, drawn a block of rows at a time in row order."""
+    out = np.empty((len(request.tokens), request.dim), dtype=np.float32)
+    for start in range(0, len(out), _DRAW_BLOCK):
+        draws = sample(request.rng, (min(_DRAW_BLOCK, len(out) - start), request.dim))
+        draws *= scale
+        draws += mean  # as float64, then rounded once
+        out[start : start + len(draws)] = draws
+    return out

@@ -14,6 +14,7 @@ dataclass by name; each dataclass checks its values and raises :class:`~vecload.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,12 @@ class RowOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        lookup = (self.lookup,) if isinstance(self.lookup, str) or callable(self.lookup) else tuple(self.lookup)
+        if isinstance(self.lookup, str) or callable(self.lookup):
+            lookup = (self.lookup,)
+        elif isinstance(self.lookup, Iterable):
+            lookup = tuple(self.lookup)
+        else:
+            raise ArgumentError(f"lookup must be a sequence of steps, got {type(self.lookup).__name__}")
         object.__setattr__(self, "lookup", lookup)
         names = [step.name for step in lookup_chain(lookup)]
         taken = [name for name in names if name in OOV_METHODS]

@@ -237,4 +237,4 @@ def _check_token(token: object, name: str, unit: str, where: int) -> None:
     if not isinstance(token, str):
         raise ArgumentError(f"{name}: the token at {unit} {where} is a {type(token).__name__}, not a str")
     if not token:
-        raise VecloadError(f"{name}: the token at {unit} {where} is empty")
+        raise ArgumentError(f"{name}: the token at {unit} {where} is empty")
