@@ -14,6 +14,7 @@ plain way, and compares the rows read again. Any difference raises :class:`~vecl
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,8 @@ class SelfCheck:
 
     def against(self, src_tokens: Sequence[str], src_rows: np.ndarray) -> SelfCheck:
         """Match the sample against the source tokens by the plain route and compare labels and rows."""
+        if not self.sample:
+            return self
         expected = _plain_match(self.steps, [self.tokens[r] for r in self.looked_up], src_tokens)
         for r in self.looked_up:
             origin, index = expected[self.tokens[r]]
@@ -80,11 +83,14 @@ class SelfCheck:
 
     def against_file(self, source: Source, *, format: str | None, engine: str | None, options: ReadOptions) -> None:
         """Read the file again, keeping the tokens that share a key with a sampled token, and compare."""
-        import dataclasses
-
+        if not self.looked_up:
+            return
         sampled = [self.tokens[r] for r in self.looked_up]
         keys = [(step.func, {step.func(t) for t in sampled}) for step in self.steps]
-        keep = lambda token: any(func(token) in wanted for func, wanted in keys)  # noqa: E731
+
+        def keep(token: str) -> bool:
+            return any(func(token) in wanted for func, wanted in keys)
+
         table = read_table(source, format=format, engine=engine,
                            options=dataclasses.replace(options, keep=keep, on_rows=None, progress=False))
         expected = _plain_match(self.steps, sampled, table.tokens)
