@@ -26,7 +26,8 @@ from vecload.alignment.selfcheck import SelfCheck
 from vecload.alignment.vocab import TaskRows, TokensSpec, task_rows
 from vecload.errors import ArgumentError
 from vecload.formats import ReadOptions, open_source, read_table
-from vecload.vectors import Vectors, is_converted, load_converted
+from vecload.loader import is_converted, load_converted
+from vecload.vectors import Vectors
 
 
 def align(

@@ -6,7 +6,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from vecload.errors import FormatError, Option, ParseError, Symbol, VecloadError, Wording
+from vecload.errors import ArgumentError, FormatError, Option, ParseError, Symbol, Wording
 from vecload.formats.source import Source
 
 #: The formats vecload reads. fastText ``.vec`` files are word2vec text.
@@ -435,5 +435,5 @@ def _refuse_known_foreign(head: bytes, name: str) -> None:
 def check_format(name: str) -> str:
     """Validate a user-supplied format name."""
     if name not in FORMATS:
-        raise VecloadError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}")
+        raise ArgumentError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}")
     return name

@@ -44,9 +44,9 @@ from vecload.formats.detect import (
 )
 from vecload.formats.numbers import PAD, BadNumber, parse_pool, parse_rows
 from vecload.formats.source import Source
-from vecload.formats.table import ReadOptions, Table, TableBuilder
+from vecload.formats.builder import TableBuilder
+from vecload.formats.table import ReadOptions, Table, Tuning
 
-BLOCK = 2 << 20
 _PADDING = b"0" * PAD
 #: Spaces and tabs before a line's end (stripped, as gensim strips them).
 _TRAILING = re.compile(rb"[ \t]+\n")
@@ -56,13 +56,14 @@ _LEADING_BLANK_LINES = re.compile(rb"(?:[ \t\r\x0b\x0c]*\n)*")
 _NOT_IN_VALUES = re.compile(rb"[_\t\r\x0b\x0c]")
 
 
-def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
+def read_text(source: Source, fmt: str, options: ReadOptions, tuning: Tuning = Tuning()) -> Table:
     """Read a GloVe or word2vec text source.
 
     Args:
         source: The stream to read.
         fmt: ``"glove"`` or ``"word2vec"``.
         options: Limits, filter and policies.
+        tuning: Block size, batch size and threads.
 
     Returns:
         The table; ``report`` says what was read, skipped and repaired.
@@ -70,15 +71,16 @@ def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
     Raises:
         ParseError: The file is malformed; the message names the line.
     """
-    with parse_pool() as pool, source.open(options.max_bytes) as stream:
-        return _TextReader(source, fmt, options, pool).read(stream)
+    with parse_pool(tuning.threads) as pool, source.open(options.max_bytes) as stream:
+        return _TextReader(source, fmt, options, tuning, pool).read(stream)
 
 
 class _TextReader:
     """State of one read: the builder, the dimension and where it was set, line numbers."""
 
-    def __init__(self, source: Source, fmt: str, options: ReadOptions, pool: Executor | None = None) -> None:
+    def __init__(self, source: Source, fmt: str, options: ReadOptions, tuning: Tuning, pool: Executor | None = None) -> None:
         self.source = source
+        self.tuning = tuning
         self.pool = pool
         self.name = source.name
         self.fmt = fmt
@@ -101,7 +103,7 @@ class _TextReader:
         line = 1
         last_line = 0
         try:
-            for block, final in _blocks(stream, self.name):
+            for block, final in _blocks(stream, self.name, self.tuning.text_block):
                 line, last_line = self._step(block, final, line, last_line, progress)
         except _Stop:
             pass
@@ -283,7 +285,7 @@ class _TextReader:
         raw = [data[a:b] for a, b in zip(starts.tolist(), bounds[:, 0].tolist())]
         values = np.empty((n, dim), dtype=np.float32)
         try:
-            parse_rows(buf, data, bounds, values, self.pool)
+            parse_rows(buf, data, bounds, values, self.pool, self.tuning.batch_values)
         except BadNumber as exc:
             if self._skip:
                 raise _BadRow from None
@@ -453,7 +455,7 @@ def _canonical(data: bytes, buf: np.ndarray, newlines: np.ndarray) -> bool:
     return bool(buf[newlines - 1].min() > 32 and buf[newlines[:-1] + 1].min(initial=33) > 32)
 
 
-def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
+def _blocks(stream: BinaryIO, name: str, size: int) -> Iterator[tuple[bytes, bool]]:
     """Blocks of whole lines (each ending in a newline), each after :data:`PAD` bytes of padding; the flag
     marks the last block.
 
@@ -466,7 +468,7 @@ def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
     pending: bytes | None = None
     consumed = 0
     while True:
-        data = stream.read(BLOCK)
+        data = stream.read(size)
         consumed += len(data)
         if len(rest) > MAX_LINE_BYTES:
             raise ParseError(
