@@ -6,13 +6,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import gensim
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import vecload
 from vecload.alignment import Aligned
@@ -20,8 +17,9 @@ from vecload.alignment.vocab import read_task_vocab
 from vecload.cli import main
 from vecload.errors import ArgumentError, IntegrityError, ParseError, VecloadError
 from vecload.formats import ReadOptions, read_table
+from tests.conftest import bits, gensim_data
 
-DATA = Path(gensim.__file__).parent / "test/test_data"
+DATA = gensim_data()
 VEC = DATA / "lee_fasttext.vec"
 SPECIALS = ("<pad>", "<unk>")
 
@@ -63,10 +61,6 @@ def _expected_match(token: str, src_tokens: list[str]) -> tuple[str, str | None]
     return "oov", None
 
 
-def _bits(array: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
-
-
 def _stats(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-dimension mean and population std: float64 sums row after row, as documented."""
     total = np.zeros(rows.shape[1])
@@ -89,7 +83,7 @@ def test_found_rows_equal_source_rows(aligned: Aligned, source, vocab) -> None:
             assert matched is None
             continue
         assert (origin, matched) == _expected_match(token, src_tokens)
-        assert np.array_equal(_bits(aligned.vectors[row].numpy()), _bits(src_rows[index[matched]]))
+        assert np.array_equal(bits(aligned.vectors[row].numpy()), bits(src_rows[index[matched]]))
         found += 1
     assert found == 713
 
@@ -122,7 +116,7 @@ def test_specials_sit_where_asked_and_pad_is_zero(vocab) -> None:
     a = vecload.align(VEC, list(vocab)[:50], specials=("<unk>", "<bos>", "<pad>"), pad="<pad>", oov="normal")
     assert a.tokens[:3] == ["<unk>", "<bos>", "<pad>"] and a.tokens[3:] == list(vocab)[:50]
     assert a.pad_index == 2 and a.origins[:3] == ["special", "special", "pad"]
-    assert not np.any(_bits(a.vectors[2].numpy()))
+    assert not np.any(bits(a.vectors[2].numpy()))
     assert np.all(a.vectors[[0, 1]].numpy() != 0)
     none = vecload.align(VEC, ["the"], specials=(), pad=None)
     assert none.tokens == ["the"] and none.pad_index is None
@@ -140,7 +134,7 @@ def test_normal_oov_rows_use_pretrained_mean_and_std(aligned: Aligned, source) -
     rows = [i for i, o in enumerate(aligned.origins) if o in ("special", "oov")]
     assert rows[0] == 1 and len(rows) == 1 + 1157
     draws = mean + std * np.random.default_rng(7).standard_normal((len(rows), src_rows.shape[1]))
-    assert np.array_equal(_bits(aligned.vectors[rows].numpy()), _bits(draws.astype(np.float32)))
+    assert np.array_equal(bits(aligned.vectors[rows].numpy()), bits(draws.astype(np.float32)))
 
 
 def test_oov_seed_reproducible_and_seeds_differ(vocab) -> None:
@@ -170,7 +164,7 @@ def test_other_oov_initialisations(oov: str, vocab, source) -> None:
     else:
         draws = mean + np.sqrt(3.0) * std * np.random.default_rng(11).uniform(-1.0, 1.0, (len(rows), src_rows.shape[1]))
         expected = draws.astype(np.float32)
-    assert np.array_equal(_bits(a.vectors[rows].numpy()), _bits(expected))
+    assert np.array_equal(bits(a.vectors[rows].numpy()), bits(expected))
 
 
 def test_exact_beats_lowercase_and_first_in_file_order_wins(source) -> None:
@@ -412,7 +406,7 @@ def test_on_rows_sees_every_row_before_filtering(source) -> None:
     seen: list[np.ndarray] = []
     table = read_table(VEC, options=ReadOptions(keep={"the", "of"}.__contains__, on_rows=lambda r: seen.append(r.copy())))
     assert table.tokens == ["the", "of"]
-    assert np.array_equal(_bits(np.concatenate(seen)), _bits(src_rows))
+    assert np.array_equal(bits(np.concatenate(seen)), bits(src_rows))
 
 
 def test_cli_convert_with_vocab(tmp_path: Path, vocab, aligned: Aligned) -> None:
