@@ -39,6 +39,9 @@ _ALIGN_OPTIONS = [
     click.option("--report-json", type=click.Path(dir_okay=False), default=None, help="Also write the coverage report as JSON."),
     click.option("--verify-source", is_flag=True, help="Self-check: also read the sampled rows from SRC a second time."),
 ]
+#: The options that mean nothing without --vocab (their parameter names).
+_ALIGN_ONLY = ("vocab_layout", "vocab_duplicates", "specials", "pad", "lowercase", "normalizers", "oov", "seed",
+               "report_json", "verify_source")
 
 
 def _align_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,10 +64,6 @@ def _align_options(func: Callable[..., Any]) -> Callable[..., Any]:
         command = option(command)
     return command
 
-
-#: The options that mean nothing without --vocab (their parameter names).
-_ALIGN_ONLY = ("vocab_layout", "vocab_duplicates", "specials", "pad", "lowercase", "normalizers", "oov", "seed",
-               "report_json", "verify_source")
 
 
 def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | None, quiet: bool, fmt: str | None,
