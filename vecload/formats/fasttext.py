@@ -210,7 +210,10 @@ class _Parser:
             args = dict(zip(_ARGS, (magic, version, *rest)))
             version = 0
         if not _plausible(args) or not 0 <= version <= 12:
-            raise ParseError(self.name, f"not a fastText model: implausible header {args}", offset=0)
+            shown = ", ".join(f"{k} {v}" for k, v in args.items() if k in ("dim", "loss", "model", "minn", "maxn"))
+            what = "has fastText's magic number but" if magic == MAGIC else "is not a fastText model: it has"
+            raise ParseError(self.name, f"{what} an implausible header (version {version}, {shown}): the file is "
+                             f"damaged or not a fastText model", offset=0)
         args["version"] = version
         words, offsets, report = self.vocabulary(args, new=version > 0)
         if version > 0 and self.take(1, "the input matrix's header") != b"\0":
@@ -284,10 +287,12 @@ class _Parser:
             raise ParseError(self.name, "unexpected bytes after the model's end (two files joined?)", offset=self.offset)
 
     def skip(self, count: int, what: str) -> None:
-        """Step over ``count`` bytes, reading them only where the size is unknown (a compressed stream)."""
+        """Step over ``count`` bytes, reading them only where the stream cannot seek (a compressed stream)."""
         self.need(count, what)
-        if self.size is not None:
-            self.at, self.buffer, self.pos = self.offset + count, b"", 0
+        if self.size is not None and self.stream.seekable() and count > len(self.buffer) - self.pos:
+            target = self.offset + count
+            self.stream.seek(target)  # a plain file: stream positions are file offsets
+            self.at, self.buffer, self.pos = target, b"", 0
             return
         scratch = memoryview(bytearray(min(count, _BLOCK) or 1))
         while count:
