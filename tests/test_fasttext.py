@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -160,14 +158,17 @@ def test_trailing_bytes_and_bad_header_are_refused(fasttext_bin: Path, tmp_path:
 
 def test_cli_convert_of_damaged_model_is_one_line(fasttext_bin: Path, tmp_path: Path) -> None:
     """vecload convert of a truncated .bin exits 1 with the offset, no traceback, nothing written."""
+    from click.testing import CliRunner
+
+    from vecload.cli import main
+
     cut = tmp_path / "cut.bin"
     cut.write_bytes(fasttext_bin.read_bytes()[:5000])
     out = tmp_path / "out"
     out.mkdir()
-    result = subprocess.run([sys.executable, "-m", "vecload", "convert", str(cut), "-o", str(out / "x.pth")],
-                            capture_output=True, text=True)
-    assert result.returncode == 1
-    assert "byte 5000: the file ends inside" in result.stderr and "Traceback" not in result.stderr
+    result = CliRunner().invoke(main, ["convert", str(cut), "-o", str(out / "x.pth")], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "byte 5000: the file ends inside" in result.output and "Traceback" not in result.output
     assert list(out.iterdir()) == []
 
 
