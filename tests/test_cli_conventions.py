@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 import vecload
 from tests.conftest import FIXTURES
-from vecload import cli
+from vecload.cli import _shell as cli
 from vecload.cli import main
 from vecload.errors import OutputExistsError, VecloadError
-from vecload.inspect import peek
+from vecload.describe import peek
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,7 +106,7 @@ EXIT_CASES: dict[str, dict[int, Callable[[Path], list[object]]]] = {
     },
 }
 # the library call each command makes, interrupted by Ctrl-C for the 130 case
-INTERRUPTED = {"convert": ("vecload.vectors", "convert_with_meta"), "info": ("vecload.inspect", "peek"),
+INTERRUPTED = {"convert": ("vecload.loader", "convert"), "info": ("vecload.describe", "peek"),
                "check-frozen": ("vecload.checks", "check_saved_model")}
 MISSING = [["convert", "/nonexistent/v.txt"], ["convert", FIXTURES / "tiny.vec", "--vocab", "/nonexistent/v.txt"],
            ["info", "/nonexistent/v.txt"],

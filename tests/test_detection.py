@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import FIXTURES, bits, gensim_data, reference_parse
-from vecload.errors import FormatError, ParseError, VecloadError
+from vecload.errors import ArgumentError, FormatError, ParseError, VecloadError
 from vecload.formats import ReadOptions, open_source, read_table
 from vecload.formats.detect import HEAD_BYTES, detect_format
 
@@ -452,7 +452,7 @@ def test_bad_rows_skip_is_only_for_the_native_engine(tmp_path: Path) -> None:
     """The gensim engine cannot skip rows: asking it to is a clear error."""
     with pytest.raises(VecloadError, match=r"skipping bad rows is only for the native engine .*; drop engine='gensim'"):
         read_table(FIXTURES / "tiny.vec", engine="gensim", options=ReadOptions(bad_rows="skip"))
-    with pytest.raises(ValueError, match="bad_rows must be one of"):
+    with pytest.raises(ArgumentError, match="bad_rows must be one of"):
         ReadOptions(bad_rows="drop")
 
 

@@ -265,7 +265,7 @@ def test_read_only_directory_fails_fast_without_reading(tmp_path: Path, monkeypa
 def test_missing_directory_fails_before_reading(tmp_path: Path, monkeypatch) -> None:
     """An output in a directory that does not exist fails before the source is opened."""
     monkeypatch.setattr("vecload.formats.open_source", _must_not_read)
-    with pytest.raises(VecloadError, match=r"directory .*nowhere does not exist; create it first"):
+    with pytest.raises(FileNotFoundError, match=r"directory .*nowhere does not exist; create it first"):
         vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "nowhere" / "t.pth")
 
 

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from vecload import __version__
+from vecload._version import __version__
 from vecload._atomic import Writer, write_files
 from vecload._pth import is_converted  # noqa: F401  (re-exported)
 from vecload._pth import root as _root
@@ -279,6 +279,23 @@ def load(path: str | os.PathLike[str], *, verify: bool = False) -> tuple[list[st
     tokens = _parse_tokens(pth, tokens_bytes, meta, rows)
     _check_tensor(pth, tensor, meta, verify)
     return tokens, tensor, meta
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata record of a converted file, without its tokens or tensor (what was written, for reports).
+
+    Raises:
+        IntegrityError: The file is not a converted file or its metadata is damaged (:func:`load` says more).
+    """
+    pth = Path(path)
+    try:
+        with zipfile.ZipFile(pth) as archive:
+            info = _info(archive, f"{_root(archive.namelist())}/{META_RECORD}")
+            if info is None:
+                raise _not_a_table(pth)
+            return _parse_meta(pth, _read_record(pth, archive, info, _CAP_FIXED))
+    except zipfile.BadZipFile as exc:
+        raise IntegrityError(f"{pth}: is not a converted file ({_first_line(exc)})") from exc
 
 
 def _info(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:

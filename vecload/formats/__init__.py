@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from vecload.errors import Option, VecloadError, Wording
+from vecload.errors import ArgumentError, Option, VecloadError, Wording
 from vecload.formats.detect import FORMATS, check_format, detect_format
 from vecload.formats.source import Source, open_source
-from vecload.formats.table import ParseReport, ReadOptions, Table
+from vecload.formats.table import READ_CHOICES, ParseReport, ReadOptions, Table
 
-__all__ = ["ENGINES", "FORMATS", "ParseReport", "ReadOptions", "Source", "Table", "open_source", "read_table"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "FORMATS", "READ_CHOICES", "ParseReport", "ReadOptions", "Source", "Table", "open_source", "read_table"]
 
 
 def _gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
@@ -71,7 +71,7 @@ def read_table(
     fmt = check_format(format) if format else detect_format(source, options.max_bytes)
     name = engine or DEFAULT_ENGINE
     if name not in ENGINES:
-        raise VecloadError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
+        raise ArgumentError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
     if name != "native" and options.bad_rows != "error":
         raise VecloadError(
             f"skipping bad rows is only for the native engine (the {name} engine reads every row or refuses "

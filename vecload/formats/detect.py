@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vecload.errors import FormatError, Option, ParseError, Symbol, VecloadError, Wording
+from vecload.errors import ArgumentError, FormatError, Option, ParseError, Symbol, VecloadError, Wording
 from vecload.formats.fasttext import FASTTEXT_FORMAT, looks_like_fasttext
 from vecload.formats.source import Source
 
@@ -428,5 +428,5 @@ def _refuse_known_foreign(head: bytes, name: str) -> None:
 def check_format(name: str) -> str:
     """Validate a user-supplied format name."""
     if name not in FORMATS:
-        raise VecloadError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}")
+        raise ArgumentError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}")
     return name

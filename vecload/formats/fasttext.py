@@ -22,8 +22,9 @@ from typing import BinaryIO
 import numpy as np
 
 from vecload.errors import UTF8_REPAIR, FormatError, ParseError
+from vecload.formats.builder import TableBuilder
 from vecload.formats.source import BOUND_RATIO, MIN_BOUND, Source
-from vecload.formats.table import ParseReport, ReadOptions, Table, TableBuilder
+from vecload.formats.table import ParseReport, ReadOptions, Table
 
 #: The format name vecload gives a fastText model.
 FASTTEXT_FORMAT = "fasttext-bin"

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vecload.formats.builder import TableBuilder
 from vecload.formats.fasttext import FASTTEXT_FORMAT, FastTextModel
-from vecload.formats.table import ReadOptions, Table, TableBuilder
+from vecload.formats.table import ReadOptions, Table
 
 #: Words composed per step (bounds the scratch memory to a few of these rows at a time).
 CHUNK = 16384

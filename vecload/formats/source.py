@@ -20,6 +20,7 @@ of decompressed bytes (to read a genuine file that compresses more than 100-fold
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import io
 import lzma
@@ -180,8 +181,9 @@ def open_source(path: str | os.PathLike[str], member: str | None = None, max_byt
         The source, with its compression and archive detected from magic bytes.
 
     Raises:
-        FormatError: The file does not exist, is a directory or not a regular file (a pipe), or is an
-            archive and no (valid) member was named.
+        FileNotFoundError: The file does not exist.
+        IsADirectoryError: It is a directory.
+        FormatError: It is not a regular file (a pipe), or is an archive and no (valid) member was named.
     """
     text = os.fspath(path)
     file = Path(text)
@@ -190,9 +192,9 @@ def open_source(path: str | os.PathLike[str], member: str | None = None, max_byt
         if Path(archive).is_file() and inner:
             file, member = Path(archive), inner
     if not file.exists():
-        raise FormatError(f"{text}: no such file")
+        raise FileNotFoundError(errno.ENOENT, "no such file", text)
     if file.is_dir():
-        raise FormatError(f"{text}: is a directory, not a vector file")
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a vector file", text)
     if not file.is_file():  # each open of a pipe (<(zcat ...)) would lose what the previous one read
         raise FormatError(
             f"{text}: is not a regular file (a pipe or a device?); vecload opens a source several times (to "
@@ -303,7 +305,8 @@ def _zip_entries(file: Path) -> Iterator[_ZipEntry]:
         tail = fh.read()
         at = tail.rfind(_EMPTY_ZIP_MAGIC)
         if at < 0 or len(tail) - at < _EOCD.size:
-            raise FormatError(f"{file}: damaged zip archive (no end of central directory record); download it again")
+            raise FormatError(f"{file}: byte 0: starts as a zip archive but has no end of central directory record "
+                              f"(damaged or cut short); download it again")
         _, _, _, _, total, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
         eocd = tail_start + at
         if total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:

@@ -44,7 +44,8 @@ from vecload.formats.detect import (
 )
 from vecload.formats.numbers import PAD, BadNumber, parse_pool, parse_rows
 from vecload.formats.source import Source
-from vecload.formats.table import ReadOptions, Table, TableBuilder
+from vecload.formats.builder import TableBuilder
+from vecload.formats.table import ReadOptions, Table
 
 BLOCK = 2 << 20
 _PADDING = b"0" * PAD
