@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import math
 from pathlib import Path
 
 import numpy as np
@@ -216,4 +215,21 @@ def test_supervised_and_non_utf8_models_are_explained() -> None:
     clean = [i for i, token in enumerate(table.tokens) if "\ufffd" not in token]
     assert len(clean) > len(kv) // 2
     assert np.array_equal(bits(table.vectors[clean]), bits(kv[[table.tokens[i] for i in clean]]))
-    assert math.isclose(table.report.model["t"], 1e-4)
+    assert table.report.model["version"] == 0 and table.report.model["model"] == "skipgram"
+
+
+def test_info_shows_the_model_without_reading_its_vectors(fasttext_bin: Path) -> None:
+    """vecload info on a .bin: a quick look names dim, vocabulary size, n-gram range and buckets; --full too."""
+    import json
+
+    from click.testing import CliRunner
+
+    from vecload.cli import main
+
+    quick = CliRunner().invoke(main, ["info", str(fasttext_bin), "--json"], catch_exceptions=False)
+    details = json.loads(quick.output)
+    assert details["format"] == "fasttext-bin" and "no vectors computed" in details["look"]
+    assert {k: details["model"][k] for k in ("dim", "words", "minn", "maxn", "bucket")} == {
+        "dim": 16, "words": details["count"], "minn": 3, "maxn": 5, "bucket": 3000}
+    full = CliRunner().invoke(main, ["info", str(fasttext_bin), "--full"], catch_exceptions=False)
+    assert full.exit_code == 0 and "  bucket: 3000" in full.output and "  minn: 3" in full.output

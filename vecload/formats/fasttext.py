@@ -33,6 +33,7 @@ MAGIC = 793712314
 _ARGS = ("dim", "ws", "epoch", "min_count", "neg", "word_ngrams", "loss", "model", "bucket", "minn", "maxn",
          "lr_update_rate", "t")
 _ARGS_STRUCT = struct.Struct("<12id")
+_MODELS = {1: "cbow", 2: "skipgram", 3: "supervised"}
 _MAX_DIM = 1 << 20
 _MAX_WORD_BYTES = 1 << 20
 _PIECE = 1 << 20
@@ -97,8 +98,9 @@ class FastTextModel:
 
     def describe(self) -> dict:
         """What ``vecload info`` shows: dim, vocabulary size, n-gram range and bucket count, and the rest."""
-        return {"dim": self.dim, "words": len(self.words), "minn": self.minn, "maxn": self.maxn,
-                "bucket": self.bucket, **{k: v for k, v in self.args.items() if k not in ("dim", "bucket")}}
+        return {"dim": self.dim, "words": len(self.words), "minn": self.minn, "maxn": self.maxn, "bucket": self.bucket,
+                "model": _MODELS.get(self.args["model"], str(self.args["model"])), "epoch": self.args["epoch"],
+                "ws": self.args["ws"], "ntokens": self.args["ntokens"], "version": self.args["version"]}
 
     def table(self, options: ReadOptions | None = None) -> Table:
         """The in-vocabulary word vectors as a table (see :func:`read_fasttext`)."""
@@ -123,8 +125,14 @@ def read_fasttext(source: Source, options: ReadOptions) -> Table:
     return read_model(source, options).table(options)
 
 
-def read_model(source: Source, options: ReadOptions | None = None) -> FastTextModel:
+def read_model(source: Source, options: ReadOptions | None = None, *, matrix: bool = True) -> FastTextModel:
     """Read a fastText ``.bin`` model: its vocabulary, input matrix (one copy) and arguments.
+
+    Args:
+        source: The file (:func:`~vecload.formats.open_source`).
+        options: ``unicode_errors`` and ``max_bytes`` apply.
+        matrix: False checks the matrices' sizes without reading them (a quick look: the model's
+            ``matrix`` is then empty).
 
     Example:
         >>> model = read_model(open_source("cc.en.300.bin"))  # doctest: +SKIP
@@ -137,7 +145,7 @@ def read_model(source: Source, options: ReadOptions | None = None) -> FastTextMo
     """
     options = options or ReadOptions()
     with source.open(options.max_bytes) as stream:
-        return _Parser(stream, source, options).model()
+        return _Parser(stream, source, options).model(read_matrix=matrix)
 
 
 def read_fasttext_gensim(source: Source, options: ReadOptions) -> Table:
@@ -150,7 +158,7 @@ def read_fasttext_gensim(source: Source, options: ReadOptions) -> Table:
         raise FormatError(f"{source.name}: the gensim engine reads a fastText model from a plain file only; "
                           f"decompress it, or use the native engine")
     with source.open(options.max_bytes) as stream:
-        checked = _Parser(stream, source, options).model(read_matrix=False)
+        checked = _Parser(stream, source, options).model(read_matrix=False)  # gensim never sees a damaged file
     from gensim.models.fasttext import load_facebook_vectors
 
     kv = load_facebook_vectors(str(source.path), encoding="utf-8")
