@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from vecload.errors import ArgumentError, FormatError, Option, ParseError, Symbol, VecloadError, Wording
-from vecload.formats.fasttext import FASTTEXT_FORMAT, looks_like_fasttext
+from vecload.formats.fasttext_layout import FASTTEXT_FORMAT, looks_like_fasttext
 from vecload.formats.source import Source
 
 #: The formats vecload reads. fastText ``.vec`` files are word2vec text; ``fasttext-bin`` is a fastText model.
