@@ -153,6 +153,31 @@ def test_trailing_bytes_and_bad_header_are_refused(fasttext_bin: Path, tmp_path:
     damaged.write_bytes(data[:8] + (17).to_bytes(4, "little") + data[12:])
     with pytest.raises(ParseError, match=r"dim\.bin: byte \d+: the input matrix is \d+ x 16, expected \d+ x 17"):
         read_table(str(damaged))
+    counts = tmp_path / "counts.bin"
+    counts.write_bytes(data[:68] + (12345).to_bytes(4, "little") + data[72:])
+    with pytest.raises(ParseError, match=r"counts\.bin: byte 64: the vocabulary has \d+ entries, 12345 words"):
+        read_table(str(counts))
+
+
+def test_corrupted_bytes_never_escape_as_other_exceptions(fasttext_bin: Path, tmp_path: Path) -> None:
+    """Random bytes overwritten in the header, the vocabulary or the matrices' headers: a vecload error or a table."""
+    from vecload.errors import VecloadError
+
+    data = fasttext_bin.read_bytes()
+    rng = np.random.default_rng(15)
+    damaged = tmp_path / "damaged.bin"
+    refused = 0
+    for _ in range(100):
+        mutated = bytearray(data)
+        for at in rng.integers(0, 30_000, size=3):
+            mutated[at] = int(rng.integers(0, 256))
+        damaged.write_bytes(bytes(mutated))
+        try:
+            read_model(open_source(damaged))
+        except VecloadError as exc:
+            assert str(exc).startswith(f"{damaged}"), str(exc)
+            refused += 1
+    assert refused > 10
 
 
 def test_cli_convert_of_damaged_model_is_one_line(fasttext_bin: Path, tmp_path: Path) -> None:

@@ -104,11 +104,12 @@ class Parser:
         size, nwords, nlabels = struct.unpack("<3i", self.take(12, "the vocabulary's header"))
         args["ntokens"] = struct.unpack("<q", self.take(8, "the vocabulary's header"))[0]
         pruned = struct.unpack("<q", self.take(8, "the vocabulary's header"))[0] if new else -1
-        if nlabels or args["model"] == 3:
+        if nlabels > 0 or args["model"] == 3:
             raise FormatError(f"{self.name}: is a supervised fastText classifier ({nlabels} labels), not word "
                               f"vectors; vecload reads unsupervised (skipgram or cbow) models")
-        if size != nwords or size < 0:
-            raise ParseError(self.name, f"the vocabulary has {size} entries but {nwords} words", offset=where)
+        if size != nwords or size < 0 or nlabels < 0:
+            raise ParseError(self.name, f"the vocabulary has {size} entries, {nwords} words and {nlabels} labels; "
+                             f"expected as many entries as words (the file is damaged)", offset=where)
         if pruned > 0:
             raise FormatError(f"{self.name}: is a pruned (quantized) fastText model; vecload reads unquantized "
                               f".bin models")
