@@ -88,8 +88,8 @@ def main() -> None:
             out = subprocess.run([sys.executable, "-c", _STEP, step, str(path), str(args.oov)], check=True,
                                  capture_output=True, text=True).stdout
             print(json.loads(out.strip().splitlines()[-1]))
-    print(f"(peak: the process's peak RSS above its imports; {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} "
-          f"MiB for this script)")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"(peak: each step's process's peak RSS above its imports; {own} MiB for this script)")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from torch import nn
 from vecload.errors import ArgumentError
 from vecload.formats.fasttext import FastTextModel, read_model
 from vecload.formats.ngrams import ngram_buckets
-from vecload.formats.source import open_source
 
 
 class SubwordEmbedding(nn.Module):
@@ -67,7 +66,7 @@ class SubwordEmbedding(nn.Module):
             >>> embedding = SubwordEmbedding.from_pretrained("lee_fasttext.bin")  # doctest: +SKIP
         """
         if not isinstance(model, FastTextModel):
-            model = read_model(open_source(model))
+            model = read_model(model)
         return cls(model, freeze=freeze, sparse=sparse)
 
     @property

@@ -14,6 +14,7 @@ inside the vocabulary, and holds the n-gram table twice). The input matrix is re
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from vecload.errors import FormatError
 from vecload.formats.builder import TableBuilder
 from vecload.formats.fasttext_layout import FASTTEXT_FORMAT, MAGIC, Parser, looks_like_fasttext
-from vecload.formats.source import Source
+from vecload.formats.source import Source, open_source
 from vecload.formats.table import ParseReport, ReadOptions, Table
 
 __all__ = ["FASTTEXT_FORMAT", "MAGIC", "FastTextModel", "looks_like_fasttext", "read_fasttext", "read_fasttext_gensim",
@@ -115,17 +116,18 @@ def read_fasttext(source: Source, options: ReadOptions) -> Table:
     return read_model(source, options).table(options)
 
 
-def read_model(source: Source, options: ReadOptions | None = None, *, matrix: bool = True) -> FastTextModel:
+def read_model(source: str | os.PathLike[str] | Source, options: ReadOptions | None = None, *,
+               matrix: bool = True) -> FastTextModel:
     """Read a fastText ``.bin`` model: its vocabulary, input matrix (one copy) and arguments.
 
     Args:
-        source: The file (:func:`~vecload.formats.open_source`).
+        source: The file (``archive.zip:member`` for a member), or a Source.
         options: ``unicode_errors`` and ``max_bytes`` apply.
         matrix: False checks the matrices' sizes without reading them (a quick look: the model's
             ``matrix`` is then empty).
 
     Example:
-        >>> model = read_model(open_source("cc.en.300.bin"))  # doctest: +SKIP
+        >>> model = read_model("cc.en.300.bin")  # doctest: +SKIP
         >>> model.minn, model.maxn, model.bucket  # doctest: +SKIP
         (5, 5, 2000000)
 
@@ -134,6 +136,8 @@ def read_model(source: Source, options: ReadOptions | None = None, *, matrix: bo
         FormatError: The model is supervised or quantized.
     """
     options = options or ReadOptions()
+    if not isinstance(source, Source):
+        source = open_source(source, None, options.max_bytes)
     with source.open(options.max_bytes) as stream:
         return FastTextModel(*Parser(stream, source, options).parse(read_matrix=matrix))
 
@@ -148,7 +152,8 @@ def read_fasttext_gensim(source: Source, options: ReadOptions) -> Table:
         raise FormatError(f"{source.name}: the gensim engine reads a fastText model from a plain file only; "
                           f"decompress it, or use the native engine")
     with source.open(options.max_bytes) as stream:
-        checked = FastTextModel(*Parser(stream, source, options).parse(read_matrix=False))  # gensim never sees a damaged file
+        # checked without reading the matrix, so gensim never sees a damaged file
+        checked = FastTextModel(*Parser(stream, source, options).parse(read_matrix=False))
     from gensim.models.fasttext import load_facebook_vectors
 
     kv = load_facebook_vectors(str(source.path), encoding="utf-8")

@@ -161,7 +161,8 @@ class Parser:
         trailing = (self.size - self.offset) if self.size is not None else len(self.buffer) - self.pos + len(
             self.stream.read(1))
         if trailing:
-            raise ParseError(self.name, "unexpected bytes after the model's end (two files joined?)", offset=self.offset)
+            raise ParseError(self.name, "unexpected bytes after the model's end (two files joined?)",
+                             offset=self.offset)
 
     def skip(self, count: int, what: str) -> None:
         """Step over ``count`` bytes, reading them only where the stream cannot seek (a compressed stream)."""

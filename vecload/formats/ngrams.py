@@ -7,7 +7,7 @@ mean of its n-gram rows (zeros when it has none). The sums run in gensim's order
 other in float32, so every value equals gensim's ``kv[word]`` bit for bit.
 
 Example:
-    >>> model = read_model(open_source("cc.en.300.bin"))  # doctest: +SKIP
+    >>> model = read_model("cc.en.300.bin")  # doctest: +SKIP
     >>> rows, found = subword_rows(model, ["colour", "colourfull"])  # doctest: +SKIP
 """
 
