@@ -87,18 +87,28 @@ def model_table(model: FastTextModel, options: ReadOptions) -> Table:
     builder.report = copy.deepcopy(model.report)
     builder.report.model = model.describe()
     only_kept = options.keep is not None and options.on_rows is None
-    for start in range(0, count, CHUNK):
-        stop = min(start + CHUNK, count)
-        tokens = model.words[start:stop]
-        if only_kept:
-            kept = np.flatnonzero([options.keep(token) for token in tokens])  # type: ignore[misc]
-            rows = np.zeros((len(tokens), model.dim), dtype=np.float32)
-            hashes = [ngram_buckets(tokens[i], model.minn, model.maxn, model.bucket) for i in kept.tolist()]
-            rows[kept] = _compose(model, kept + start, hashes)
-        else:
-            rows = word_vectors(model, start, stop)
-        builder.add_chunk(tokens, rows, model.offsets[start:stop])
+    with _progress_bar(model, count, options.progress) as bar:
+        for start in range(0, count, CHUNK):
+            stop = min(start + CHUNK, count)
+            tokens = model.words[start:stop]
+            if only_kept:
+                kept = np.flatnonzero([options.keep(token) for token in tokens])  # type: ignore[misc]
+                rows = np.zeros((len(tokens), model.dim), dtype=np.float32)
+                hashes = [ngram_buckets(tokens[i], model.minn, model.maxn, model.bucket) for i in kept.tolist()]
+                rows[kept] = _compose(model, kept + start, hashes)
+            else:
+                rows = word_vectors(model, start, stop)
+            builder.add_chunk(tokens, rows, model.offsets[start:stop])
+            bar.update(stop - start)
     return builder.finish()
+
+
+def _progress_bar(model: FastTextModel, count: int, show: bool):
+    """A tqdm bar over the words (``disable``d unless ``show``), closed when the block ends."""
+    from tqdm import tqdm
+
+    return tqdm(total=count, unit="word", unit_scale=True, disable=not show,
+                desc=f"{model.name.rsplit('/', 1)[-1]}: word vectors")
 
 
 def _compose(model: FastTextModel, ids: np.ndarray, hashes: list[list[int]]) -> np.ndarray:
