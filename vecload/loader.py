@@ -15,7 +15,7 @@ import torch
 import vecload.store as store
 from vecload._atomic import check_outputs
 from vecload.errors import Option, VecloadError, Wording
-from vecload.store import is_converted
+from vecload._pth import is_converted
 from vecload.vectors import Vectors
 
 if TYPE_CHECKING:

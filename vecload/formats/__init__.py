@@ -8,12 +8,12 @@ from collections.abc import Callable
 from vecload.errors import ArgumentError, Option, VecloadError, Wording
 from vecload.formats.detect import FORMATS, check_format, detect_format
 from vecload.formats.source import Source, open_source
-from vecload.formats.table import READ_CHOICES, ParseReport, ReadOptions, Table
+from vecload.formats.table import READ_CHOICES, ParseReport, ReadOptions, Table, Tuning
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "FORMATS", "READ_CHOICES", "ParseReport", "ReadOptions", "Source", "Table", "open_source", "read_table"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "FORMATS", "READ_CHOICES", "ParseReport", "ReadOptions", "Source", "Table", "Tuning", "open_source", "read_table"]
 
 
-def _gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
+def _gensim(source: Source, fmt: str, options: ReadOptions, tuning: Tuning) -> Table:
     if fmt == "fasttext-bin":
         from vecload.formats.fasttext import read_fasttext_gensim
 
@@ -23,22 +23,22 @@ def _gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
     return read_gensim(source, fmt, options)
 
 
-def _native(source: Source, fmt: str, options: ReadOptions) -> Table:
+def _native(source: Source, fmt: str, options: ReadOptions, tuning: Tuning) -> Table:
     if fmt == "word2vec-binary":
         from vecload.formats.binary import read_binary
 
-        return read_binary(source, options)
+        return read_binary(source, options, tuning)
     if fmt == "fasttext-bin":
         from vecload.formats.fasttext import read_fasttext
 
         return read_fasttext(source, options)
     from vecload.formats.text import read_text
 
-    return read_text(source, fmt, options)
+    return read_text(source, fmt, options, tuning)
 
 
 #: Reading engines by name; each takes (source, format, options) and returns a Table.
-ENGINES: dict[str, Callable[[Source, str, ReadOptions], Table]] = {"native": _native, "gensim": _gensim}
+ENGINES: dict[str, Callable[[Source, str, ReadOptions, Tuning], Table]] = {"native": _native, "gensim": _gensim}
 DEFAULT_ENGINE = "native"
 
 
@@ -49,6 +49,7 @@ def read_table(
     engine: str | None = None,
     member: str | None = None,
     options: ReadOptions | None = None,
+    tuning: Tuning | None = None,
 ) -> Table:
     """Read a vector file into tokens and a float32 matrix.
 
@@ -58,6 +59,7 @@ def read_table(
         engine: ``"native"`` or ``"gensim"``; None picks the default.
         member: The member of a zip or tar archive to read.
         options: Limits, filters and policies.
+        tuning: How the native engine cuts the read into pieces (never changes the result).
 
     Returns:
         The table and a report of what was read.
@@ -78,4 +80,4 @@ def read_table(
             f"the file)",
             fix=Wording("drop {}", Option("engine", name)),
         )
-    return ENGINES[name](source, fmt, options)
+    return ENGINES[name](source, fmt, options, tuning or Tuning())

@@ -21,7 +21,8 @@ from typing import BinaryIO
 import numpy as np
 
 from vecload.errors import UTF8_REPAIR, FormatError, ParseError
-from vecload.formats.source import BOUND_RATIO, MIN_BOUND, Source
+from vecload.formats.bounded import BOUND_RATIO, MIN_BOUND
+from vecload.formats.source import Source
 from vecload.formats.table import ParseReport, ReadOptions
 
 #: The format name vecload gives a fastText model.
@@ -64,7 +65,7 @@ class Parser:
         self.stream = stream
         self.name = source.name
         self.size = source.uncompressed_size()
-        # A compressed stream of unknown size can inflate only so far (see vecload.formats.source).
+        # A compressed stream of unknown size can inflate only so far (see vecload.formats.bounded).
         self.bound = self.size if self.size is not None else (
             options.max_bytes or max(MIN_BOUND, BOUND_RATIO * source.size()))
         self.options = options

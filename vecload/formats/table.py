@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 from typing import Any
 
 import numpy as np
 
-from vecload.errors import ArgumentError, Option, Wording
-from vecload.formats.tokenset import TokenSet
+from vecload.errors import ArgumentError
 
 #: How many examples of each problem a report keeps (the counts are always complete).
 MAX_EXAMPLES = 20
@@ -147,6 +146,24 @@ class Table:
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1])
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How the native engine cuts a read into pieces. Results never depend on it: tests shrink the pieces
+    so that rows, repeats and bad values cross every boundary.
+
+    Attributes:
+        text_block: Bytes of a text file read at a time.
+        binary_block: Bytes of a binary file read at a time.
+        batch_values: Numbers parsed per batch (a unit of work for the parse threads).
+        threads: Parse threads (None: ``VECLOAD_THREADS``, else up to 2).
+    """
+
+    text_block: int = 2 << 20
+    binary_block: int = 16 << 20
+    batch_values: int = 1 << 15
+    threads: int | None = None
 
 
 #: The allowed values of ReadOptions' choice fields, the first being the default (the CLI offers these).
