@@ -30,6 +30,7 @@ _LAZY = {
     "Aligned": "vecload.alignment",
     "CoverageReport": "vecload.alignment",
     "PretrainedEmbedding": "vecload.embedding",
+    "SubwordEmbedding": "vecload.subword",
     "assert_frozen": "vecload.freeze",
     "audit": "vecload.freeze",
     "fingerprint_frozen": "vecload.freeze",
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from vecload.formats.table import ReadOptions
     from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
     from vecload.loader import convert, load
+    from vecload.subword import SubwordEmbedding
     from vecload.vectors import Vectors
 
 
