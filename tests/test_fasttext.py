@@ -260,3 +260,48 @@ def test_info_shows_the_model_without_reading_its_vectors(fasttext_bin: Path) ->
         "dim": 16, "words": details["count"], "minn": 3, "maxn": 5, "bucket": 3000}
     full = CliRunner().invoke(main, ["info", str(fasttext_bin), "--full"], catch_exceptions=False)
     assert full.exit_code == 0 and "  bucket: 3000" in full.output and "  minn: 3" in full.output
+
+
+def test_align_fills_oov_rows_with_fasttext_subword_vectors(tmp_path: Path) -> None:
+    """oov="subword": misspelled task words get gensim's kv[word] bit for bit, counted as subword rows;
+    found words are exact rows; the specials come from the fallback method (zeros here)."""
+    import vecload
+
+    path = gensim_data() / "lee_fasttext.bin"
+    kv = load_facebook_vectors(str(path))
+    words = ["the", "goverment", "runnning", "government", "xyzzyq"]
+    assert [word in kv.key_to_index for word in words] == [True, False, False, True, False]
+    aligned = vecload.align(path, words, oov="subword", oov_fallback="zeros", specials=("<pad>", "<unk>"))
+    assert aligned.origins == ["pad", "special", "exact", "subword", "subword", "exact", "subword"]
+    for word in words:
+        row = aligned.vectors[aligned.get_index(word)].numpy()
+        assert np.array_equal(bits(row), bits(kv[word])), word
+    assert not aligned.vectors[1].any()  # <unk>: the zeros fallback
+    report = aligned.coverage
+    assert (report.found_types, report.oov) == (2, 0)
+    assert "subword          3 types" in report.summary()
+    assert aligned.meta["align"]["oov_init"]["fallback"] == "zeros"
+    assert aligned.trainable_mask.tolist() == [False, True, False, True, True, False, True]
+
+
+def test_subword_needs_a_fasttext_model_and_the_cli_takes_it(tmp_path: Path) -> None:
+    """A text source with oov="subword" is a clear ArgumentError; the CLI's --oov subword aligns a .bin
+    and --oov-fallback without --vocab is a usage error."""
+    import vecload
+    from click.testing import CliRunner
+
+    from vecload.cli import main
+
+    with pytest.raises(vecload.ArgumentError, match=r"lee_fasttext\.vec: oov='subword' builds rows from a fastText"):
+        vecload.align(gensim_data() / "lee_fasttext.vec", ["the", "goverment"], oov="subword")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("the\ngoverment\n")
+    out = tmp_path / "task.pth"
+    result = CliRunner().invoke(main, ["convert", str(gensim_data() / "lee_fasttext.bin"), "-o", str(out),
+                                       "--vocab", str(vocab), "--oov", "subword"])
+    assert result.exit_code == 0, result.output
+    assert "subword          1 types  50.00%" in result.output
+    assert vecload.load(out).meta["align"]["origins"] == ["pad", "special", "exact", "subword"]
+    result = CliRunner().invoke(main, ["convert", str(gensim_data() / "lee_fasttext.bin"), "-o", str(tmp_path / "x.pth"),
+                                       "--oov-fallback", "zeros"])
+    assert result.exit_code == 2 and "--oov-fallback only applies when aligning" in result.output

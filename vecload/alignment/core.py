@@ -91,7 +91,8 @@ def _align_file(path: str | os.PathLike[str], task: TaskRows, opts: AlignOptions
     stats = RowStats() if OOV_METHODS[opts.rows.oov].uses_stats else None
     src = open_source(path, member, opts.read.max_bytes)
     read = dataclasses.replace(opts.read, keep=lookup.source_filter(), on_rows=stats.add if stats else None)
-    table = read_table(src, format=format, engine=engine, options=read)
+    model = _subword_model(src, opts, format, engine)
+    table = model.table(read) if model is not None else read_table(src, format=format, engine=engine, options=read)
     recorded = {f.name: getattr(opts.read, f.name) for f in dataclasses.fields(ReadOptions)
                 if f.name not in ("keep", "on_rows", "progress")}
     meta: dict[str, Any] = {
@@ -100,12 +101,29 @@ def _align_file(path: str | os.PathLike[str], task: TaskRows, opts: AlignOptions
         "source": {"name": src.path.name, "member": src.member, "compression": src.compression},
         "options": {"format": format, "engine": engine, **recorded},
     }
-    aligned, check = _align_rows(task, lookup, table.tokens, table.vectors, stats, table.report.rows_read, opts, meta)
-    del table  # the rows read are no longer needed once gathered and checked
+    aligned, check = _align_rows(task, lookup, table.tokens, table.vectors, stats, table.report.rows_read, opts, meta,
+                                 model)
+    del table, model  # the rows read are no longer needed once gathered and checked
     if opts.check.verify_source:
         check.against_file(src, format=format, engine=engine, options=opts.read)
     aligned.meta["align"]["self_check"] = check.summary()
     return aligned
+
+
+def _subword_model(src: Any, opts: AlignOptions, format: str | None, engine: str | None) -> Any:
+    """The fastText model an ``oov="subword"`` alignment builds rows from, read once (its in-vocabulary
+    rows come from the same read); None for the other methods."""
+    if opts.rows.oov != "subword":
+        return None
+    from vecload.formats.detect import detect_format
+    from vecload.formats.fasttext import FASTTEXT_FORMAT, read_model
+
+    if (format or detect_format(src, opts.read.max_bytes)) != FASTTEXT_FORMAT:
+        raise ArgumentError(f"{src.name}: oov='subword' builds rows from a fastText model, and this is not a "
+                            f"fastText .bin file; choose another oov method")
+    if engine not in (None, "native"):
+        raise ArgumentError("oov='subword' reads the fastText model with the native engine; drop engine=")
+    return read_model(src, opts.read)
 
 
 def _align_table(vectors: Vectors, task: TaskRows, opts: AlignOptions) -> Aligned:
@@ -138,7 +156,7 @@ def _refuse_file_options(opts: AlignOptions, format: str | None, engine: str | N
 
 
 def _align_rows(task: TaskRows, lookup: Lookup, src_tokens: list[str], src_rows: np.ndarray, stats: RowStats | None,
-                rows_read: int, opts: AlignOptions, meta: dict[str, Any]) -> tuple[Aligned, SelfCheck]:
+                rows_read: int, opts: AlignOptions, meta: dict[str, Any], model: Any = None) -> tuple[Aligned, SelfCheck]:
     """The core: match, gather, fill, zero the pad, check, count; the aligned vectors and their check."""
     task_origins, picks = lookup.match(src_tokens)
     tokens = task.tokens
@@ -150,7 +168,7 @@ def _align_rows(task: TaskRows, lookup: Lookup, src_tokens: list[str], src_rows:
     origins = ["pad" if t == task.pad else "special" for t in task.specials] + task_origins
     fill = [r for r, origin in enumerate(origins) if origin in ("special", "oov")]
     request = OovRequest(tokens=[tokens[r] for r in fill], specials=origins.count("special"), dim=dim,
-                         rng=np.random.default_rng(opts.rows.seed), stats=stats, options=opts.rows)
+                         rng=np.random.default_rng(opts.rows.seed), stats=stats, options=opts.rows, model=model)
     filled, filled_origins, oov_init = fill_oov(opts.rows.oov, request)
     rows[fill] = filled
     del filled

@@ -6,7 +6,10 @@ filled by the alignment's ``oov`` method, all in one request, in row order (spec
 - ``zeros``: zero rows;
 - ``mean``: the per-dimension mean of the pretrained rows;
 - ``normal``: per dimension, ``mean + std * N(0, 1)``;
-- ``uniform``: per dimension, uniform on ``mean ± sqrt(3) * std`` (the same mean and variance).
+- ``uniform``: per dimension, uniform on ``mean ± sqrt(3) * std`` (the same mean and variance);
+- ``subword``: for a fastText ``.bin`` source, the vector fastText builds from the token's character
+  n-grams (equal to gensim's ``kv[token]``); tokens with no known n-gram, and the specials, are filled by
+  the ``oov_fallback`` method. The coverage report counts these rows as ``subword``.
 
 The statistics (:class:`RowStats`) cover every finite row the source gives (after ``limit``), summed in
 float64 in file order; random rows come from ``numpy.random.default_rng(seed)``, drawn in row order,
@@ -24,7 +27,7 @@ tokens=rest))``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +57,7 @@ class OovRequest:
         rng: ``numpy.random.default_rng(seed)``, for the draws in row order.
         stats: The pretrained rows' statistics when the method has ``uses_stats``, else None.
         options: The alignment's row options (where a method's own settings live).
+        model: The source's fastText model (``subword`` builds rows from it), or None.
     """
 
     tokens: list[str]
@@ -62,6 +66,7 @@ class OovRequest:
     rng: np.random.Generator
     stats: RowStats | None
     options: RowOptions
+    model: Any = None
 
 
 @dataclass
@@ -194,13 +199,36 @@ def _uniform(request: OovRequest) -> OovRows:
     return OovRows(draw, record=record)
 
 
+def _subword(request: OovRequest) -> OovRows:
+    """fastText's n-gram vector for each OOV token; the specials and tokens with no known n-gram go to
+    the fallback method (in row order, so its draws are those it would make for those rows alone)."""
+    from vecload.formats.ngrams import subword_rows
+
+    if request.model is None:
+        raise VecloadError("oov='subword' builds rows from a fastText model: the source must be a fastText .bin "
+                           "file", fix=Wording("or choose another method, e.g. {}", Option("oov", "normal")))
+    out = np.empty((len(request.tokens), request.dim), dtype=np.float32)
+    built, found = subword_rows(request.model, request.tokens[request.specials :])
+    found = np.concatenate([np.zeros(request.specials, dtype=bool), found])
+    out[request.specials :] = built
+    rest = np.flatnonzero(~found)
+    fallback = request.options.oov_fallback
+    answer = OOV_METHODS[fallback].fill(replace(request, tokens=[request.tokens[i] for i in rest.tolist()]))
+    out[rest] = answer.rows
+    origins = np.where(found, "subword", "oov").tolist()
+    return OovRows(out, origins, {"fallback": fallback, "subword_rows": int(found.sum()), **answer.record})
+
+
 #: The OOV methods by name (the CLI's ``--oov`` choices); add one here.
 OOV_METHODS: dict[str, OovMethod] = {
     "zeros": OovMethod(_zeros),
     "mean": OovMethod(_mean, uses_stats=True),
     "normal": OovMethod(_normal, uses_stats=True, seeded=True),
     "uniform": OovMethod(_uniform, uses_stats=True, seeded=True),
+    "subword": OovMethod(_subword, uses_stats=True, seeded=True),
 }
+#: The methods ``subword`` can fall back on.
+FALLBACKS = ("zeros", "mean", "normal", "uniform")
 
 
 def _statistics(request: OovRequest) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:

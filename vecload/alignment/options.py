@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vecload.alignment.lookup import NORMALIZERS, StepSpec, lookup_chain
-from vecload.alignment.oov import OOV_METHODS
+from vecload.alignment.oov import FALLBACKS, OOV_METHODS
 from vecload.alignment.vocab import LAYOUTS, VOCAB_DUPLICATES
 from vecload.errors import ArgumentError
 from vecload.formats import ReadOptions
 
-__all__ = ["LAYOUTS", "NORMALIZERS", "OOV_METHODS", "VOCAB_DUPLICATES", "AlignOptions", "CheckOptions",
+__all__ = ["FALLBACKS", "LAYOUTS", "NORMALIZERS", "OOV_METHODS", "VOCAB_DUPLICATES", "AlignOptions", "CheckOptions",
            "RowOptions", "TaskOptions"]
 
 #: ReadOptions fields that the alignment sets itself (its filter and its statistics).
@@ -74,11 +74,14 @@ class RowOptions:
         oov: How rows the source lacks are filled: one of :data:`OOV_METHODS` (``zeros``, ``mean``,
             ``normal``, ``uniform``; see :mod:`vecload.alignment.oov`).
         seed: The seed of ``numpy.random.default_rng`` for the methods that draw.
+        oov_fallback: With ``oov="subword"``, the method for the specials and the tokens with no known
+            n-gram (one of :data:`FALLBACKS`).
     """
 
     lookup: tuple[StepSpec, ...] = ("exact",)
     oov: str = "normal"
     seed: int = 0
+    oov_fallback: str = "normal"
 
     def __post_init__(self) -> None:
         if isinstance(self.lookup, str) or callable(self.lookup):
@@ -93,6 +96,7 @@ class RowOptions:
         if taken:
             raise ArgumentError(f"lookup step name {taken[0]!r} is the name of an OOV method; rename it")
         _choice("oov", self.oov, tuple(OOV_METHODS))
+        _choice("oov_fallback", self.oov_fallback, FALLBACKS)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ArgumentError(f"seed must be a whole number >= 0, got {self.seed!r}")
 

@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from vecload.cli._shell import _progress
-from vecload.alignment.options import LAYOUTS, NORMALIZERS, OOV_METHODS, VOCAB_DUPLICATES, RowOptions, TaskOptions
+from vecload.alignment.options import (
+    FALLBACKS,
+    LAYOUTS,
+    NORMALIZERS,
+    OOV_METHODS,
+    VOCAB_DUPLICATES,
+    RowOptions,
+    TaskOptions,
+)
 
 _TASK, _ROWS = TaskOptions(), RowOptions()
 
@@ -33,14 +41,17 @@ _ALIGN_OPTIONS = [
                       f"{', '.join(n for n in NORMALIZERS if n not in _ROWS.lookup + ('lower',))}, "
                       f"or several joined with + (repeatable)."),
     click.option("--oov", type=click.Choice(list(OOV_METHODS)), default=_ROWS.oov, show_default=True,
-                 help="Initialisation of rows the source lacks (mean/normal/uniform: per-dimension pretrained statistics)."),
+                 help="Initialisation of rows the source lacks (mean/normal/uniform: per-dimension pretrained statistics; "
+                      "subword: fastText's vector from the word's character n-grams, for a fastText .bin source)."),
+    click.option("--oov-fallback", type=click.Choice(FALLBACKS), default=_ROWS.oov_fallback, show_default=True,
+                 help="With --oov subword: the method for the specials and the words with no known n-gram."),
     click.option("--seed", type=click.IntRange(min=0), default=_ROWS.seed, show_default=True,
                  help="Seed for --oov normal/uniform."),
     click.option("--report-json", type=click.Path(dir_okay=False), default=None, help="Also write the coverage report as JSON."),
     click.option("--verify-source", is_flag=True, help="Self-check: also read the sampled rows from SRC a second time."),
 ]
 #: The options that mean nothing without --vocab (their parameter names).
-_ALIGN_ONLY = ("vocab_layout", "vocab_duplicates", "specials", "pad", "lowercase", "normalizers", "oov", "seed",
+_ALIGN_ONLY = ("vocab_layout", "vocab_duplicates", "specials", "pad", "lowercase", "normalizers", "oov", "oov_fallback", "seed",
                "report_json", "verify_source")
 
 
@@ -79,5 +90,6 @@ def _convert_aligned(src: str, out: str | None, force: bool, vocab_out: str | No
     return convert_aligned(src, vocab, out, force=force, report_json=values["report_json"], vocab_out=vocab_out,
                            format=fmt, engine=engine, member=member, limit=limit, layout=values["vocab_layout"],
                            vocab_duplicates=values["vocab_duplicates"], specials=specials, pad=pad, lookup=lookup,
-                           oov=values["oov"], seed=values["seed"], verify_source=values["verify_source"],
+                           oov=values["oov"], oov_fallback=values["oov_fallback"], seed=values["seed"],
+                           verify_source=values["verify_source"],
                            progress=_progress(quiet), **read)

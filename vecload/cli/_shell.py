@@ -33,6 +33,7 @@ _CLI_TERMS: dict[str, str] = {
     "vocab_duplicates": "--vocab-duplicates {}",
     "layout": "--vocab-layout {}",
     "oov": "--oov {}",
+    "oov_fallback": "--oov-fallback {}",
     "vecload.load": "vecload info",
 }
 
