@@ -14,7 +14,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vecload.errors import UTF8_REPAIR, ParseError
-from vecload.formats.detect import BOM, check_header, cut_short_hint, parse_header
+from vecload.formats.header import BOM, check_header, cut_short_hint, parse_header
 from vecload.formats.source import Source
 from vecload.formats.builder import TableBuilder
 from vecload.formats.table import ReadOptions, Table, Tuning

@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import re
-import struct
-from dataclasses import dataclass
 
-from vecload.errors import ArgumentError, FormatError, Option, ParseError, Symbol, Wording
+from vecload.errors import ArgumentError, FormatError, Option, Wording
+from vecload.formats.fasttext_layout import FASTTEXT_FORMAT, looks_like_fasttext
+from vecload.formats.header import BOM, HEADER, MAX_DIM, MAX_LINE_BYTES
+from vecload.formats.rows import is_number, row_cause, row_problem
 from vecload.formats.source import Source
 
-#: The formats vecload reads. fastText ``.vec`` files are word2vec text.
-FORMATS = ("glove", "word2vec", "word2vec-binary")
+#: The formats vecload reads. fastText ``.vec`` files are word2vec text; ``fasttext-bin`` is a fastText model.
+FORMATS = ("glove", "word2vec", "word2vec-binary", "fasttext-bin")
 FORMAT_HELP = (
-    "glove (text, no header), word2vec (text with a 'count dim' header, also fastText .vec) "
-    "and word2vec-binary, each optionally gzip-, bz2-, xz- or lzma-compressed, or a member of a zip or tar "
-    "archive (tar, tar.gz, tar.bz2, tar.xz, tar.lzma; archive:member)"
+    "glove (text, no header), word2vec (text with a 'count dim' header, also fastText .vec), "
+    "word2vec-binary and fasttext-bin (a fastText .bin model), each optionally gzip-, bz2-, xz- or "
+    "lzma-compressed, or a member of a zip or tar archive (tar, tar.gz, tar.bz2, tar.xz, tar.lzma; archive:member)"
 )
 
 #: The fix when text and binary evidence disagree: name the format.
 _EITHER_FORMAT = Wording("pass {} or {}", Option("format", "word2vec"), Option("format", "word2vec-binary"))
 
-BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 1 << 16
-#: The largest dimension accepted in a header (real vectors have at most a few thousand).
-MAX_DIM = 1 << 20
-#: gzip and zip (deflate) expand at most about 1032-fold.
-_DEFLATE_MAX_RATIO = 1032
-_SLACK = 1 << 24
-#: The longest line a text reader accepts (a 300-d row is about 3 KB); longer means binary data read as text.
-MAX_LINE_BYTES = 1 << 24
-_HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)[ \t]*\r?$")
 _BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)*")
 #: Detection reads at most this much: a first row of MAX_LINE_BYTES, or two records of MAX_DIM values.
 MAX_SNIFF_BYTES = 1 << 25
@@ -43,21 +35,9 @@ MAX_TOKEN_BYTES = 1 << 12
 #: Bytes that no text vector file holds (tab, newline, CR and the like are text).
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BAD_TOKEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_DECIMAL_COMMA = re.compile(rb"(?:^|[ \t])[+-]?\d+,\d+(?:[ \t]|$)")
-_DIGIT_SEPARATOR = re.compile(rb"\d_\d")
 #: A field that is a number, or one written with a decimal comma or '_' separators (bytes a float32 rarely is).
 _NUMBER_LIKE = re.compile(rb"[-+]?(?:[0-9][0-9.,_]*|[.,][0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?|[-+]?(?:nan|inf|infinity)",
                           re.IGNORECASE)
-_FASTTEXT_BIN_MAGIC = 793712314
-
-
-@dataclass(frozen=True)
-class Header:
-    """A word2vec header: the number of rows and the dimension it promises, and its length in bytes."""
-
-    count: int
-    dim: int
-    length: int
 
 
 def detect_format(source: Source, max_bytes: int | None = None) -> str:
@@ -105,6 +85,8 @@ def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
         if eof or final:
             raise FormatError(f"{name}: is empty; expected vectors in one of: {FORMAT_HELP}")
         return None
+    if looks_like_fasttext(head):
+        return FASTTEXT_FORMAT
     _refuse_known_foreign(head, name)
     text_head = head[len(BOM):] if head.startswith(BOM) else head
     skipped = _BLANK_LINES.match(text_head).end()  # readers skip (and count) blank lines
@@ -120,7 +102,7 @@ def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
             f"{name}: has no line break in its first {len(head) >> 20} MiB, so it is not a text vector file "
             f"and has no word2vec header; supported formats: {FORMAT_HELP}"
         )
-    header = _HEADER.match(first)
+    header = HEADER.match(first)
     if header:
         return _judge_header(int(header.group(1)), int(header.group(2)), rest, lines_before + 2, name, eof, final)
     if _looks_like_text_row(first):
@@ -262,47 +244,6 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def row_problem(row: bytes, dim: int) -> str | None:
-    """What keeps ``row`` from being a token and ``dim`` numbers (as the text reader reads it), or None."""
-    fields = row.rstrip().rsplit(b" ", dim)
-    cause = row_cause(row)
-    suffix = f" ({cause})" if cause else ""
-    if len(fields) < dim + 1:
-        return f"{len(fields) - 1} values, expected {dim}{suffix}"
-    for column, field in enumerate(fields[1:]):
-        if not is_number(field):
-            return f"value {column + 1} ({field.decode('utf-8', 'replace')!r}) is not a number{suffix}"
-    parts = fields[0].split(b" ")
-    if len(parts) > 1 and all(is_number(p) for p in parts[1:]):
-        return f"{len(parts) - 1 + dim} values, expected {dim}"
-    return None
-
-
-def row_cause(row: bytes) -> str:
-    """The likely cause of a text row that does not parse, in words ('' when none is recognised)."""
-    body = row.rstrip()
-    if b"\t" in body:
-        return ("it has tabs between fields; vecload reads fields separated by single spaces, as GloVe, "
-                "fastText and gensim write them: replace the tabs with spaces")
-    if _DECIMAL_COMMA.search(body, max(body.find(b" "), 0)):  # in the values, not a token such as '1,000'
-        return "decimal commas ('1,5'); vecload reads '.' as the decimal point: replace the commas with dots"
-    if _DIGIT_SEPARATOR.search(body):
-        return ("it has a '_' digit separator, which Python's float() accepts but no vector file writes; "
-                "remove the '_'")
-    return ""
-
-
-def is_number(field: bytes) -> bool:
-    """True when the text reader reads ``field`` as a number: ``float()`` syntax without ``_`` or whitespace."""
-    if not field or b"_" in field or field[:1].isspace() or field[-1:].isspace():
-        return False
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
 def _records(body: bytes, dim: int, count: int, eof: bool, final: bool) -> tuple[str, bool, int] | None:
     """The binary evidence: (state, whether the vectors hold control bytes, records that lined up); None: read more.
 
@@ -339,62 +280,9 @@ def _records(body: bytes, dim: int, count: int, eof: bool, final: bool) -> tuple
 
 def _refuse_binary_without_header(name: str) -> None:
     raise FormatError(
-        f"{name}: is binary data without a word2vec 'count dim' header (a fastText .bin model, or "
-        f"GloVe's own vectors.bin?), which vecload does not read; supported formats: {FORMAT_HELP}"
+        f"{name}: is binary data without a word2vec 'count dim' header (GloVe's own vectors.bin, or a "
+        f"damaged fastText model?), which vecload does not read; supported formats: {FORMAT_HELP}"
     )
-
-
-def parse_header(line: bytes, name: str, *, line_number: int = 1) -> Header:
-    """Parse a word2vec ``count dim`` header line (the file's line ``line_number``).
-
-    Raises:
-        ParseError: The line is not two non-negative integers.
-    """
-    raw = line[len(BOM):] if line.startswith(BOM) else line
-    match = _HEADER.match(raw.rstrip(b"\n"))
-    if not match:
-        shown = raw[:60].decode("utf-8", "replace").rstrip()
-        raise ParseError(name, f"expected a 'count dim' header, found {shown!r}", line=line_number)
-    return Header(int(match.group(1)), int(match.group(2)), len(line))
-
-
-def check_header(header: Header, source: Source, binary: bool, limit: int | None = None) -> None:
-    """Refuse a header whose promise cannot fit in the file, before anything is allocated for it.
-
-    Each binary record takes at least ``4 * dim + 2`` bytes (a one-byte token and its space), each text
-    row at least ``2 * dim + 2``. Where the decompressed size is known (plain files, zip members) or
-    bounded (gzip), a count that would need more bytes than the stream can hold is refused. With a
-    ``limit`` below the count only the first ``limit`` rows must fit (a file cut short with ``head``
-    still reads its first rows, as in gensim).
-
-    Raises:
-        ParseError: The dimension is implausible, or the rows to read cannot fit in the file.
-    """
-    if header.dim > MAX_DIM:
-        raise ParseError(source.name, f"the header gives dim {header.dim:,}; vecload accepts at most {MAX_DIM:,}", line=1)
-    row = (4 * header.dim + 2) if binary else (2 * header.dim + 2)
-    rows = header.count if limit is None else min(limit, header.count)
-    size = source.uncompressed_size()
-    bound = "the file has"
-    if size is None and source.compression == "gzip":
-        size, bound = source.size() * _DEFLATE_MAX_RATIO, "the gzip stream can expand to at most"
-    if size is not None and rows * row > size + _SLACK:
-        raise ParseError(
-            source.name,
-            f"the header promises {header.count:,} rows of {header.dim} values, which need at least "
-            f"{header.count * row:,} bytes, but {bound} {size:,}; the header is wrong or the file is truncated",
-            line=1,
-            fix=cut_short_hint(None) if rows == header.count else None,
-        )
-
-
-def cut_short_hint(present: int | None) -> Wording:
-    """The fix for a file with fewer rows than its header promises: it may have been cut with ``head``."""
-    if present is None:
-        return Wording("if the file was cut short on purpose (with head?), {} reads its first N rows",
-                       Option("limit", Symbol("N")))
-    return Wording(f"if the file was cut short on purpose (with head?), {{}} reads the {present} rows present",
-                   Option("limit", present))
 
 
 def _looks_like_text_row(first: bytes) -> bool:
@@ -409,14 +297,6 @@ def _looks_like_text_row(first: bytes) -> bool:
 
 def _refuse_known_foreign(head: bytes, name: str) -> None:
     """Raise a specific error for files people commonly mistake for vector files."""
-    if len(head) >= 8:
-        magic, version = struct.unpack("<ii", head[:8])
-        if magic == _FASTTEXT_BIN_MAGIC and 0 <= version < 100:
-            raise FormatError(
-                f"{name}: is a fastText .bin model, not a vector file; use the .vec file fastText "
-                f"writes beside it (or export one with gensim's load_facebook_vectors); supported "
-                f"formats: {FORMAT_HELP}"
-            )
     lowered = head[:1024].lstrip().lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
         raise FormatError(
