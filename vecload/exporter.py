@@ -1,0 +1,157 @@
+"""``vecload.export``: a table (converted file, any source, or :class:`~vecload.Vectors`) back to a vector file.
+
+The writers live in :mod:`vecload.formats.export`; this module resolves the output, reads the table and
+writes atomically through :mod:`vecload._atomic` (the old file or the new one, never a mix).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecload._atomic import check_outputs, write_files
+from vecload.errors import ArgumentError, Option, VecloadError, Wording
+from vecload.formats.export import (
+    EXPORT_FORMATS,
+    check_table,
+    compressed,
+    format_from_path,
+    write_lines,
+    write_tsv,
+    write_vectors,
+)
+from vecload.vectors import Vectors, is_converted, load, source_paths
+
+#: How many rows the projector gets by default (the browser's projector slows down past that).
+PROJECTOR_LIMIT = 10_000
+STDOUT = "-"
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What :func:`export` wrote: the files (none for stdout), the format, and the rows and dim written."""
+
+    files: tuple[Path, ...]
+    format: str
+    count: int
+    dim: int
+
+
+def export(
+    table: Vectors | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    force: bool = False,
+    nonfinite: str = "error",
+    words: str | os.PathLike[str] | None = None,
+    limit: int | None = None,
+    progress: bool = False,
+    **read_options: Any,
+) -> Exported:
+    """Write a table as GloVe, word2vec text or binary, or the Embedding Projector's TSV pair.
+
+    Text values are the shortest decimals that read back to the same float32, so exporting then reading
+    (with vecload or gensim) gives the identical tokens and bit-identical tensor; binary is bit-exact.
+
+    Args:
+        table: A :class:`~vecload.Vectors`, a converted ``.pth`` or any source vecload reads.
+        out: The file to write (compressed by a ``.gz``/``.bz2``/``.xz`` suffix), ``"-"`` for standard
+            output (text formats), or the folder for ``projector``.
+        format: ``glove``, ``word2vec``, ``word2vec-binary`` or ``projector``; by default from ``out``'s
+            suffix (``.txt``, ``.vec``, ``.bin``).
+        force: Overwrite existing outputs (never the source).
+        nonfinite: ``"error"`` refuses rows with NaN or Inf; ``"keep"`` writes them.
+        words: Only the rows of these words, one per line, in that order (any format).
+        limit: Only the first ``limit`` rows (for ``projector``, 10,000 unless given).
+        progress: Show a tqdm bar while writing.
+        **read_options: As for :func:`vecload.load`, when ``table`` is a source file.
+
+    Returns:
+        What was written.
+
+    Raises:
+        ArgumentError: Bad arguments (an unknown format, binary to stdout, ``words`` with ``limit``).
+        OutputExistsError: An output exists and ``force`` is False (checked before reading).
+        VecloadError: A row the format cannot carry exactly (named with its token), or a word not in the table.
+
+    Example:
+        >>> vecload.export("glove.6B.50d.pth", "glove.6B.50d.vec.gz")  # word2vec text, gzip
+    """
+    fmt = format or (format_from_path(out) if os.fspath(out) != STDOUT else None)
+    if fmt is None:
+        raise ArgumentError("writing to standard output needs a format", fix=Wording("give {}", Option("format", "word2vec")))
+    if fmt not in EXPORT_FORMATS:
+        raise ArgumentError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
+    if words is not None and limit is not None:
+        raise ArgumentError("give words or limit, not both")
+    if limit is not None and limit < 1:
+        raise ArgumentError(f"limit must be at least 1, got {limit}")
+    if fmt == "projector" and limit is None and words is None:
+        limit = PROJECTOR_LIMIT
+    targets = _targets(out, fmt)
+    protected = source_paths(table) if not isinstance(table, Vectors) else ()
+    check_outputs(targets, force, protected)
+    vectors = table if isinstance(table, Vectors) else _load(table, progress, read_options)
+    tokens, array = _rows(vectors, words, limit)
+    check_table(tokens, array, fmt, nonfinite)
+    if not targets:
+        write_vectors(sys.stdout.buffer, tokens, array, fmt, progress=progress)
+        sys.stdout.buffer.flush()
+    elif fmt == "projector":
+        write_files([(targets[0], lambda fh: write_tsv(fh, array, progress=progress)),
+                     (targets[1], lambda fh: write_lines(fh, tokens))], force, protected)
+    else:
+        def writer(fh: Any) -> None:
+            with compressed(fh, targets[0]) as stream:
+                write_vectors(stream, tokens, array, fmt, progress=progress)
+
+        write_files([(targets[0], writer)], force, protected)
+    return Exported(tuple(targets), fmt, len(tokens), int(array.shape[1]))
+
+
+def _load(path: str | os.PathLike[str], progress: bool, read_options: dict[str, Any]) -> Vectors:
+    """A converted file as it is; a source read with the read options (and a bar)."""
+    if is_converted(path) and not read_options.get("member"):
+        return load(path, **read_options)  # read options on a converted file are refused there
+    return load(path, progress=progress, **read_options)
+
+
+def _targets(out: str | os.PathLike[str], fmt: str) -> list[Path]:
+    """The files to write: none for stdout, the TSV pair in the projector's folder (created if missing)."""
+    if os.fspath(out) == STDOUT:
+        if fmt in ("word2vec-binary", "projector"):
+            raise ArgumentError(f"{fmt} is not written to standard output; name an output file" if fmt != "projector"
+                                else "projector writes a folder of two files; name the folder")
+        return []
+    path = Path(out)
+    if fmt != "projector":
+        return [path]
+    if path.exists() and not path.is_dir():
+        raise VecloadError(f"{path}: is a file; the projector writes a folder (tensors.tsv, metadata.tsv)")
+    if not path.parent.is_dir():
+        raise VecloadError(f"{path}: directory {path.parent} does not exist; create it first; nothing was read")
+    path.mkdir(exist_ok=True)
+    return [path / "tensors.tsv", path / "metadata.tsv"]
+
+
+def _rows(vectors: Vectors, words: str | os.PathLike[str] | None, limit: int | None) -> tuple[list[str], np.ndarray]:
+    """The tokens and the float32 rows to write: all, the first ``limit``, or those of ``words``."""
+    array = vectors.vectors.detach().cpu().numpy()
+    if words is None:
+        stop = len(vectors) if limit is None else min(limit, len(vectors))
+        return vectors.tokens[:stop], array[:stop]
+    wanted = Path(words).read_text(encoding="utf-8").splitlines()
+    wanted = [word for word in dict.fromkeys(wanted) if word]
+    missing = [word for word in wanted if word not in vectors]
+    if missing:
+        shown = ", ".join(map(repr, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise VecloadError(f"{words}: {len(missing)} of {len(wanted)} words are not in the table: {shown}; "
+                           f"nothing was written")
+    rows = [vectors.get_index(word) for word in wanted]
+    return wanted, array[rows]
