@@ -83,11 +83,7 @@ def export(
     Example:
         >>> vecload.export("glove.6B.50d.pth", "glove.6B.50d.vec.gz")  # word2vec text, gzip
     """
-    fmt = format or (format_from_path(out) if os.fspath(out) != STDOUT else None)
-    if fmt is None:
-        raise ArgumentError("writing to standard output needs a format", fix=Wording("give {}", Option("format", "word2vec")))
-    if fmt not in EXPORT_FORMATS:
-        raise ArgumentError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
+    fmt = export_format(out, format)
     if words is not None and limit is not None:
         raise ArgumentError("give words or limit, not both")
     if limit is not None and limit < 1:
@@ -97,7 +93,9 @@ def export(
     targets = _targets(out, fmt)
     protected = source_paths(table) if not isinstance(table, Vectors) else ()
     check_outputs(targets, force, protected)
-    vectors = table if isinstance(table, Vectors) else _load(table, progress, read_options)
+    if limit is not None and not isinstance(table, Vectors) and not is_converted(table):
+        read_options.setdefault("limit", limit)  # a source: read only the rows written
+    vectors = table if isinstance(table, Vectors) else open_table(table, progress=progress, **read_options)
     tokens, array = _rows(vectors, words, limit)
     check_table(tokens, array, fmt, nonfinite)
     if not targets:
@@ -115,8 +113,31 @@ def export(
     return Exported(tuple(targets), fmt, len(tokens), int(array.shape[1]))
 
 
-def _load(path: str | os.PathLike[str], progress: bool, read_options: dict[str, Any]) -> Vectors:
-    """A converted file as it is; a source read with the read options (and a bar)."""
+def export_format(out: str | os.PathLike[str], format: str | None = None) -> str:
+    """The format :func:`export` writes to ``out``: ``format`` if given, else the one its suffix names.
+
+    Raises:
+        ArgumentError: An unknown format, no format for stdout or an unknown suffix, or a format that
+            cannot go to stdout.
+    """
+    to_stdout = os.fspath(out) == STDOUT
+    if format is None and to_stdout:
+        raise ArgumentError("writing to standard output needs a format", fix=Wording("give {}", Option("format", "word2vec")))
+    fmt = format or format_from_path(out)
+    if fmt not in EXPORT_FORMATS:
+        raise ArgumentError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
+    if to_stdout and fmt in ("word2vec-binary", "projector"):
+        raise ArgumentError(f"{fmt} is not written to standard output; name an output "
+                            + ("folder" if fmt == "projector" else "file"))
+    return fmt
+
+
+def open_table(path: str | os.PathLike[str], *, progress: bool = False, **read_options: Any) -> Vectors:
+    """A converted file as it is, or a source read with ``read_options`` (and a bar when ``progress``).
+
+    Example:
+        >>> open_table("glove.6B.50d.txt.gz", progress=True, limit=1000)
+    """
     if is_converted(path) and not read_options.get("member"):
         return load(path, **read_options)  # read options on a converted file are refused there
     return load(path, progress=progress, **read_options)
@@ -125,9 +146,6 @@ def _load(path: str | os.PathLike[str], progress: bool, read_options: dict[str, 
 def _targets(out: str | os.PathLike[str], fmt: str) -> list[Path]:
     """The files to write: none for stdout, the TSV pair in the projector's folder (created if missing)."""
     if os.fspath(out) == STDOUT:
-        if fmt in ("word2vec-binary", "projector"):
-            raise ArgumentError(f"{fmt} is not written to standard output; name an output file" if fmt != "projector"
-                                else "projector writes a folder of two files; name the folder")
         return []
     path = Path(out)
     if fmt != "projector":
