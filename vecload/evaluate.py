@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vecload.errors import ArgumentError, VecloadError
-from vecload.keyedvectors import to_keyedvectors
-from vecload.vectors import Vectors, load
+
+if TYPE_CHECKING:
+    from vecload.vectors import Vectors
 
 #: gensim's defaults: only the first 300,000 rows answer, and words match case-insensitively.
 RESTRICT_VOCAB = 300_000
@@ -53,6 +54,9 @@ def evaluate(
     Example:
         >>> vecload.evaluate("glove.6B.50d.pth")["similarity"][0]["spearman"]
     """
+    from vecload.keyedvectors import to_keyedvectors  # torch and gensim: imported when used, so the CLI starts fast
+    from vecload.vectors import Vectors, load
+
     if restrict_vocab < 1:
         raise ArgumentError(f"restrict_vocab must be at least 1, got {restrict_vocab}")
     vectors = table if isinstance(table, Vectors) else load(table)
