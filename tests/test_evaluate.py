@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import vecload
 from tests.conftest import gensim_data
 from vecload.cli import main
-from vecload.evaluate import evaluate
+from vecload.evaluation import evaluate
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +49,15 @@ def test_evaluation_changes_no_logging_setting_and_leaves_no_patch(lee_kv) -> No
     assert "most_similar" not in vars(lee_kv)
 
 
-def test_a_set_the_table_cannot_score_is_a_clear_error(tmp_path) -> None:
-    """All pairs out of vocabulary: a VecloadError naming the file, not gensim's bare ValueError."""
+def test_a_set_out_of_vocabulary_has_no_figures_and_a_set_of_no_pairs_is_refused(tmp_path) -> None:
+    """All pairs unknown: correlations None and oov 1.0 (gensim raises); a file of no pairs: a clear error."""
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("zzzq\tqqqz\t1.0\n", encoding="utf-8")
-    with pytest.raises(vecload.VecloadError, match="pairs.tsv: no word pair could be scored"):
+    pairs.write_text("# a comment\nzzzq\tqqqz\t1.0\nnight\tzzzq\t2.0\n", encoding="utf-8")
+    result = evaluate(gensim_data() / "lee_fasttext.vec", similarity=[pairs], analogies=False)
+    assert result["similarity"][0] == {"file": str(pairs), "pairs": 2, "scored": 0, "spearman": None,
+                                       "pearson": None, "oov": 1.0}
+    pairs.write_text("night day 1.0\n", encoding="utf-8")
+    with pytest.raises(vecload.VecloadError, match="pairs.tsv: holds no tab-separated 'word1 word2 score' lines"):
         evaluate(gensim_data() / "lee_fasttext.vec", similarity=[pairs], analogies=False)
 
 

@@ -35,6 +35,8 @@ _LAZY = {
     "fingerprint_frozen": "vecload.freeze",
     "Finding": "vecload.freeze",
     "FreezeWarning": "vecload.freeze",
+    "export": "vecload.exporter",
+    "evaluate": "vecload.evaluation",
 }
 
 __all__ = [
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
     from vecload.formats.table import ReadOptions
     from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
     from vecload.vectors import Vectors, convert, load
+    from vecload.evaluation import evaluate
+    from vecload.exporter import export
 
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from vecload.cli._shell import _errors, _out, _progress, examples, main
-from vecload.evaluate import RESTRICT_VOCAB
+from vecload.evaluation import RESTRICT_VOCAB
 
 
 @main.command("eval", epilog=examples(
@@ -34,7 +34,7 @@ def evaluate(table: str, similarity: tuple[str, ...], analogies: str | None, no_
     """Score TABLE on word-pair similarity (Spearman, Pearson, share of pairs out of vocabulary) and
     analogies (accuracy per section and overall), through gensim's own evaluate_word_pairs and
     evaluate_word_analogies, so the figures match gensim's."""
-    from vecload.evaluate import evaluate as score
+    from vecload.evaluation import evaluate as score
     from vecload.exporter import open_table
 
     if no_analogies and analogies:
@@ -53,8 +53,9 @@ def _echo(result: dict[str, Any]) -> None:
     case = "case-insensitive" if result["case_insensitive"] else "case-sensitive"
     _out(f"first {result['restrict_vocab']:,} rows, {case}")
     for pairs in result["similarity"]:
-        _out(f"{Path(pairs['file']).name:24} spearman {pairs['spearman']:7.4f}  pearson {pairs['pearson']:7.4f}  "
-             f"oov {pairs['oov']:6.1%} of {pairs['pairs']:,} pairs")
+        figures = (f"spearman {pairs['spearman']:7.4f}  pearson {pairs['pearson']:7.4f}" if pairs["scored"]
+                   else "no pair has both words in the table")
+        _out(f"{Path(pairs['file']).name:24} {figures}  oov {pairs['oov']:6.1%} of {pairs['pairs']:,} pairs")
     analogies = result.get("analogies")
     if analogies:
         _out(f"{Path(analogies['file']).name:24} accuracy {analogies['accuracy']:6.1%} ({analogies['correct']:,}/"

@@ -43,13 +43,14 @@ def evaluate(
         progress: Show a tqdm bar over the analogy questions.
 
     Returns:
-        ``{"similarity": [{"file", "pairs", "spearman", "pearson", "oov"}, ...], "analogies": {"file",
+        ``{"similarity": [{"file", "pairs", "scored", "spearman", "pearson", "oov"}, ...], "analogies": {"file",
         "questions", "oov", "accuracy", "correct", "total", "sections": [{"section", "correct", "total",
-        "accuracy"}, ...]}}``; ``oov`` is the share of pairs or questions skipped for a word not known.
+        "accuracy"}, ...]}}``; ``oov`` is the share of pairs or questions skipped for a word not known
+        (the correlations are None when every pair was).
 
     Raises:
         ArgumentError: ``restrict_vocab`` is below 1.
-        VecloadError: A set has no pair the table knows.
+        VecloadError: A similarity file holds no ``word1<TAB>word2<TAB>score`` line.
 
     Example:
         >>> vecload.evaluate("glove.6B.50d.pth")["similarity"][0]["spearman"]
@@ -71,18 +72,21 @@ def evaluate(
 
 
 def _pairs(kv: Any, path: Path, restrict_vocab: int, case_insensitive: bool) -> dict[str, Any]:
-    """gensim's ``evaluate_word_pairs`` on one file, as a dict."""
+    """gensim's ``evaluate_word_pairs`` on one file, as a dict (no correlation when no pair is known)."""
     if not path.is_file():
         raise FileNotFoundError(2, "No such file", str(path))
+    pairs = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
+                if line and not line.startswith("#") and len(line.split("\t")) == 3)
+    if not pairs:
+        raise VecloadError(f"{path}: holds no tab-separated 'word1 word2 score' lines ('#' starts a comment)")
+    found = {"file": str(path), "pairs": pairs, "scored": 0, "spearman": None, "pearson": None, "oov": 1.0}
     try:
         pearson, spearman, oov = kv.evaluate_word_pairs(str(path), restrict_vocab=restrict_vocab,
                                                         case_insensitive=case_insensitive)
-    except ValueError as exc:  # gensim: no pair known, or no valid line
-        raise VecloadError(f"{path}: no word pair could be scored ({exc})") from exc
-    pairs = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
-                if line and not line.startswith("#") and len(line.split("\t")) == 3)
-    return {"file": str(path), "pairs": pairs, "spearman": float(spearman[0]), "pearson": float(pearson[0]),
-            "oov": float(oov) / 100}
+    except ValueError:  # gensim: no pair has both words in the table; the share out of vocabulary says it
+        return found
+    return {**found, "scored": round(pairs * (1 - oov / 100)), "spearman": float(spearman[0]),
+            "pearson": float(pearson[0]), "oov": float(oov) / 100}
 
 
 def _analogies(kv: Any, path: Path, restrict_vocab: int, case_insensitive: bool, progress: bool) -> dict[str, Any]:
