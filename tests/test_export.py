@@ -149,6 +149,7 @@ def test_projector_writes_the_tsv_pair_for_chosen_words(tmp_path: Path) -> None:
             for line in (tmp_path / "proj" / "tensors.tsv").read_text(encoding="utf-8").splitlines()]
     table = vecload.load(src)
     assert np.array_equal(np.array(rows, np.float32), table[["people", "the"]].numpy())
+    assert 'tensor_path: "tensors.tsv"' in (tmp_path / "proj" / "projector_config.pbtxt").read_text(encoding="utf-8")
     (tmp_path / "bad.txt").write_text("people\nzzzq\n", encoding="utf-8")
     with pytest.raises(VecloadError, match="1 of 2 words are not in the table: 'zzzq'"):
         export(src, tmp_path / "proj2", format="projector", words=tmp_path / "bad.txt")

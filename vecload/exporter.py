@@ -21,6 +21,7 @@ from vecload.formats.export import (
     check_table,
     compressed,
     format_from_path,
+    projector_config,
     write_lines,
     write_tsv,
     write_vectors,
@@ -62,7 +63,8 @@ def export(
     Args:
         table: A :class:`~vecload.Vectors`, a converted ``.pth`` or any source vecload reads.
         out: The file to write (compressed by a ``.gz``/``.bz2``/``.xz`` suffix), ``"-"`` for standard
-            output (text formats), or the folder for ``projector``.
+            output (text formats), or the folder for ``projector`` (``tensors.tsv``, ``metadata.tsv`` and
+            TensorBoard's ``projector_config.pbtxt``; the folder is created if missing).
         format: ``glove``, ``word2vec``, ``word2vec-binary`` or ``projector``; by default from ``out``'s
             suffix (``.txt``, ``.vec``, ``.bin``).
         force: Overwrite existing outputs (never the source).
@@ -102,8 +104,11 @@ def export(
         write_vectors(sys.stdout.buffer, tokens, array, fmt, progress=progress)
         sys.stdout.buffer.flush()
     elif fmt == "projector":
+        source = vectors.meta.get("source")
+        name = (source.get("name") if isinstance(source, dict) else None) or Path(out).name
         write_files([(targets[0], lambda fh: write_tsv(fh, array, progress=progress)),
-                     (targets[1], lambda fh: write_lines(fh, tokens))], force, protected)
+                     (targets[1], lambda fh: write_lines(fh, tokens)),
+                     (targets[2], lambda fh: fh.write(projector_config(str(name))))], force, protected)
     else:
         def writer(fh: Any) -> None:
             with compressed(fh, targets[0]) as stream:
@@ -155,7 +160,7 @@ def _targets(out: str | os.PathLike[str], fmt: str) -> list[Path]:
     if not path.parent.is_dir():
         raise VecloadError(f"{path}: directory {path.parent} does not exist; create it first; nothing was read")
     path.mkdir(exist_ok=True)
-    return [path / "tensors.tsv", path / "metadata.tsv"]
+    return [path / "tensors.tsv", path / "metadata.tsv", path / "projector_config.pbtxt"]
 
 
 def _rows(vectors: Vectors, words: str | os.PathLike[str] | None, limit: int | None) -> tuple[list[str], np.ndarray]:

@@ -56,6 +56,6 @@ def export(table: str, out: str, fmt: str | None, force: bool, nonfinite: str, w
     if as_json and done.files:
         _out(json.dumps({"files": [str(path) for path in done.files], "bytes": sizes, "format": done.format,
                          "count": done.count, "dim": done.dim}, ensure_ascii=False, indent=2))
-    elif not quiet:
-        for path, size in zip(done.files, sizes):
-            _out(f"wrote {path} ({done.format}, {done.count:,} x {done.dim}, {size:,} bytes)")
+    elif not quiet and done.files:
+        files = ", ".join(f"{path} ({size:,} bytes)" for path, size in zip(done.files, sizes))
+        _out(f"wrote {files}: {done.format}, {done.count:,} x {done.dim}")

@@ -1,5 +1,5 @@
 """Writers: tokens and a float32 matrix back to GloVe text, word2vec text or binary, or the Embedding
-Projector's TSV pair. They know nothing of torch.
+Projector's TSV pair (with TensorBoard's ``projector_config.pbtxt``). They know nothing of torch.
 
 Round trips are exact: a text value is the shortest decimal that reads back (``float32(float(text))``, as
 vecload and gensim read it) to the same float32 bits, and binary values are the float32 bytes
@@ -74,6 +74,14 @@ def write_lines(fh: BinaryIO, tokens: Sequence[str]) -> None:
     """Write one token a line (the projector's one-column ``metadata.tsv``, which has no header line)."""
     for start in range(0, len(tokens), _BLOCK):
         fh.write(("\n".join(tokens[start:start + _BLOCK]) + "\n").encode("utf-8"))
+
+
+def projector_config(name: str) -> bytes:
+    """``projector_config.pbtxt``, as tensorboardX writes it: TensorBoard's projector then reads the TSV pair
+    beside it (``tensorboard --logdir FOLDER``)."""
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return (f'embeddings {{\n  tensor_name: "{quoted}"\n  tensor_path: "tensors.tsv"\n'
+            f'  metadata_path: "metadata.tsv"\n}}\n').encode("utf-8")
 
 
 def check_table(tokens: Sequence[str], array: np.ndarray, fmt: str, nonfinite: str = "error") -> None:
