@@ -109,7 +109,7 @@ def test_refusals_name_the_row_and_the_token(tmp_path: Path, fmt: str, token: st
     tokens = ["the", "of"]
     tokens[row] = token
     out = tmp_path / ("p" if fmt == "projector" else f"t{SUFFIX[fmt]}")
-    with pytest.raises(VecloadError, match=f"^row {row}, token {re.escape(repr(token))}: .*{says}") as info:
+    with pytest.raises(VecloadError, match=f"^{out}: row {row}, token {re.escape(repr(token))}: .*{says}") as info:
         export(vecload.Vectors(tokens, torch.zeros(2, 3)), out, format=fmt)
     assert "nothing was written" in str(info.value)
     assert not out.exists() or not any(out.iterdir())
@@ -119,7 +119,7 @@ def test_nonfinite_rows_are_refused_unless_kept(tmp_path: Path) -> None:
     """A NaN row is refused naming it (fix: nonfinite='keep'); kept, the binary file holds the NaN's bits."""
     array = torch.tensor([[1.0, 2.0], [float("nan"), 0.0]])
     vectors = vecload.Vectors(["a", "b"], array)
-    with pytest.raises(VecloadError, match=r"^row 1, token 'b': holds NaN or Inf .*nonfinite='keep'"):
+    with pytest.raises(VecloadError, match=r"x.bin: row 1, token 'b': holds NaN or Inf \(1 such row\).*nonfinite='keep'"):
         export(vectors, tmp_path / "x.bin")
     export(vectors, tmp_path / "x.bin", nonfinite="keep")
     back = vecload.load(tmp_path / "x.bin")

@@ -99,7 +99,7 @@ def export(
         read_options.setdefault("limit", limit)  # a source: read only the rows written
     vectors = table if isinstance(table, Vectors) else open_table(table, progress=progress, **read_options)
     tokens, array = _rows(vectors, words, limit)
-    check_table(tokens, array, fmt, nonfinite)
+    check_table(tokens, array, fmt, nonfinite, "standard output" if not targets else str(out))
     if not targets:
         write_vectors(sys.stdout.buffer, tokens, array, fmt, progress=progress)
         sys.stdout.buffer.flush()

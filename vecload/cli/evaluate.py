@@ -60,5 +60,9 @@ def _echo(result: dict[str, Any]) -> None:
     if analogies:
         _out(f"{Path(analogies['file']).name:24} accuracy {analogies['accuracy']:6.1%} ({analogies['correct']:,}/"
              f"{analogies['total']:,})  oov {analogies['oov']:6.1%} of {analogies['questions']:,} questions")
+        empty = [section for section in analogies["sections"] if not section["total"]]
         for section in analogies["sections"]:
-            _out(f"  {section['section']:30} {section['accuracy']:6.1%} ({section['correct']}/{section['total']})")
+            if section["total"]:
+                _out(f"  {section['section']:30} {section['accuracy']:6.1%} ({section['correct']}/{section['total']})")
+        if empty:
+            _out(f"  ({len(empty)} of {len(analogies['sections'])} sections have no question in the vocabulary)")

@@ -84,7 +84,7 @@ def projector_config(name: str) -> bytes:
             f'  metadata_path: "metadata.tsv"\n}}\n').encode("utf-8")
 
 
-def check_table(tokens: Sequence[str], array: np.ndarray, fmt: str, nonfinite: str = "error") -> None:
+def check_table(tokens: Sequence[str], array: np.ndarray, fmt: str, nonfinite: str = "error", where: str = "") -> None:
     """Refuse what ``fmt`` cannot carry exactly, naming the first such row and token.
 
     Args:
@@ -92,6 +92,7 @@ def check_table(tokens: Sequence[str], array: np.ndarray, fmt: str, nonfinite: s
         array: A float32 matrix ``[len(tokens), dim]``.
         fmt: One of :data:`EXPORT_FORMATS`.
         nonfinite: ``"error"`` refuses rows with NaN or Inf; ``"keep"`` writes them.
+        where: The output, named at the start of a refusal.
 
     Raises:
         ArgumentError: An unknown format or ``nonfinite`` value, or a matrix that is not float32 2-D.
@@ -105,19 +106,20 @@ def check_table(tokens: Sequence[str], array: np.ndarray, fmt: str, nonfinite: s
         raise ArgumentError(f"nonfinite must be one of {', '.join(map(repr, EXPORT_NONFINITE))}, got {nonfinite!r}")
     if array.dtype != np.float32 or array.ndim != 2 or array.shape[0] != len(tokens):
         raise ArgumentError(f"expected a float32 matrix of {len(tokens)} rows, got {array.dtype} {array.shape}")
+    at = f"{where}: " if where else ""
     if not len(tokens) or not array.shape[1]:
-        raise VecloadError(f"a table of {array.shape[0]} x {array.shape[1]} has nothing to export")
+        raise VecloadError(f"{at}a table of {array.shape[0]} x {array.shape[1]} has nothing to export")
     for row, token in enumerate(tokens):
         problem = _token_problem(token, row, fmt)
         if problem:
             message, fix = problem
-            raise VecloadError(f"row {row}, token {token!r}: {message}; nothing was written", fix=fix)
+            raise VecloadError(f"{at}row {row}, token {token!r}: {message}; nothing was written", fix=fix)
     if nonfinite == "error":
         bad = ~np.isfinite(array).all(axis=1)
         if bad.any():
-            row = int(np.argmax(bad))
+            row, count = int(np.argmax(bad)), int(bad.sum())
             raise VecloadError(
-                f"row {row}, token {tokens[row]!r}: holds NaN or Inf ({int(bad.sum())} such rows), which most "
+                f"{at}row {row}, token {tokens[row]!r}: holds NaN or Inf ({count} such row{'s' * (count != 1)}), which most "
                 f"tools that read {fmt} cannot use; nothing was written",
                 fix=Wording("pass {} to write them anyway", Option("nonfinite", "keep")))
 
