@@ -31,9 +31,9 @@ EXPORT_FORMATS = ("glove", "word2vec", "word2vec-binary", "projector")
 EXPORT_NONFINITE = ("error", "keep")
 #: The format each suffix means (after any compression suffix).
 SUFFIXES = {".txt": "glove", ".vec": "word2vec", ".bin": "word2vec-binary"}
-#: Compression by the output's last suffix.
+#: Compression by the output's last suffix (gzip at level 6, the gzip tool's default; 9 is far slower).
 COMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    ".gz": lambda fh: gzip.GzipFile(fileobj=fh, mode="wb", mtime=0),  # type: ignore[dict-item]
+    ".gz": lambda fh: gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0),  # type: ignore[dict-item]
     ".bz2": lambda fh: bz2.BZ2File(fh, "wb"),  # type: ignore[dict-item]
     ".xz": lambda fh: lzma.LZMAFile(fh, "wb"),  # type: ignore[dict-item]
 }
