@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
 from vecload.cli._options import _positive_limit
-from vecload.cli._shell import _cli_spelling, _errors, _out, _progress, examples, main
+from vecload.cli._shell import _cli_spelling, _discard, _errors, _out, _progress, examples, main
 from vecload.formats.export import EXPORT_FORMATS, EXPORT_NONFINITE
 
 
@@ -50,8 +51,12 @@ def export(table: str, out: str, fmt: str | None, force: bool, nonfinite: str, w
         fmt = export_format(out, fmt)
     except ArgumentError as exc:
         raise click.UsageError(exc.render(_cli_spelling)) from exc
-    done = write(table, out, format=fmt, force=force, nonfinite=nonfinite, words=words, limit=limit,
-                 progress=_progress(quiet))
+    try:
+        done = write(table, out, format=fmt, force=force, nonfinite=nonfinite, words=words, limit=limit,
+                     progress=_progress(quiet))
+    except BrokenPipeError:  # `-o - | head`: the reader has what it wanted
+        _discard(sys.stdout)
+        return
     sizes = [path.stat().st_size for path in done.files]
     if as_json and done.files:
         _out(json.dumps({"files": [str(path) for path in done.files], "bytes": sizes, "format": done.format,
