@@ -92,13 +92,14 @@ def export(
         raise ArgumentError(f"limit must be at least 1, got {limit}")
     if fmt == "projector" and limit is None and words is None:
         limit = PROJECTOR_LIMIT
+    wanted = _words(Path(words)) if words is not None else None  # a missing file fails before a long read
     targets = _targets(out, fmt)
     protected = source_paths(table) if not isinstance(table, Vectors) else ()
     check_outputs(targets, force, protected)
     if limit is not None and not isinstance(table, Vectors) and not is_converted(table):
         read_options.setdefault("limit", limit)  # a source: read only the rows written
     vectors = table if isinstance(table, Vectors) else open_table(table, progress=progress, **read_options)
-    tokens, array = _rows(vectors, words, limit)
+    tokens, array = _rows(vectors, wanted, limit)
     check_table(tokens, array, fmt, nonfinite, "standard output" if not targets else str(out))
     if not targets:
         write_vectors(sys.stdout.buffer, tokens, array, fmt, progress=progress)
@@ -163,18 +164,19 @@ def _targets(out: str | os.PathLike[str], fmt: str) -> list[Path]:
     return [path / "tensors.tsv", path / "metadata.tsv", path / "projector_config.pbtxt"]
 
 
-def _rows(vectors: Vectors, words: str | os.PathLike[str] | None, limit: int | None) -> tuple[list[str], np.ndarray]:
+def _words(path: Path) -> list[str]:
+    """The words of a ``words`` file, one a line, in order, each once; blank lines skipped."""
+    return [word for word in dict.fromkeys(path.read_text(encoding="utf-8").splitlines()) if word]
+
+
+def _rows(vectors: Vectors, words: list[str] | None, limit: int | None) -> tuple[list[str], np.ndarray]:
     """The tokens and the float32 rows to write: all, the first ``limit``, or those of ``words``."""
     array = vectors.vectors.detach().cpu().numpy()
     if words is None:
         stop = len(vectors) if limit is None else min(limit, len(vectors))
         return vectors.tokens[:stop], array[:stop]
-    wanted = Path(words).read_text(encoding="utf-8").splitlines()
-    wanted = [word for word in dict.fromkeys(wanted) if word]
-    missing = [word for word in wanted if word not in vectors]
+    missing = [word for word in words if word not in vectors]
     if missing:
         shown = ", ".join(map(repr, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise VecloadError(f"{words}: {len(missing)} of {len(wanted)} words are not in the table: {shown}; "
-                           f"nothing was written")
-    rows = [vectors.get_index(word) for word in wanted]
-    return wanted, array[rows]
+        raise VecloadError(f"{len(missing)} of {len(words)} words are not in the table: {shown}; nothing was written")
+    return words, array[[vectors.get_index(word) for word in words]]
