@@ -23,7 +23,7 @@ from vecload.formats.export import check_table, shortest_text
 CONTAINERS = ["", ".gz", ".bz2", ".xz"]
 SUFFIX = {"glove": ".txt", "word2vec": ".vec", "word2vec-binary": ".bin"}
 #: Characters that stress every reader: spaces, tabs, CR, other whitespace, a BOM, non-ASCII, digits.
-ALPHABET = st.sampled_from(list("ab1.e-") + [" ", "\t", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\ufeff", "é", "中", "😀"])
+ALPHABET = st.sampled_from([*"ab1.e-", " ", "\t", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\ufeff", "é", "中", "😀"])
 FLOAT32 = st.one_of(st.floats(width=32, allow_nan=False, allow_infinity=False),
                     st.integers(0, 2**32 - 1).map(lambda b: np.uint32(b).view(np.float32)).filter(np.isfinite))
 

@@ -128,7 +128,8 @@ def export_format(out: str | os.PathLike[str], format: str | None = None) -> str
     """
     to_stdout = os.fspath(out) == STDOUT
     if format is None and to_stdout:
-        raise ArgumentError("writing to standard output needs a format", fix=Wording("give {}", Option("format", "word2vec")))
+        raise ArgumentError("writing to standard output needs a format",
+                            fix=Wording("give {}", Option("format", "word2vec")))
     fmt = format or format_from_path(out)
     if fmt not in EXPORT_FORMATS:
         raise ArgumentError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")

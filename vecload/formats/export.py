@@ -119,8 +119,8 @@ def check_table(tokens: Sequence[str], array: np.ndarray, fmt: str, nonfinite: s
         if bad.any():
             row, count = int(np.argmax(bad)), int(bad.sum())
             raise VecloadError(
-                f"{at}row {row}, token {tokens[row]!r}: holds NaN or Inf ({count} such row{'s' * (count != 1)}), which most "
-                f"tools that read {fmt} cannot use; nothing was written",
+                f"{at}row {row}, token {tokens[row]!r}: holds NaN or Inf ({count} such row{'s' * (count != 1)}), "
+                f"which most tools that read {fmt} cannot use; nothing was written",
                 fix=Wording("pass {} to write them anyway", Option("nonfinite", "keep")))
 
 
@@ -199,7 +199,9 @@ def _blocks(count: int, progress: bool) -> Iterator[tuple[int, int]]:
 def _token_problem(token: object, row: int, fmt: str) -> tuple[str, Wording | None] | None:
     """Why ``token`` (at ``row``) cannot be written in ``fmt`` so that readers get it back, or None."""
     if not isinstance(token, str) or not token:
-        return ("an empty token cannot be read back" if token == "" else f"is a {type(token).__name__}, not a string"), None
+        if token == "":
+            return "an empty token cannot be read back", None
+        return f"is a {type(token).__name__}, not a string", None
     if not token.isascii():
         try:
             token.encode("utf-8")
