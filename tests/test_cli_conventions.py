@@ -21,7 +21,7 @@ from tests.conftest import FIXTURES, gensim_data
 from vecload.cli import _shell as cli
 from vecload.cli import main
 from vecload.errors import OutputExistsError, VecloadError
-from vecload.inspect import peek
+from vecload.describe import peek
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,7 +121,7 @@ EXIT_CASES: dict[str, dict[int, Callable[[Path], list[object]]]] = {
     },
 }
 # the library call each command makes, interrupted by Ctrl-C for the 130 case
-INTERRUPTED = {"convert": ("vecload.vectors", "convert_with_meta"), "info": ("vecload.inspect", "peek"),
+INTERRUPTED = {"convert": ("vecload.loader", "convert"), "info": ("vecload.describe", "peek"),
                "check-frozen": ("vecload.checks", "check_saved_model"), "export": ("vecload.exporter", "export"),
                "neighbors": ("vecload.exporter", "open_table"), "eval": ("vecload.exporter", "open_table")}
 MISSING = [["convert", "/nonexistent/v.txt"], ["convert", FIXTURES / "tiny.vec", "--vocab", "/nonexistent/v.txt"],

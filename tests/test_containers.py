@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from vecload.errors import FormatError, ParseError
-from vecload.formats import ReadOptions, open_source, read_table
+from vecload.formats import ReadOptions, Tuning, open_source, read_table
 
 from .conftest import FIXTURES
 
@@ -383,7 +383,7 @@ def test_tar_member_behind_more_than_max_bytes_is_a_parse_error(tmp_path: Path) 
 def test_bz2_binary_bomb_is_refused_at_the_default_bound_in_bounded_memory(tmp_path: Path) -> None:
     """A 4 KB bz2 word2vec-binary stream of one repeated token inflating to 512 MiB is refused once it
     passes 256 MiB (the default bound), within seconds and without holding the repeats."""
-    from vecload.formats.source import MIN_BOUND
+    from vecload.formats.bounded import MIN_BOUND
 
     record = b"w " + bytes(4 * 300) + b"\n"
     count = (512 << 20) // len(record)
@@ -414,7 +414,7 @@ def test_repeated_rows_are_dropped_as_they_are_read(tmp_path: Path) -> None:
 def test_ratio_bound_passes_genuine_files_and_stops_bombs_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """By default the bound follows the compressed bytes read: a genuine file compressing about 3-fold
     reads whole past the floor (1 MiB here), a bomb is stopped just past the floor."""
-    import vecload.formats.source as source_module
+    import vecload.formats.bounded as source_module
 
     monkeypatch.setattr(source_module, "MIN_BOUND", 1 << 20)
     rng = np.random.default_rng(3)
@@ -437,7 +437,7 @@ def test_max_bytes_also_bounds_the_walk_to_a_tar_member(tmp_path: Path, monkeypa
     is refused by default, and max_bytes, which the message names as the fix, raises the bound for the walk
     to the member and for detection too (it was applied only to the read itself)."""
     import vecload
-    import vecload.formats.source as source_module
+    import vecload.formats.bounded as source_module
     from vecload.cli import main
 
     monkeypatch.setattr(source_module, "MIN_BOUND", 1 << 20)
@@ -623,15 +623,13 @@ def _wide_file(path: Path, rows: int = 3000, dim: int = 50) -> Path:
     return path
 
 
-def test_no_parser_thread_outlives_a_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_parser_thread_outlives_a_read(tmp_path: Path) -> None:
     """After an unfiltered and a filtered read on two threads, no vecload-* thread is alive."""
-    import vecload.formats.numbers as numbers
-
-    monkeypatch.setenv("VECLOAD_THREADS", "2")
-    monkeypatch.setattr(numbers, "_BATCH", 8 * 50)  # many batches per block: the pool is used
+    tuning = Tuning(batch_values=8 * 50, threads=2)  # many batches per block: the pool is used
     path = _wide_file(tmp_path / "wide.txt")
-    assert len(read_table(path).tokens) == 3000
-    assert read_table(path, options=ReadOptions(keep={"w5", "w2999"}.__contains__)).tokens == ["w5", "w2999"]
+    assert len(read_table(path, tuning=tuning).tokens) == 3000
+    keep = ReadOptions(keep={"w5", "w2999"}.__contains__)
+    assert read_table(path, options=keep, tuning=tuning).tokens == ["w5", "w2999"]
     assert [t.name for t in threading.enumerate() if t.name.startswith("vecload")] == []
 
 
@@ -643,8 +641,6 @@ def test_forked_workers_convert_after_a_read_in_the_parent(tmp_path: Path) -> No
         import multiprocessing, sys
         sys.path.insert(0, {str(ROOT)!r})
         import vecload
-        import vecload.formats.numbers as numbers
-        numbers._BATCH = 400
         vecload.convert({str(path)!r}, {str(tmp_path / "parent.pth")!r})
         outputs = [{str(tmp_path / "a.pth")!r}, {str(tmp_path / "b.pth")!r}]
         with multiprocessing.get_context("fork").Pool(2) as pool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import vecload
+
 from tests.conftest import FIXTURES, bits, gensim_data, reference_parse
 from vecload.errors import FormatError, ParseError, VecloadError
 from vecload.formats import ReadOptions, open_source, read_table
@@ -130,8 +132,24 @@ def test_zip_archive_without_member_lists_members() -> None:
 
 def test_unknown_format_name_is_refused() -> None:
     """--format takes only the supported names."""
-    with pytest.raises(VecloadError, match="unknown format 'fasttext'"):
+    with pytest.raises(vecload.ArgumentError, match="unknown format 'fasttext'"):
         read_table(str(FIXTURES / "tiny.vec"), format="fasttext")
+
+
+def test_paths_raise_oserrors_and_bad_arguments_argument_errors(tmp_path: Path) -> None:
+    """A missing source is FileNotFoundError, a directory IsADirectoryError; unknown options ArgumentError."""
+    with pytest.raises(FileNotFoundError, match="no such file") as missing:
+        vecload.load(tmp_path / "missing.txt")
+    assert missing.value.filename == str(tmp_path / "missing.txt")
+    with pytest.raises(IsADirectoryError, match="is a directory, not a vector file"):
+        vecload.load(tmp_path)
+    with pytest.raises(vecload.ArgumentError, match=r"unknown read option 'limt'; the read options are: limit, "):
+        vecload.load(FIXTURES / "tiny.vec", limt=2)
+    with pytest.raises(vecload.ArgumentError, match="unknown engine 'nope'; choose one of: gensim, native"):
+        vecload.load(FIXTURES / "tiny.vec", engine="nope")
+    with pytest.raises(ValueError, match="duplicates must be one of 'first', 'error', got 'last'"):
+        vecload.convert(FIXTURES / "tiny.vec", tmp_path / "t.pth", duplicates="last")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_format_override_skips_detection() -> None:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from vecload import ParseError, VecloadError
-from vecload.formats import DEFAULT_ENGINE, ReadOptions, read_table
+from vecload.formats import DEFAULT_ENGINE, ReadOptions, Tuning, read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "native"
 GENSIM_DATA = Path(gensim.__file__).parent / "test" / "test_data"
@@ -353,16 +353,9 @@ def test_compressed_containers_all_agree() -> None:
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
-def test_many_duplicates_across_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, binary: bool) -> None:
+def test_many_duplicates_across_blocks(tmp_path: Path, binary: bool) -> None:
     """Repeats anywhere (adjacent, far apart, three times, in other blocks) keep the first row of each
     token, in file order, and the report lists them in file order with their lines or offsets."""
-    import vecload.formats.text as text_module
-
-    import vecload.formats.binary as binary_module
-
-    # many small chunks, so repeats cross them
-    monkeypatch.setattr(text_module, "BLOCK", 97)
-    monkeypatch.setattr(binary_module, "BLOCK", 997)
     rng = np.random.default_rng(5)
     names = [f"t{i}" for i in range(60)]
     tokens = [names[i] for i in rng.integers(0, 60, 300)]
@@ -378,7 +371,7 @@ def test_many_duplicates_across_blocks(tmp_path: Path, monkeypatch: pytest.Monke
     else:
         path.write_text("".join(f"{t} " + " ".join(repr(float(v)) for v in row) + "\n" for t, row in zip(tokens, values)))
         where = list(range(1, 301))
-    table = read_table(path)
+    table = read_table(path, tuning=Tuning(text_block=97, binary_block=997))  # repeats cross many blocks
     first: dict[str, int] = {}
     repeats = []
     for i, token in enumerate(tokens):
@@ -393,16 +386,11 @@ def test_many_duplicates_across_blocks(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int) -> None:
+def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Path, threads: int) -> None:
     """Blocks parsed in many row batches (on one or two threads) give float32(float(text)) for every value,
     and of two bad values in different batches the first in the file is reported."""
-    import vecload.formats.numbers as numbers
-
-    import vecload.formats.text as text_module
-
-    monkeypatch.setenv("VECLOAD_THREADS", str(threads))
-    monkeypatch.setattr(numbers, "_BATCH", 8 * 50)  # 8 rows per batch: hundreds of batches
-    monkeypatch.setattr(text_module, "BLOCK", 8 << 20)  # one block: both bad values in it
+    # 8 rows per batch (hundreds of batches) in one block, so both bad values are in it
+    tuning = Tuning(batch_values=8 * 50, text_block=8 << 20, threads=threads)
     rng = np.random.default_rng(11)
     values = rng.standard_normal((3000, 50)) * 10.0 ** rng.integers(-8, 9, (3000, 50))
     styles = ["%.9g", "%r", "%.3e", "%.17g", "%g"]
@@ -412,7 +400,7 @@ def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Pat
     ]
     path = tmp_path / "many.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    table = read_table(path)
+    table = read_table(path, tuning=tuning)
     expected = np.array([[float(f) for f in line.split(" ")[1:]] for line in lines]).astype(np.float32)
     assert np.array_equal(table.vectors.view(np.uint32), expected.view(np.uint32))
     assert table.tokens == [f"w{i}" for i in range(3000)]
@@ -420,7 +408,7 @@ def test_many_batches_parse_exactly_and_locate_the_first_bad_value(tmp_path: Pat
     lines[1200] = " ".join(f if j != 8 else "nan?" for j, f in enumerate(lines[1200].split(" ")))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"many\.txt:1201: value 8 \('nan\?'\) is not a number"):
-        read_table(path)
+        read_table(path, tuning=tuning)
 
 
 @pytest.mark.parametrize("suffix", ["", "\tx"], ids=["bulk-path", "per-line-path"])

@@ -14,9 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import vecload.formats.numbers as numbers
 from tests.conftest import bits
-from vecload.formats import read_table
+from vecload.formats import Tuning, read_table
 from vecload.formats.numbers import PAD, parse_pool, parse_rows
 
 
@@ -26,15 +25,16 @@ def expected(fields: list[bytes]) -> np.ndarray:
         return np.array([np.float32(float(f)) for f in fields], dtype=np.float32)
 
 
-def parse(fields: list[bytes], per_row: int = 1, threads: int = 1) -> np.ndarray:
-    """Parse ``fields`` with :func:`parse_rows` on ``threads`` threads, ``per_row`` fields to a row (one buffer)."""
+def parse(fields: list[bytes], per_row: int = 1, threads: int = 1, batch: int = 64) -> np.ndarray:
+    """Parse ``fields`` with :func:`parse_rows` on ``threads`` threads, ``per_row`` fields to a row (one buffer),
+    ``batch`` numbers to a batch (small, so there are many)."""
     rows = [fields[i : i + per_row] for i in range(0, len(fields), per_row)]
     data = b"0" * PAD + b"".join(b"t " + b" ".join(row) + b"\n" for row in rows)
     buf = np.frombuffer(data, dtype=np.uint8)
     separators = np.flatnonzero((buf == 32) | (buf == 10))
     out = np.empty((len(rows), per_row), dtype=np.float32)
     with parse_pool(threads) as pool:
-        parse_rows(buf, data, separators.reshape(len(rows), per_row + 1), out, pool)
+        parse_rows(buf, data, separators.reshape(len(rows), per_row + 1), out, pool, batch)
     return out.ravel()
 
 
@@ -60,10 +60,8 @@ def digit_cases() -> list[bytes]:
 
 
 @pytest.fixture(params=[1, 2], ids=["one-thread", "two-threads"])
-def threads(request, monkeypatch: pytest.MonkeyPatch) -> int:
+def threads(request) -> int:
     """Run the test on one and on two parse threads, with small batches so there are many of them."""
-    monkeypatch.setenv("VECLOAD_THREADS", str(request.param))  # what a read's pool uses
-    monkeypatch.setattr(numbers, "_BATCH", 64)
     return request.param
 
 
@@ -89,7 +87,7 @@ def test_long_fields_through_the_reader(tmp_path: Path, threads: int) -> None:
     lines = [f"w{i} " + " ".join(c.decode() for c in cases[i * dim : (i + 1) * dim]) for i in range(len(cases) // dim)]
     path = tmp_path / "numbers.txt"
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
-    table = read_table(path, format="glove")
+    table = read_table(path, format="glove", tuning=Tuning(batch_values=64, threads=threads))
     assert np.array_equal(bits(table.vectors.ravel()), bits(expected(cases)))
 
 
@@ -104,10 +102,5 @@ def test_generated_fields_parse_exactly(fields: list[str]) -> None:
     """Any decimal field hypothesis makes parses to float32(float(text)) on one and two threads."""
     data = [f.encode() for f in fields]
     want = bits(expected(data))
-    saved = numbers._BATCH
-    try:
-        numbers._BATCH = 8
-        for threads in (1, 2):
-            assert np.array_equal(bits(parse(data, threads=threads)), want)
-    finally:
-        numbers._BATCH = saved
+    for threads in (1, 2):
+        assert np.array_equal(bits(parse(data, threads=threads, batch=8)), want)

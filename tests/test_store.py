@@ -21,6 +21,7 @@ from click.testing import CliRunner
 import vecload
 import vecload._atomic as atomic
 import vecload.store as store
+import vecload.store.layout
 from tests.conftest import FIXTURES, bits, edit_tokens, records, rewrite
 from vecload.cli import main
 from vecload.errors import IntegrityError, OutputExistsError, VecloadError
@@ -190,8 +191,8 @@ def test_hostile_parse_report_is_an_integrity_error_in_info(tmp_path: Path) -> N
 def test_oversized_or_compressed_record_is_refused_before_reading(tmp_path: Path, monkeypatch) -> None:
     """A record larger than the cap, or compressed, is refused from the zip directory, before it is read."""
     out = _converted(tmp_path)
-    monkeypatch.setattr(store, "_CAP_FIXED", 100)
-    monkeypatch.setattr(store, "_CAP_PER_ROW", 10)
+    monkeypatch.setattr(store.layout, "CAP_FIXED", 100)
+    monkeypatch.setattr(store.layout, "CAP_PER_ROW", 10)
     with pytest.raises(IntegrityError, match=r"the record archive/vecload/meta\.json is compressed or larger than a "
                                              r"converted file may hold \(\d+ bytes; at most 140 for this table\)"):
         vecload.load(out)
@@ -265,7 +266,7 @@ def test_read_only_directory_fails_fast_without_reading(tmp_path: Path, monkeypa
 def test_missing_directory_fails_before_reading(tmp_path: Path, monkeypatch) -> None:
     """An output in a directory that does not exist fails before the source is opened."""
     monkeypatch.setattr("vecload.formats.open_source", _must_not_read)
-    with pytest.raises(VecloadError, match=r"directory .*nowhere does not exist; create it first"):
+    with pytest.raises(FileNotFoundError, match=r"directory .*nowhere does not exist; create it first"):
         vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "nowhere" / "t.pth")
 
 

@@ -18,13 +18,13 @@ from vecload.errors import (
     VecloadError,
 )
 
-__version__ = "0.2.0"
+from vecload._version import __version__
 
 # name -> module that defines it; imported on first use (these modules import torch).
 _LAZY = {
     "Vectors": "vecload.vectors",
-    "convert": "vecload.vectors",
-    "load": "vecload.vectors",
+    "convert": "vecload.loader",
+    "load": "vecload.loader",
     "ReadOptions": "vecload.formats.table",
     "align": "vecload.alignment",
     "Aligned": "vecload.alignment",
@@ -57,9 +57,10 @@ if TYPE_CHECKING:
     from vecload.embedding import PretrainedEmbedding
     from vecload.formats.table import ReadOptions
     from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
-    from vecload.vectors import Vectors, convert, load
     from vecload.evaluation import evaluate
     from vecload.exporter import export
+    from vecload.loader import convert, load
+    from vecload.vectors import Vectors
 
 
 def __getattr__(name: str) -> Any:

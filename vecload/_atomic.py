@@ -54,8 +54,9 @@ def check_outputs(targets: Sequence[Path], force: bool, sources: Sequence[Path] 
 
     Raises:
         OutputExistsError: A target exists (or is a dangling symlink) and ``force`` is False.
-        VecloadError: A target's directory is missing or not writable, a target is a directory, a source,
-            or named twice.
+        FileNotFoundError, PermissionError, IsADirectoryError: A target's directory is missing or not
+            writable, or a target is a directory.
+        VecloadError: A target is a source, or named twice.
     """
     seen: dict[str, Path] = {}
     for target in targets:
@@ -70,18 +71,17 @@ def check_outputs(targets: Sequence[Path], force: bool, sources: Sequence[Path] 
                     fix=_NOT_EVEN_FORCE)
         directory = target.parent
         if not directory.is_dir():
-            raise VecloadError(f"{target}: directory {directory} does not exist; create it first; nothing was read")
+            raise FileNotFoundError(errno.ENOENT, f"directory {directory} does not exist; create it first; "
+                                    f"nothing was read", str(target))
         if not os.access(directory, os.W_OK | os.X_OK):
-            raise VecloadError(
-                f"{target}: cannot write in directory {directory} (permission denied); choose a writable "
-                f"directory; nothing was read or written"
-            )
+            raise PermissionError(errno.EACCES, f"cannot write in directory {directory} (permission denied); "
+                                  f"choose a writable directory; nothing was read or written", str(target))
         if os.path.islink(target) and not target.exists() and not force:
             raise OutputExistsError(
                 f"{target}: is a dangling symbolic link (to {os.readlink(target)}); vecload does not write through "
                 f"links", fix=_FORCE_LINK)
         if target.is_dir():
-            raise VecloadError(f"{target}: is a directory; name a file to write")
+            raise IsADirectoryError(errno.EISDIR, "is a directory; name a file to write", str(target))
         if target.exists() and not force:
             raise OutputExistsError(f"{target}: already exists", fix=_FORCE)
 

@@ -15,7 +15,7 @@ def is_converted(path: str | os.PathLike[str]) -> bool:
     file = Path(path)
     if file.suffix in (".pth", ".pt"):
         return True
-    from vecload.formats.source import zip_names
+    from vecload.formats.zipfiles import zip_names
 
     try:  # one central directory entry at a time: an archive of vectors may have many members
         if not file.is_file() or not zipfile.is_zipfile(file):

@@ -37,7 +37,8 @@ from vecload.errors import VecloadError
 from vecload.formats import ReadOptions, open_source, read_table
 from vecload.normalize import Step, StepSpec, lookup_chain
 from vecload.taskvocab import TaskVocab, TokensSpec, read_task_vocab
-from vecload.vectors import Vectors, is_converted, load_converted
+from vecload.loader import is_converted, load_converted
+from vecload.vectors import Vectors
 
 
 OOV_INITS = ("zeros", "mean", "normal", "uniform")
@@ -404,7 +405,7 @@ def convert_aligned(
         OutputExistsError: An output exists and ``force`` is False (checked before reading).
     """
     from vecload.store import write_json
-    from vecload.vectors import describe_source, prepare_output, source_paths
+    from vecload.loader import describe_source, prepare_output, source_paths
 
     extra = tuple(Path(p) for p in (report_json, vocab_out) if p is not None)
     inputs = (Path(tokens),) if isinstance(tokens, (str, os.PathLike)) else ()

@@ -277,7 +277,7 @@ def check_saved_model(model: str | os.PathLike[str], vectors: str | os.PathLike[
         IntegrityError: The model file cannot be loaded safely.
     """
     from vecload.errors import IntegrityError
-    from vecload.vectors import load
+    from vecload.loader import load
 
     path = Path(model)
     try:

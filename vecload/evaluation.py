@@ -56,7 +56,8 @@ def evaluate(
         >>> vecload.evaluate("glove.6B.50d.pth")["similarity"][0]["spearman"]
     """
     from vecload.keyedvectors import to_keyedvectors  # torch and gensim: imported when used, so the CLI starts fast
-    from vecload.vectors import Vectors, load
+    from vecload.loader import load
+    from vecload.vectors import Vectors
 
     if restrict_vocab < 1:
         raise ArgumentError(f"restrict_vocab must be at least 1, got {restrict_vocab}")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from vecload._atomic import check_outputs, write_files
+from vecload._pth import is_converted
 from vecload.errors import ArgumentError, Option, VecloadError, Wording
 from vecload.formats.export import (
     EXPORT_FORMATS,
@@ -26,7 +27,8 @@ from vecload.formats.export import (
     write_tsv,
     write_vectors,
 )
-from vecload.vectors import Vectors, is_converted, load, source_paths
+from vecload.loader import load, source_paths
+from vecload.vectors import Vectors
 
 #: How many rows the projector gets by default (the browser's projector slows down past that).
 PROJECTOR_LIMIT = 10_000

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from vecload.cli._shell import _out, _progress
+from vecload.cli._shell import _progress
 
 _ALIGN_OPTIONS = [
     click.option("--vocab", type=click.Path(dir_okay=False), default=None,

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from vecload import __version__
+from vecload._version import __version__
 from vecload.errors import Option, VecloadError
 
 #: The one table of wording that differs between the library and the command line: library names (as

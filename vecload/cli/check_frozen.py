@@ -29,7 +29,7 @@ def check_frozen(model_path: str | None, vectors_path: str | None, as_json: bool
     """
     from dataclasses import asdict
 
-    from vecload import checks
+    import vecload.checks as checks
 
     if (model_path is None) != (vectors_path is None):
         raise click.UsageError("--model and --vectors go together")

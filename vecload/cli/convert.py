@@ -39,7 +39,8 @@ def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet
     tokens too. With --vocab, keep only the task vocabulary's rows, in its order, after the specials, and
     report the coverage. Data problems (repeated tokens, NaN/Inf rows, repaired tokens, skipped rows) are
     said on stderr, even with -q; --strict refuses them."""
-    from vecload.vectors import convert_with_meta
+    from vecload.loader import convert
+    from vecload.store import read_meta
 
     options = _strict(options, strict)
     read = {"unicode_errors": options.pop("unicode_errors"), "duplicates": options.pop("duplicates"),
@@ -47,8 +48,9 @@ def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet
     if options["vocab"] is not None:
         written, meta = _convert_aligned(src, out, force, vocab_out, quiet, fmt, engine, member, limit, read, **options)
     else:
-        written, meta = convert_with_meta(src, out, force=force, vocab_out=vocab_out, format=fmt, engine=engine,
-                                          member=member, limit=limit, progress=_progress(quiet), **read)
+        written = convert(src, out, force=force, vocab_out=vocab_out, format=fmt, engine=engine, member=member,
+                          limit=limit, progress=_progress(quiet), **read)
+        meta = read_meta(written)
     _echo_problems(meta)
     if as_json:
         _out(json.dumps(_written_json(written, meta, vocab_out, options.get("report_json")), ensure_ascii=False,

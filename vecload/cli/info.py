@@ -31,7 +31,7 @@ def info(path: str, full: bool, as_json: bool, verify: bool, quiet: bool, fmt: s
     For a source: by default a quick look (format, compression, file size, the header's count and dim,
     the first tokens) that reads only what it needs; --full reads every row (--limit N, the first N). For
     a converted file: its provenance, fingerprint and norms, from its records."""
-    from vecload.inspect import describe, is_converted, peek
+    from vecload.describe import describe, is_converted, peek
 
     options = _strict(options, strict)
     read = {"format": fmt, "engine": engine, "member": member, "limit": limit, "max_bytes": max_bytes,

@@ -5,32 +5,32 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from vecload.errors import Option, VecloadError, Wording
+from vecload.errors import ArgumentError, Option, VecloadError, Wording
 from vecload.formats.detect import FORMATS, check_format, detect_format
 from vecload.formats.source import Source, open_source
-from vecload.formats.table import READ_CHOICES, ParseReport, ReadOptions, Table
+from vecload.formats.table import READ_CHOICES, ParseReport, ReadOptions, Table, Tuning
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "FORMATS", "READ_CHOICES", "ParseReport", "ReadOptions", "Source", "Table", "open_source", "read_table"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "FORMATS", "READ_CHOICES", "ParseReport", "ReadOptions", "Source", "Table", "Tuning", "open_source", "read_table"]
 
 
-def _gensim(source: Source, fmt: str, options: ReadOptions) -> Table:
+def _gensim(source: Source, fmt: str, options: ReadOptions, tuning: Tuning) -> Table:
     from vecload.formats.gensim import read_gensim
 
     return read_gensim(source, fmt, options)
 
 
-def _native(source: Source, fmt: str, options: ReadOptions) -> Table:
+def _native(source: Source, fmt: str, options: ReadOptions, tuning: Tuning) -> Table:
     if fmt == "word2vec-binary":
         from vecload.formats.binary import read_binary
 
-        return read_binary(source, options)
+        return read_binary(source, options, tuning)
     from vecload.formats.text import read_text
 
-    return read_text(source, fmt, options)
+    return read_text(source, fmt, options, tuning)
 
 
 #: Reading engines by name; each takes (source, format, options) and returns a Table.
-ENGINES: dict[str, Callable[[Source, str, ReadOptions], Table]] = {"native": _native, "gensim": _gensim}
+ENGINES: dict[str, Callable[[Source, str, ReadOptions, Tuning], Table]] = {"native": _native, "gensim": _gensim}
 DEFAULT_ENGINE = "native"
 
 
@@ -41,6 +41,7 @@ def read_table(
     engine: str | None = None,
     member: str | None = None,
     options: ReadOptions | None = None,
+    tuning: Tuning | None = None,
 ) -> Table:
     """Read a vector file into tokens and a float32 matrix.
 
@@ -50,6 +51,7 @@ def read_table(
         engine: ``"native"`` or ``"gensim"``; None picks the default.
         member: The member of a zip or tar archive to read.
         options: Limits, filters and policies.
+        tuning: How the native engine cuts the read into pieces (never changes the result).
 
     Returns:
         The table and a report of what was read.
@@ -63,11 +65,11 @@ def read_table(
     fmt = check_format(format) if format else detect_format(source, options.max_bytes)
     name = engine or DEFAULT_ENGINE
     if name not in ENGINES:
-        raise VecloadError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
+        raise ArgumentError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
     if name != "native" and options.bad_rows != "error":
         raise VecloadError(
             f"skipping bad rows is only for the native engine (the {name} engine reads every row or refuses "
             f"the file)",
             fix=Wording("drop {}", Option("engine", name)),
         )
-    return ENGINES[name](source, fmt, options)
+    return ENGINES[name](source, fmt, options, tuning or Tuning())

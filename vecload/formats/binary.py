@@ -14,19 +14,20 @@ from typing import BinaryIO
 import numpy as np
 
 from vecload.errors import UTF8_REPAIR, ParseError
-from vecload.formats.detect import BOM, check_header, cut_short_hint, parse_header
+from vecload.formats.header import BOM, check_header, cut_short_hint, parse_header
 from vecload.formats.source import Source
-from vecload.formats.table import ReadOptions, Table, TableBuilder
+from vecload.formats.builder import TableBuilder
+from vecload.formats.table import ReadOptions, Table, Tuning
 
-BLOCK = 16 << 20
 
 
-def read_binary(source: Source, options: ReadOptions) -> Table:
+def read_binary(source: Source, options: ReadOptions, tuning: Tuning = Tuning()) -> Table:
     """Read a word2vec binary source.
 
     Args:
         source: The stream to read.
         options: Limits, filter and policies.
+        tuning: The block size.
 
     Returns:
         The table; its report's locations are byte offsets of records in the decompressed stream.
@@ -36,10 +37,10 @@ def read_binary(source: Source, options: ReadOptions) -> Table:
             that is not UTF-8 under ``unicode_errors="strict"``); the message names the byte offset.
     """
     with source.open(options.max_bytes) as stream:
-        return _read(stream, source, options)
+        return _read(stream, source, options, tuning.binary_block)
 
 
-def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
+def _read(stream: BinaryIO, source: Source, options: ReadOptions, block: int) -> Table:
     name = source.name
     head = stream.read(1 << 16)
     newline = head.find(b"\n")
@@ -58,7 +59,7 @@ def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
     # One buffer for the whole read: each block is read into it after the previous block's partial
     # record, which is moved to the front (fresh 16 MiB buffers per block cost page faults every time).
     rest = head[newline + 1 :]
-    data = bytearray(2 * BLOCK + len(rest))
+    data = bytearray(2 * block + len(rest))
     data[: len(rest)] = rest
     size = len(rest)  # the bytes of data in use
     base = newline + 1  # stream offset of data[0]
@@ -66,10 +67,10 @@ def _read(stream: BinaryIO, source: Source, options: ReadOptions) -> Table:
     eof = False
     while done < wanted:
         if not eof:
-            if len(data) - size < BLOCK:
-                data.extend(bytes(BLOCK))
+            if len(data) - size < block:
+                data.extend(bytes(block))
             with memoryview(data) as free:
-                got = stream.readinto(free[size : size + BLOCK])
+                got = stream.readinto(free[size : size + block])
             eof = not got
             size += got
         found, used = _records(data, size, base, record, wanted - done, eof, name, done, header.count, builder)
@@ -179,7 +180,7 @@ def _refuse_trailing(stream: BinaryIO, data: bytes, base: int, count: int, name:
                 offset=base + len(data) - len(stripped),
             )
         base += len(data)
-        data = stream.read(BLOCK)
+        data = stream.read(1 << 20)
         if not data:
             return
 

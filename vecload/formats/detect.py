@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
 
-from vecload.errors import FormatError, Option, ParseError, Symbol, VecloadError, Wording
+from vecload.errors import ArgumentError, FormatError, Option, Wording
+from vecload.formats.header import BOM, HEADER, MAX_DIM, MAX_LINE_BYTES
+from vecload.formats.rows import is_number, row_cause, row_problem
 from vecload.formats.source import Source
 
 #: The formats vecload reads. fastText ``.vec`` files are word2vec text.
@@ -20,16 +21,7 @@ FORMAT_HELP = (
 #: The fix when text and binary evidence disagree: name the format.
 _EITHER_FORMAT = Wording("pass {} or {}", Option("format", "word2vec"), Option("format", "word2vec-binary"))
 
-BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 1 << 16
-#: The largest dimension accepted in a header (real vectors have at most a few thousand).
-MAX_DIM = 1 << 20
-#: gzip and zip (deflate) expand at most about 1032-fold.
-_DEFLATE_MAX_RATIO = 1032
-_SLACK = 1 << 24
-#: The longest line a text reader accepts (a 300-d row is about 3 KB); longer means binary data read as text.
-MAX_LINE_BYTES = 1 << 24
-_HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)[ \t]*\r?$")
 _BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)*")
 #: Detection reads at most this much: a first row of MAX_LINE_BYTES, or two records of MAX_DIM values.
 MAX_SNIFF_BYTES = 1 << 25
@@ -43,21 +35,10 @@ MAX_TOKEN_BYTES = 1 << 12
 #: Bytes that no text vector file holds (tab, newline, CR and the like are text).
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BAD_TOKEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_DECIMAL_COMMA = re.compile(rb"(?:^|[ \t])[+-]?\d+,\d+(?:[ \t]|$)")
-_DIGIT_SEPARATOR = re.compile(rb"\d_\d")
 #: A field that is a number, or one written with a decimal comma or '_' separators (bytes a float32 rarely is).
 _NUMBER_LIKE = re.compile(rb"[-+]?(?:[0-9][0-9.,_]*|[.,][0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?|[-+]?(?:nan|inf|infinity)",
                           re.IGNORECASE)
 _FASTTEXT_BIN_MAGIC = 793712314
-
-
-@dataclass(frozen=True)
-class Header:
-    """A word2vec header: the number of rows and the dimension it promises, and its length in bytes."""
-
-    count: int
-    dim: int
-    length: int
 
 
 def detect_format(source: Source, max_bytes: int | None = None) -> str:
@@ -120,7 +101,7 @@ def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
             f"{name}: has no line break in its first {len(head) >> 20} MiB, so it is not a text vector file "
             f"and has no word2vec header; supported formats: {FORMAT_HELP}"
         )
-    header = _HEADER.match(first)
+    header = HEADER.match(first)
     if header:
         return _judge_header(int(header.group(1)), int(header.group(2)), rest, lines_before + 2, name, eof, final)
     if _looks_like_text_row(first):
@@ -262,47 +243,6 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def row_problem(row: bytes, dim: int) -> str | None:
-    """What keeps ``row`` from being a token and ``dim`` numbers (as the text reader reads it), or None."""
-    fields = row.rstrip().rsplit(b" ", dim)
-    cause = row_cause(row)
-    suffix = f" ({cause})" if cause else ""
-    if len(fields) < dim + 1:
-        return f"{len(fields) - 1} values, expected {dim}{suffix}"
-    for column, field in enumerate(fields[1:]):
-        if not is_number(field):
-            return f"value {column + 1} ({field.decode('utf-8', 'replace')!r}) is not a number{suffix}"
-    parts = fields[0].split(b" ")
-    if len(parts) > 1 and all(is_number(p) for p in parts[1:]):
-        return f"{len(parts) - 1 + dim} values, expected {dim}"
-    return None
-
-
-def row_cause(row: bytes) -> str:
-    """The likely cause of a text row that does not parse, in words ('' when none is recognised)."""
-    body = row.rstrip()
-    if b"\t" in body:
-        return ("it has tabs between fields; vecload reads fields separated by single spaces, as GloVe, "
-                "fastText and gensim write them: replace the tabs with spaces")
-    if _DECIMAL_COMMA.search(body, max(body.find(b" "), 0)):  # in the values, not a token such as '1,000'
-        return "decimal commas ('1,5'); vecload reads '.' as the decimal point: replace the commas with dots"
-    if _DIGIT_SEPARATOR.search(body):
-        return ("it has a '_' digit separator, which Python's float() accepts but no vector file writes; "
-                "remove the '_'")
-    return ""
-
-
-def is_number(field: bytes) -> bool:
-    """True when the text reader reads ``field`` as a number: ``float()`` syntax without ``_`` or whitespace."""
-    if not field or b"_" in field or field[:1].isspace() or field[-1:].isspace():
-        return False
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
 def _records(body: bytes, dim: int, count: int, eof: bool, final: bool) -> tuple[str, bool, int] | None:
     """The binary evidence: (state, whether the vectors hold control bytes, records that lined up); None: read more.
 
@@ -344,59 +284,6 @@ def _refuse_binary_without_header(name: str) -> None:
     )
 
 
-def parse_header(line: bytes, name: str, *, line_number: int = 1) -> Header:
-    """Parse a word2vec ``count dim`` header line (the file's line ``line_number``).
-
-    Raises:
-        ParseError: The line is not two non-negative integers.
-    """
-    raw = line[len(BOM):] if line.startswith(BOM) else line
-    match = _HEADER.match(raw.rstrip(b"\n"))
-    if not match:
-        shown = raw[:60].decode("utf-8", "replace").rstrip()
-        raise ParseError(name, f"expected a 'count dim' header, found {shown!r}", line=line_number)
-    return Header(int(match.group(1)), int(match.group(2)), len(line))
-
-
-def check_header(header: Header, source: Source, binary: bool, limit: int | None = None) -> None:
-    """Refuse a header whose promise cannot fit in the file, before anything is allocated for it.
-
-    Each binary record takes at least ``4 * dim + 2`` bytes (a one-byte token and its space), each text
-    row at least ``2 * dim + 2``. Where the decompressed size is known (plain files, zip members) or
-    bounded (gzip), a count that would need more bytes than the stream can hold is refused. With a
-    ``limit`` below the count only the first ``limit`` rows must fit (a file cut short with ``head``
-    still reads its first rows, as in gensim).
-
-    Raises:
-        ParseError: The dimension is implausible, or the rows to read cannot fit in the file.
-    """
-    if header.dim > MAX_DIM:
-        raise ParseError(source.name, f"the header gives dim {header.dim:,}; vecload accepts at most {MAX_DIM:,}", line=1)
-    row = (4 * header.dim + 2) if binary else (2 * header.dim + 2)
-    rows = header.count if limit is None else min(limit, header.count)
-    size = source.uncompressed_size()
-    bound = "the file has"
-    if size is None and source.compression == "gzip":
-        size, bound = source.size() * _DEFLATE_MAX_RATIO, "the gzip stream can expand to at most"
-    if size is not None and rows * row > size + _SLACK:
-        raise ParseError(
-            source.name,
-            f"the header promises {header.count:,} rows of {header.dim} values, which need at least "
-            f"{header.count * row:,} bytes, but {bound} {size:,}; the header is wrong or the file is truncated",
-            line=1,
-            fix=cut_short_hint(None) if rows == header.count else None,
-        )
-
-
-def cut_short_hint(present: int | None) -> Wording:
-    """The fix for a file with fewer rows than its header promises: it may have been cut with ``head``."""
-    if present is None:
-        return Wording("if the file was cut short on purpose (with head?), {} reads its first N rows",
-                       Option("limit", Symbol("N")))
-    return Wording(f"if the file was cut short on purpose (with head?), {{}} reads the {present} rows present",
-                   Option("limit", present))
-
-
 def _looks_like_text_row(first: bytes) -> bool:
     """True for a line of UTF-8 text with a token followed by at least one number (trailing whitespace ignored)."""
     try:
@@ -435,5 +322,5 @@ def _refuse_known_foreign(head: bytes, name: str) -> None:
 def check_format(name: str) -> str:
     """Validate a user-supplied format name."""
     if name not in FORMATS:
-        raise VecloadError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}")
+        raise ArgumentError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}")
     return name

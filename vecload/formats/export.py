@@ -23,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vecload.errors import ArgumentError, Option, VecloadError, Wording
-from vecload.formats.detect import is_number
+from vecload.formats.rows import is_number
 
 #: The formats ``export`` writes (``projector`` is a folder of two TSV files).
 EXPORT_FORMATS = ("glove", "word2vec", "word2vec-binary", "projector")

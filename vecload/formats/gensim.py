@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from vecload.errors import UTF8_REPAIR, ParseError
-from vecload.formats.detect import BOM, MAX_LINE_BYTES, parse_header
+from vecload.formats.header import BOM, MAX_LINE_BYTES, parse_header
 from vecload.formats.source import Source
-from vecload.formats.table import ReadOptions, Table, TableBuilder
+from vecload.formats.builder import TableBuilder
+from vecload.formats.table import ReadOptions, Table
 
 _CHUNK = 1 << 20
 

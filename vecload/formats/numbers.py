@@ -31,7 +31,7 @@ _LUT[ord("+")] = _SIGN
 _POW10_U64 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
 _MAX_EXACT = np.uint64(1 << 53)
-_BATCH = 1 << 15
+BATCH = 1 << 15
 
 
 def default_threads() -> int:
@@ -93,7 +93,8 @@ class BadNumber(ValueError):
         self.text = text
 
 
-def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray, pool: Executor | None = None) -> None:
+def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray, pool: Executor | None = None,
+               batch: int = BATCH) -> None:
     """Parse rows of fields given by their separators into ``out``, rounding each value to ``out``'s dtype.
 
     Row ``r``'s field ``j`` is ``data[bounds[r, j] + 1 : bounds[r, j + 1]]`` (``bounds`` holds each row's
@@ -107,13 +108,14 @@ def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray
         bounds: An int64 array ``[n, dim + 1]`` of separator offsets.
         out: The ``[n, dim]`` result (float32 for a table).
         pool: Threads to parse batches on (from :func:`parse_pool`); None parses on the calling thread.
+        batch: About how many numbers a batch holds.
 
     Raises:
         BadNumber: A field is not a number; ``index`` is ``row * dim + column``.
     """
     n, dim = out.shape
     words = _words(buf)
-    per_batch = max(1, _BATCH // dim)
+    per_batch = max(1, batch // dim)
 
     def run(r: int) -> None:
         part = bounds[r : r + per_batch]

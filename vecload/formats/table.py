@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+
+from typing import Any
 
 import numpy as np
 
-from vecload.errors import ArgumentError, Option, Wording
-from vecload.formats.tokenset import TokenSet
+from vecload.errors import ArgumentError
 
 #: How many examples of each problem a report keeps (the counts are always complete).
 MAX_EXAMPLES = 20
@@ -144,6 +145,24 @@ class Table:
         return int(self.vectors.shape[1])
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """How the native engine cuts a read into pieces. Results never depend on it: tests shrink the pieces
+    so that rows, repeats and bad values cross every boundary.
+
+    Attributes:
+        text_block: Bytes of a text file read at a time.
+        binary_block: Bytes of a binary file read at a time.
+        batch_values: Numbers parsed per batch (a unit of work for the parse threads).
+        threads: Parse threads (None: ``VECLOAD_THREADS``, else up to 2).
+    """
+
+    text_block: int = 2 << 20
+    binary_block: int = 16 << 20
+    batch_values: int = 1 << 15
+    threads: int | None = None
+
+
 #: The allowed values of ReadOptions' choice fields, the first being the default (the CLI offers these).
 READ_CHOICES: dict[str, tuple[str, ...]] = {
     "unicode_errors": ("strict", "replace", "ignore"),
@@ -193,6 +212,19 @@ class ReadOptions:
     on_rows: Callable[[np.ndarray], None] | None = None
     max_bytes: int | None = None
 
+    @classmethod
+    def of(cls, **options: Any) -> ReadOptions:
+        """Options from keyword arguments, naming an unknown one (``ReadOptions(**kw)`` raises TypeError).
+
+        Raises:
+            ArgumentError: A name that is not a read option, or a value out of range.
+        """
+        names = [item.name for item in fields(cls)]
+        for name in options:
+            if name not in names:
+                raise ArgumentError(f"unknown read option {name!r}; the read options are: {', '.join(names)}")
+        return cls(**options)
+
     def __post_init__(self) -> None:
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 0):
             raise ArgumentError(f"limit must be a whole number >= 0, got {self.limit!r}")
@@ -201,207 +233,3 @@ class ReadOptions:
         for name, allowed in READ_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ArgumentError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {getattr(self, name)!r}")
-
-
-_RESERVE_BYTES = 1 << 28
-
-
-class TableBuilder:
-    """Collects rows chunk by chunk, applying the duplicate, filter and non-finite policies.
-
-    Memory stays proportional to the rows kept, whatever the stream holds: each chunk's tokens are checked
-    against the tokens kept so far (a :class:`TokenSet`, 16 bytes a token rather than a set's 40 to 60),
-    so a repeated token is dropped (and reported) as it is read,
-    and only kept rows are copied, straight into one matrix that grows in place (``ndarray.resize``,
-    which the C library does with ``mremap``, not by copying); :meth:`finish` trims it the same way, so
-    the full matrix never exists twice. A chunk without repeats (the usual case) is added in bulk after
-    one set check. With ``expected_rows``
-    (a header's count, or an estimate) the matrix is reserved once; pages never written cost nothing.
-
-    Args:
-        name: The source's name, for messages.
-        fmt: The format being read.
-        dim: The number of values per row.
-        options: The read options.
-        unit: ``"line"`` when locations are line numbers, ``"offset"`` for byte offsets.
-        expected_rows: How many rows to reserve room for at first (None: grow as needed).
-        trusted: ``expected_rows`` was checked against the stream's real size (else it is capped).
-    """
-
-    def __init__(
-        self,
-        name: str,
-        fmt: str,
-        dim: int,
-        options: ReadOptions,
-        unit: str = "line",
-        expected_rows: int | None = None,
-        trusted: bool = False,
-    ) -> None:
-        self.name = name
-        self.format = fmt
-        self.dim = dim
-        self.options = options
-        self.unit = unit
-        self.report = ParseReport()
-        self._seen = TokenSet()
-        # Where each kept token was first seen, kept only when a duplicate must name it in an error.
-        self._first: dict[str, int] | None = {} if options.duplicates == "error" else None
-        # A count checked against the file's size is reserved whole; an unchecked one (a compressed stream
-        # of unknown size) at most _RESERVE_BYTES' worth, since a header's count is only a claim.
-        reserve = max(expected_rows or 0, 1)
-        if not trusted:
-            reserve = min(reserve, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
-        self._matrix = np.empty((reserve, dim), dtype=np.float32)
-        self._rows = 0
-
-    @property
-    def remaining(self) -> int | None:
-        """How many more rows may be read before ``limit`` is reached (None: no limit)."""
-        if self.options.limit is None:
-            return None
-        return self.options.limit - self.report.rows_read
-
-    def add_chunk(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> None:
-        """Add consecutive rows of the file.
-
-        Args:
-            tokens: The rows' tokens.
-            rows: A float32 array ``[len(tokens), dim]``.
-            where: Each row's line number (or byte offset), for reports and errors.
-        """
-        if not len(tokens):
-            return
-        if self.options.on_rows is not None:
-            self.options.on_rows(rows)
-        bad_rows = ~np.isfinite(rows).all(axis=1)
-        where = where.tolist() if isinstance(where, np.ndarray) else where
-        if self.options.keep is None and not bad_rows.any():
-            if self._add_fresh(tokens, rows, where) or self._add_repeats(tokens, rows, where):
-                return
-        if self.options.keep is not None and self.options.nonfinite == "keep":
-            self._add_filtered(tokens, rows, where, bad_rows)
-            return
-        keep = self.options.keep
-        selected: list[int] = []
-        report = self.report
-        for i, token in enumerate(tokens):
-            if bad_rows[i]:
-                if self.options.nonfinite == "error":
-                    raise self._error("a value is NaN or infinite", where[i],
-                                      Wording("{} accepts it", Option("nonfinite", "keep")))
-                report.note("nonfinite", token, int(where[i]))
-            if keep is not None and not keep(token):
-                report.note("filtered", token, int(where[i]))
-                continue
-            if self._claim(token, int(where[i])):
-                selected.append(i)
-        report.rows_read += len(tokens)
-        if len(selected) == len(tokens):
-            kept = np.ascontiguousarray(rows, dtype=np.float32)
-        else:
-            kept = rows[np.asarray(selected, dtype=np.intp)]
-        if len(selected):
-            self._append(kept)
-
-    def _add_filtered(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int], bad_rows: np.ndarray) -> None:
-        """Add a chunk through the token filter: one filter call per row, in file order, then Python work
-        only for the rows kept (a filter usually keeps few: an alignment keeps 30k of 2M)."""
-        report = self.report
-        for i in np.flatnonzero(bad_rows).tolist():
-            report.note("nonfinite", tokens[i], int(where[i]))
-        keep = self.options.keep
-        flags = [keep(token) for token in tokens]  # type: ignore[misc]
-        candidates = [i for i, flag in enumerate(flags) if flag]
-        dropped = len(tokens) - len(candidates)
-        if dropped:
-            report.filtered += dropped
-            examples = report.examples.setdefault("filtered", [])
-            for i, flag in enumerate(flags):
-                if len(examples) >= MAX_EXAMPLES:
-                    break
-                if not flag:
-                    examples.append([tokens[i], int(where[i])])
-        selected = [i for i in candidates if self._claim(tokens[i], int(where[i]))]
-        report.rows_read += len(tokens)
-        if selected:
-            self._append(rows[np.asarray(selected, dtype=np.intp)])
-
-    def _add_fresh(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
-        """Add a chunk in bulk when none of its tokens repeats; return False (adding nothing) otherwise."""
-        if len(set(tokens)) != len(tokens) or any(self._seen.seen(tokens)):
-            return False
-        self._seen.extend(tokens)
-        if self._first is not None:
-            self._first.update(zip(tokens, where))
-        self.report.rows_read += len(tokens)
-        self._append(rows)
-        return True
-
-    def _add_repeats(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> bool:
-        """Add the rows of a chunk whose tokens were not seen before, reporting the rest as duplicates, with
-        set operations rather than a loop over the rows (a stream of one repeated row stays fast); return
-        False (adding nothing) when duplicates must raise instead."""
-        if self._first is not None:
-            return False
-        n = len(tokens)
-        first = dict(zip(reversed(tokens), range(n - 1, -1, -1)))  # each token's first row in the chunk
-        candidates = list(first)
-        selected = sorted(first[token] for token, seen in zip(candidates, self._seen.seen(candidates)) if not seen)
-        self._seen.extend([tokens[i] for i in selected])
-        report = self.report
-        report.rows_read += n
-        report.duplicates += n - len(selected)
-        examples = report.examples.setdefault("duplicates", [])
-        if len(examples) < MAX_EXAMPLES:
-            kept = set(selected)
-            for i in range(n):
-                if i not in kept:
-                    examples.append([tokens[i], int(where[i])])
-                    if len(examples) >= MAX_EXAMPLES:
-                        break
-        if selected:
-            self._append(rows[np.asarray(selected, dtype=np.intp)])
-        return True
-
-    def _claim(self, token: str, where: int) -> bool:
-        """Mark ``token`` as kept and return True, or handle it as a duplicate and return False."""
-        if token in self._seen:
-            self._duplicate(token, where)
-            return False
-        self._seen.add(token)
-        if self._first is not None:
-            self._first[token] = where
-        return True
-
-    def _append(self, rows: np.ndarray) -> None:
-        """Copy rows into the matrix, growing it in place by a quarter when full."""
-        end = self._rows + len(rows)
-        if end > len(self._matrix):
-            self._matrix.resize((max(end, len(self._matrix) * 5 // 4 + 1024), self.dim), refcheck=False)
-        self._matrix[self._rows : end] = rows
-        self._rows = end
-
-    def _duplicate(self, token: str, where: int) -> None:
-        if self.options.duplicates == "error":
-            first = self._first[token]  # type: ignore[index]
-            raise self._error(f"duplicate token {token!r} (first at {self.unit} {first})", where,
-                              Wording("{} keeps the first and reports the rest", Option("duplicates", "first")))
-        self.report.note("duplicates", token, where)
-
-    def _error(self, message: str, where: int, fix: Wording | None = None) -> Exception:
-        from vecload.errors import ParseError
-
-        if self.unit == "line":
-            return ParseError(self.name, message, line=int(where), fix=fix)
-        return ParseError(self.name, message, offset=int(where), fix=fix)
-
-    def finish(self) -> Table:
-        """Return the table; the builder must not be used afterwards."""
-        total = self._rows
-        out, self._matrix = self._matrix, np.empty((0, self.dim), dtype=np.float32)
-        out.resize((total, self.dim), refcheck=False)
-        self.report.rows_kept = total
-        tokens = self._seen.tokens
-        self._seen, self._first = TokenSet(), None
-        return Table(tokens, out, self.format, self.report)

@@ -25,28 +25,21 @@ Policies:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from vecload.errors import UTF8_REPAIR, ParseError
-from vecload.formats.detect import (
-    _HEADER,
-    BOM,
-    MAX_LINE_BYTES,
-    check_header,
-    cut_short_hint,
-    is_number,
-    parse_header,
-    row_cause,
-)
-from vecload.formats.numbers import PAD, BadNumber, parse_pool, parse_rows
+from vecload.errors import ParseError
+from vecload.formats.builder import TableBuilder
+from vecload.formats.header import BOM, HEADER, check_header, cut_short_hint, parse_header
+from vecload.formats.numbers import PAD, parse_pool
+from vecload.formats.rows import bad_value, is_number, row_cause
 from vecload.formats.source import Source
-from vecload.formats.table import ReadOptions, Table, TableBuilder
+from vecload.formats.table import ReadOptions, Table, Tuning
+from vecload.formats.textblocks import blocks, decode_tokens, progress_bar, undecodable
+from vecload.formats.textbulk import canonical, read_canonical
 
-BLOCK = 2 << 20
 _PADDING = b"0" * PAD
 #: Spaces and tabs before a line's end (stripped, as gensim strips them).
 _TRAILING = re.compile(rb"[ \t]+\n")
@@ -56,13 +49,14 @@ _LEADING_BLANK_LINES = re.compile(rb"(?:[ \t\r\x0b\x0c]*\n)*")
 _NOT_IN_VALUES = re.compile(rb"[_\t\r\x0b\x0c]")
 
 
-def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
+def read_text(source: Source, fmt: str, options: ReadOptions, tuning: Tuning = Tuning()) -> Table:
     """Read a GloVe or word2vec text source.
 
     Args:
         source: The stream to read.
         fmt: ``"glove"`` or ``"word2vec"``.
         options: Limits, filter and policies.
+        tuning: Block size, batch size and threads.
 
     Returns:
         The table; ``report`` says what was read, skipped and repaired.
@@ -70,15 +64,16 @@ def read_text(source: Source, fmt: str, options: ReadOptions) -> Table:
     Raises:
         ParseError: The file is malformed; the message names the line.
     """
-    with parse_pool() as pool, source.open(options.max_bytes) as stream:
-        return _TextReader(source, fmt, options, pool).read(stream)
+    with parse_pool(tuning.threads) as pool, source.open(options.max_bytes) as stream:
+        return _TextReader(source, fmt, options, tuning, pool).read(stream)
 
 
 class _TextReader:
     """State of one read: the builder, the dimension and where it was set, line numbers."""
 
-    def __init__(self, source: Source, fmt: str, options: ReadOptions, pool: Executor | None = None) -> None:
+    def __init__(self, source: Source, fmt: str, options: ReadOptions, tuning: Tuning, pool: Executor | None = None) -> None:
         self.source = source
+        self.tuning = tuning
         self.pool = pool
         self.name = source.name
         self.fmt = fmt
@@ -91,17 +86,17 @@ class _TextReader:
         self.blank_lines = 0
         self.blank_examples: list[int] = []
         self._check_count = False
-        self._skip = options.bad_rows == "skip"
+        self.skip = options.bad_rows == "skip"
         self._header_like = False  # a GloVe read whose first line looks like a word2vec header
         self._bom = False
 
     def read(self, stream: BinaryIO) -> Table:
         """Read every block of the stream and return the table."""
-        progress = _progress_bar(self.source) if self.options.progress else None
+        progress = progress_bar(self.source) if self.options.progress else None
         line = 1
         last_line = 0
         try:
-            for block, final in _blocks(stream, self.name):
+            for block, final in blocks(stream, self.name, self.tuning.text_block):
                 line, last_line = self._step(block, final, line, last_line, progress)
         except _Stop:
             pass
@@ -153,7 +148,7 @@ class _TextReader:
             fields = first.rstrip().split(b" ")
             self.dim = len(fields) - 1
             self.origin = f"set by line {line}"
-            self._header_like = bool(_HEADER.match(first.rstrip(b"\n")))
+            self._header_like = bool(HEADER.match(first.rstrip(b"\n")))
             if self.dim <= 0:
                 cause = row_cause(first)
                 raise ParseError(self.name, "the first row has a token but no values" + (f" ({cause})" if cause else ""),
@@ -204,10 +199,10 @@ class _TextReader:
                 buf = np.frombuffer(data, dtype=np.uint8)
                 newlines = np.flatnonzero(buf == 10)
         remaining = None if self.wanted is None else self.wanted - self.builder.report.rows_read
-        if _canonical(data, buf, newlines):
-            used = self._fast(data, buf, newlines, line, remaining, final)
+        if canonical(data, buf, newlines):
+            used = read_canonical(self, data, buf, newlines, line, remaining, final)
         else:
-            used = self._slow(data[PAD:], line, remaining, final)
+            used = self.read_lines(data[PAD:], line, remaining, final)
         if self._check_count and used < len(newlines):
             block = data[PAD:]
             rest = block.split(b"\n", used)[-1] if used else block
@@ -224,92 +219,8 @@ class _TextReader:
                     line=line + offset,
                 )
 
-    def _fast(
-        self, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None, final: bool
-    ) -> int:
-        """Parse a block of canonical lines (``data`` is the padded block) in bulk; return how many lines it used."""
-        dim = self.dim
-        if remaining is not None and remaining < len(newlines):
-            newlines = newlines[:remaining]
-            data = data[: newlines[-1] + 1] if len(newlines) else _PADDING
-            buf = np.frombuffer(data, dtype=np.uint8)
-        n = len(newlines)
-        if n == 0:
-            return 0
-        try:
-            return self._bulk(data, buf, newlines, line, remaining, final)
-        except _BadRow:  # bad_rows="skip": the per-line path skips the bad rows and reads the rest
-            return self._slow(data[PAD:], line, remaining, final)
 
-    def _bulk(
-        self, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None, final: bool
-    ) -> int:
-        """:meth:`_fast` for at least one line; raises _BadRow (bad_rows="skip") where a row is bad."""
-        dim, n = self.dim, len(newlines)
-        # In a canonical block the bytes <= 32 are the fields' spaces and the newlines, and (rarely) other
-        # control bytes inside tokens. When every line has exactly `dim` spaces, row r's separators are
-        # row r of this array: no other offsets of the block's fields are ever built. (A double space
-        # there is an empty field, which the parser reports as the per-line path would.)
-        separators = np.flatnonzero(buf <= 32)
-        starts = np.empty(n, dtype=np.int64)
-        starts[0] = PAD
-        starts[1:] = newlines[:-1] + 1
-        if len(separators) == n * (dim + 1):
-            bounds = separators.reshape(n, dim + 1)
-            # each row's last separator is its newline, and all the others are spaces
-            if (bounds[:, -1] == newlines).all() and np.count_nonzero(buf == 32) == n * dim:
-                return self._rows(data, buf, bounds, starts, line)
-        if b"  " in data:  # an empty field or a token with a double space: the per-line path decides
-            return self._slow(data[PAD:], line, remaining, final)
-        spaces = separators[buf[separators] == 32]
-        del separators
-        first = np.searchsorted(spaces, starts)
-        count = np.searchsorted(spaces, newlines) - first
-        extra = count - dim
-        if (extra < 0).any():
-            if self._skip:
-                raise _BadRow
-            bad = int(np.argmax(extra < 0))
-            self._slow(data[starts[bad] :], line + bad, 1, final)
-            raise AssertionError("the per-line path did not find the bad row")  # pragma: no cover
-        bounds = np.empty((n, dim + 1), dtype=np.int64)
-        bounds[:, :-1] = self._token_spaces(data, spaces, starts, first, extra, line).reshape(n, dim)
-        bounds[:, -1] = newlines
-        return self._rows(data, buf, bounds, starts, line)
-
-    def _rows(self, data: bytes, buf: np.ndarray, bounds: np.ndarray, starts: np.ndarray, line: int) -> int:
-        """Parse rows whose separators are known: row r's ``dim`` value-separating spaces, then its newline."""
-        n, dim = len(bounds), self.dim
-        raw = [data[a:b] for a, b in zip(starts.tolist(), bounds[:, 0].tolist())]
-        values = np.empty((n, dim), dtype=np.float32)
-        try:
-            parse_rows(buf, data, bounds, values, self.pool)
-        except BadNumber as exc:
-            if self._skip:
-                raise _BadRow from None
-            row, column = divmod(exc.index, dim)
-            raise ParseError(self.name, self._bad_value(exc.text, column), line=line + row) from None
-        self._add(raw, values, np.arange(line, line + n))
-        return n
-
-    def _token_spaces(
-        self, data: bytes, spaces: np.ndarray, starts: np.ndarray, first: np.ndarray, extra: np.ndarray, line: int
-    ) -> np.ndarray:
-        """The spaces that separate values, for a block where some tokens contain spaces."""
-        keep = np.ones(len(spaces), dtype=bool)
-        for row in np.flatnonzero(extra).tolist():
-            lo = int(first[row])
-            hi = lo + int(extra[row])
-            keep[lo:hi] = False
-            token = data[starts[row] : spaces[hi]]
-            problem = self._token_problem(token)
-            if problem:
-                if self._skip:
-                    raise _BadRow
-                raise ParseError(self.name, problem, line=line + row)
-        return spaces[keep]
-
-    def _token_problem(self, token: bytes) -> str | None:
+    def token_problem(self, token: bytes) -> str | None:
         """A 'token with spaces' whose extra fields are all numbers means the row has too many values."""
         parts = token.split(b" ")
         if all(is_number(p) for p in parts[1:]):
@@ -327,7 +238,7 @@ class _TextReader:
         cause = row_cause(text)
         return message + (f"; {cause}" if cause else "")
 
-    def _slow(self, block: bytes, line: int, remaining: int | None, final: bool) -> int:
+    def read_lines(self, block: bytes, line: int, remaining: int | None, final: bool) -> int:
         """Parse a block line by line (irregular whitespace, blank lines, or to locate an error); return lines used.
 
         ``remaining`` counts rows, bad rows skipped included (blank lines are not rows).
@@ -359,9 +270,9 @@ class _TextReader:
             if len(head) < dim + 1:
                 problem = self._count_problem(len(head) - 1, tail, final and offset == len(lines) - 1)
             elif b" " in head[0]:
-                problem = self._token_problem(head[0])
-            if problem is None and self._skip and self.options.unicode_errors == "strict":
-                problem = _undecodable(head[0])  # here, so that bad rows are reported in file order
+                problem = self.token_problem(head[0])
+            if problem is None and self.skip and self.options.unicode_errors == "strict":
+                problem = undecodable(head[0])  # here, so that bad rows are reported in file order
             if problem is None:
                 if _NOT_IN_VALUES.search(tail, len(head[0])):
                     problem = self._first_bad_value(head)
@@ -371,7 +282,7 @@ class _TextReader:
                     except ValueError:
                         problem = self._first_bad_value(head)
             if problem is not None:
-                if not self._skip:
+                if not self.skip:
                     raise ParseError(self.name, problem, line=number)
                 self.builder.report.rows_read += 1
                 self.builder.report.note("bad_rows", problem, number)
@@ -380,35 +291,28 @@ class _TextReader:
             raw.append(head[0])
             where.append(number)
         rows = np.array(values, dtype=np.float64).reshape(len(raw), dim)
-        self._add(raw, rows, np.array(where, dtype=np.int64))
+        self.add(raw, rows, np.array(where, dtype=np.int64))
         return used
 
     def _first_bad_value(self, head: list[bytes]) -> str:
         """The message for the first field of a row that is not a number."""
         for column, field in enumerate(head[1:]):
             if not is_number(field):
-                return self._bad_value(field, column)
+                return bad_value(field, column)
         raise AssertionError("no bad value in the row")  # pragma: no cover
 
-    def _add(self, raw: list[bytes], rows: np.ndarray, where: np.ndarray) -> None:
+    def add(self, raw: list[bytes], rows: np.ndarray, where: np.ndarray) -> None:
         """Decode the tokens, round the values to float32 and hand the rows to the builder."""
         if not raw:
             return
-        tokens = _decode_tokens(raw, where, self.options.unicode_errors, self.name, self.builder, self._skip)
-        if self._skip and None in tokens:  # bad_rows="skip": an undecodable token's row is dropped
+        tokens = decode_tokens(raw, where, self.options.unicode_errors, self.name, self.builder, self.skip)
+        if self.skip and None in tokens:  # bad_rows="skip": an undecodable token's row is dropped
             kept = [i for i, token in enumerate(tokens) if token is not None]
             tokens = [tokens[i] for i in kept]
             rows, where = rows[kept], where[kept]
         with np.errstate(over="ignore"):  # beyond float32's range is inf, as in gensim; reports count it
             rows = np.asarray(rows, dtype=np.float32)
         self.builder.add_chunk(tokens, rows, where)
-
-    def _bad_value(self, text: bytes, column: int) -> str:
-        shown = text.decode("utf-8", "replace")
-        cause = row_cause(text)
-        if not cause and (text[:1].isspace() or text[-1:].isspace()):
-            cause = "whitespace other than single spaces between values; replace it with single spaces"
-        return f"value {column + 1} ({shown!r}) is not a number" + (f" ({cause})" if cause else "")
 
     def _finish(self, last_line: int) -> Table:
         """Check the header's count against the rows, and return the table."""
@@ -437,101 +341,7 @@ class _TextReader:
         return builder.finish()
 
 
-class _BadRow(Exception):
-    """The bulk path met a bad row under bad_rows="skip": the per-line path reads the block instead."""
-
-
 class _Stop(Exception):
     """Enough rows were read."""
 
 
-def _canonical(data: bytes, buf: np.ndarray, newlines: np.ndarray) -> bool:
-    """True when no line of the padded block has tabs, CRs, blank or edge whitespace (double spaces are
-    checked later)."""
-    if not len(newlines) or data[PAD] <= 32 or any(c in data for c in (b"\t", b"\r", b"\x0b", b"\x0c")):
-        return False
-    return bool(buf[newlines - 1].min() > 32 and buf[newlines[:-1] + 1].min(initial=33) > 32)
-
-
-def _blocks(stream: BinaryIO, name: str) -> Iterator[tuple[bytes, bool]]:
-    """Blocks of whole lines (each ending in a newline), each after :data:`PAD` bytes of padding; the flag
-    marks the last block.
-
-    Each block is built by one join of the padding, the previous read's partial line and this read's
-    complete lines, so its bytes are copied once. Damaged compressed streams raise ParseError from the
-    stream itself (see Source.open). A line longer than MAX_LINE_BYTES is refused before it is held
-    whole: it means binary data read as text.
-    """
-    rest = b""
-    pending: bytes | None = None
-    consumed = 0
-    while True:
-        data = stream.read(BLOCK)
-        consumed += len(data)
-        if len(rest) > MAX_LINE_BYTES:
-            raise ParseError(
-                name,
-                f"a line longer than {MAX_LINE_BYTES >> 20} MiB: this is not a text vector file "
-                f"(binary data read as text?)",
-                offset=consumed - len(data) - len(rest),
-            )
-        if not data:
-            tail = b"".join((_PADDING, rest, b"\n")) if rest else None
-            if pending is not None:
-                yield pending, tail is None
-            if tail is not None:
-                yield tail, True
-            return
-        cut = data.rfind(b"\n") + 1
-        if not cut:
-            rest += data
-            continue
-        block = b"".join((_PADDING, rest, memoryview(data)[:cut]))
-        rest = data[cut:]
-        del data  # the next read must not find this one still alive
-        if pending is not None:
-            yield pending, False
-        pending = block
-
-
-def _undecodable(token: bytes) -> str | None:
-    """The message for a token that is not UTF-8, or None."""
-    try:
-        token.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"the token is not valid UTF-8 ({exc.reason} at byte {exc.start})"
-    return None
-
-
-def _decode_tokens(
-    raw: list[bytes], where: np.ndarray, errors: str, name: str, builder: TableBuilder, skip: bool = False
-) -> list[str]:
-    """Decode tokens as UTF-8; strict raises with the line (or, with ``skip``, reports the row as bad and
-    gives None in its place), replace/ignore repair and report."""
-    try:
-        return b"\n".join(raw).decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        pass
-    tokens: list = []
-    for token, line in zip(raw, where.tolist()):
-        try:
-            tokens.append(token.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            if errors == "strict":
-                message = _undecodable(token)
-                if not skip:
-                    raise ParseError(name, message, line=line, fix=UTF8_REPAIR) from None
-                builder.report.rows_read += 1
-                builder.report.note("bad_rows", message, line)
-                tokens.append(None)
-                continue
-            fixed = token.decode("utf-8", errors)
-            builder.report.note("decoding_repairs", fixed, line)
-            tokens.append(fixed)
-    return tokens
-
-
-def _progress_bar(source: Source):
-    from tqdm import tqdm
-
-    return tqdm(total=source.uncompressed_size(), unit="B", unit_scale=True, desc=source.stem)

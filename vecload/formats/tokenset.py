@@ -11,7 +11,7 @@ Hashes are Python's own (cached in each string, so the first lookup's index reus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,13 @@ class TokenSet:
         tokens: The tokens, in order (the table's tokens once the read ends).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, key: Callable[[str], int] = hash, min_recent: int = _MIN_RECENT) -> None:
+        """Args:
+            key: The hash of a token (tests pass one that collides).
+            min_recent: The fewest recent tokens that trigger a merge (tests pass a small one).
+        """
+        self._key = key
+        self._min_recent = min_recent
         self.tokens: list[str] = []
         self._hashes = np.empty(0, dtype=np.int64)  # sorted hashes of tokens[:merged]
         self._rows = np.empty(0, dtype=np.int64)  # the row of each hash
@@ -38,7 +44,7 @@ class TokenSet:
     def __contains__(self, token: str) -> bool:
         if token in self._recent:
             return True
-        return self._in_arrays(token, hash(token))
+        return self._in_arrays(token, self._key(token))
 
     def add(self, token: str) -> None:
         """Add a token that is not in the set."""
@@ -60,15 +66,15 @@ class TokenSet:
             found = [token in self._recent for token in tokens]
         if not len(self._hashes):
             return found
-        hashes = np.fromiter(map(hash, tokens), dtype=np.int64, count=len(tokens))
+        hashes = np.fromiter(map(self._key, tokens), dtype=np.int64, count=len(tokens))
         hashes.sort()  # sorted keys search a sorted array faster; which tokens match is settled below
         at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
         matches = hashes[self._hashes[at] == hashes]
         if len(matches):  # a hash match: compare the tokens themselves
             candidates = set(matches.tolist())
             for i, token in enumerate(tokens):
-                if not found[i] and hash(token) in candidates:
-                    found[i] = self._in_arrays(token, hash(token))
+                if not found[i] and self._key(token) in candidates:
+                    found[i] = self._in_arrays(token, self._key(token))
         return found
 
     def _in_arrays(self, token: str, key: int) -> bool:
@@ -77,13 +83,13 @@ class TokenSet:
         return any(self.tokens[row] == token for row in self._rows[start:stop].tolist())
 
     def _maybe_merge(self) -> None:
-        if len(self._recent) >= max(_MIN_RECENT, self._merged >> 2):
+        if len(self._recent) >= max(self._min_recent, self._merged >> 2):
             self._merge()
 
     def _merge(self) -> None:
         """Move the recent tokens' hashes into the sorted arrays."""
         new = self.tokens[self._merged :]
-        hashes = np.fromiter(map(hash, new), dtype=np.int64, count=len(new))
+        hashes = np.fromiter(map(self._key, new), dtype=np.int64, count=len(new))
         order = np.argsort(hashes, kind="stable")
         hashes = hashes[order]
         rows = order + self._merged

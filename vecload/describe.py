@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from vecload.formats import Source
 
-# torch (through vecload.vectors) is imported by describe only: peek reads a source without it.
+# torch (through vecload.loader) is imported by describe only: peek reads a source without it.
 
 _FIRST = 10
 # How much of an uncompressed headerless file peek reads to estimate its row count.
@@ -100,7 +100,7 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
     """
     import torch
 
-    from vecload.vectors import load
+    from vecload.loader import load
 
     converted = load_options.get("member") is None and is_converted(path)
     if converted:

@@ -1,0 +1,58 @@
+"""Tests of vecload.formats.builder: one add path, the same table whatever the blocks and chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vecload.errors import ParseError
+from vecload.formats.builder import TableBuilder
+from vecload.formats.table import ReadOptions
+
+
+def _build(chunks, options: ReadOptions, **kwargs):
+    builder = TableBuilder("t.vec", "word2vec", 2, options, **kwargs)
+    line = 2
+    for tokens in chunks:
+        rows = np.array([[float(len(t)), float(i + line)] for i, t in enumerate(tokens)], dtype=np.float32)
+        builder.add_chunk(tokens, rows, list(range(line, line + len(tokens))))
+        line += len(tokens)
+    return builder.finish()
+
+
+CHUNKS = [["a", "b", "a"], ["c", "b", "d", "e"], ["f", "a", "g"]]
+
+
+@pytest.mark.parametrize("block_bytes,expected_rows", [(8, None), (8, 2), (1 << 20, None), (1 << 20, 100)])
+def test_blocks_and_reservations_give_the_same_table(block_bytes: int, expected_rows: int | None) -> None:
+    """Blocks of one row, a small first block, or one big block: identical tokens, rows and report."""
+    table = _build(CHUNKS, ReadOptions(), block_bytes=block_bytes, expected_rows=expected_rows, trusted=True)
+    assert table.tokens == ["a", "b", "c", "d", "e", "f", "g"]
+    assert table.vectors[:, 1].tolist() == [2.0, 3.0, 5.0, 7.0, 8.0, 9.0, 11.0]
+    assert table.vectors.flags["C_CONTIGUOUS"] and table.vectors.shape == (7, 2)
+    report = table.report
+    assert (report.rows_read, report.rows_kept, report.duplicates) == (10, 7, 3)
+    assert report.examples["duplicates"] == [["a", 4], ["b", 6], ["a", 10]]
+
+
+def test_filter_nonfinite_and_repeats_in_one_chunk() -> None:
+    """keep drops rows (reported), NaN rows are kept and reported, repeats after them are dropped."""
+    builder = TableBuilder("t.vec", "word2vec", 2, ReadOptions(keep=lambda t: t != "x"))
+    rows = np.array([[1, 1], [np.nan, 2], [3, 3], [4, 4]], dtype=np.float32)
+    builder.add_chunk(["a", "x", "b", "a"], rows, [2, 3, 4, 5])
+    table = builder.finish()
+    assert table.tokens == ["a", "b"] and table.vectors.tolist() == [[1, 1], [3, 3]]
+    assert (table.report.filtered, table.report.nonfinite, table.report.duplicates) == (1, 1, 1)
+
+
+def test_the_first_refused_row_in_file_order_is_the_error() -> None:
+    """With both policies strict, the error names whichever row comes first: the repeat here."""
+    options = ReadOptions(duplicates="error", nonfinite="error")
+    builder = TableBuilder("t.vec", "word2vec", 2, options)
+    rows = np.array([[1, 1], [2, 2], [np.inf, 3]], dtype=np.float32)
+    with pytest.raises(ParseError, match=r"^t.vec:3: duplicate token 'a' \(first at line 2\)"):
+        builder.add_chunk(["a", "a", "b"], rows, [2, 3, 4])
+    builder = TableBuilder("t.vec", "word2vec", 2, options)
+    with pytest.raises(ParseError, match=r"^t.vec:4: a value is NaN or infinite"):
+        builder.add_chunk(["a", "b", "c", "a"], np.array([[1, 1], [2, 2], [np.nan, 3], [4, 4]], dtype=np.float32),
+                          [2, 3, 4, 5])

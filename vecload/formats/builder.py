@@ -1,0 +1,190 @@
+"""The table builder every reader feeds: rows chunk by chunk in, one :class:`Table` out.
+
+It applies the read options as rows arrive (the ``on_rows`` hook, non-finite rows, the ``keep`` filter,
+repeated tokens), so memory stays proportional to the rows kept whatever the stream holds. Each chunk goes
+through the same steps, vectorised per chunk; the tokens kept so far live in a :class:`TokenSet` (16 bytes a
+token rather than a set's 40 to 60).
+
+Kept rows are copied into blocks: the first sized for the rows expected (a header's count, or an estimate
+from the file's size), the next ones of :data:`BLOCK_BYTES`. A table that fits its first block is returned
+as a view of it (pages never written cost no memory); otherwise :meth:`TableBuilder.finish` copies the blocks
+into one array, freeing each block as it is copied, so the table never exists twice in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vecload.errors import Option, ParseError, Wording
+from vecload.formats.table import MAX_EXAMPLES, ParseReport, ReadOptions, Table
+from vecload.formats.tokenset import TokenSet
+
+#: The size of the blocks rows are copied into after the first, and the most an unchecked count (a header
+#: of a compressed stream, only a claim) reserves at first.
+BLOCK_BYTES = 1 << 26
+_RESERVE_BYTES = 1 << 28
+
+
+class TableBuilder:
+    """Collects rows chunk by chunk, applying the duplicate, filter and non-finite policies.
+
+    Args:
+        name: The source's name, for messages.
+        fmt: The format being read.
+        dim: The number of values per row.
+        options: The read options.
+        unit: ``"line"`` when locations are line numbers, ``"offset"`` for byte offsets.
+        expected_rows: How many rows to reserve room for at first (None: one block's worth).
+        trusted: ``expected_rows`` was checked against the stream's real size (else it is capped).
+        block_bytes: The size of the blocks after the first.
+    """
+
+    def __init__(self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line",
+                 expected_rows: int | None = None, trusted: bool = False, block_bytes: int = BLOCK_BYTES) -> None:
+        self.name = name
+        self.format = fmt
+        self.dim = dim
+        self.options = options
+        self.unit = unit
+        self.report = ParseReport()
+        self._seen = TokenSet()
+        # Where each kept token was first seen, kept only when a duplicate must name it in an error.
+        self._first: dict[str, int] | None = {} if options.duplicates == "error" else None
+        self._block_rows = max(block_bytes // (4 * max(dim, 1)), 1)
+        first = expected_rows or self._block_rows
+        if not trusted:
+            first = min(first, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
+        self._blocks = [np.empty((max(first, 1), dim), dtype=np.float32)]
+        self._filled = 0  # rows written into the last block
+
+    @property
+    def remaining(self) -> int | None:
+        """How many more rows may be read before ``limit`` is reached (None: no limit)."""
+        if self.options.limit is None:
+            return None
+        return self.options.limit - self.report.rows_read
+
+    def add_chunk(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> None:
+        """Add consecutive rows of the file.
+
+        Args:
+            tokens: The rows' tokens.
+            rows: A float32 array ``[len(tokens), dim]``.
+            where: Each row's line number (or byte offset), for reports and errors.
+
+        Raises:
+            ParseError: A non-finite row with ``nonfinite="error"`` or a repeated token with
+                ``duplicates="error"``, whichever comes first in the file.
+        """
+        if not len(tokens):
+            return
+        if self.options.on_rows is not None:
+            self.options.on_rows(rows)
+        where = where.tolist() if isinstance(where, np.ndarray) else list(where)
+        bad = np.flatnonzero(~np.isfinite(rows).all(axis=1)).tolist()
+        candidates = self._filter(tokens, where)
+        selected, repeats = self._new_tokens(tokens, candidates)
+        self._raise_first_error(tokens, where, bad, repeats)
+        report = self.report
+        for i in bad:
+            report.note("nonfinite", tokens[i], where[i])
+        report.duplicates += len(repeats)
+        examples = report.examples.setdefault("duplicates", []) if repeats else []
+        examples.extend([tokens[i], where[i]] for i in repeats[: MAX_EXAMPLES - len(examples)])
+        report.rows_read += len(tokens)
+        kept = [tokens[i] for i in selected]
+        self._seen.extend(kept)
+        if self._first is not None:
+            self._first.update((tokens[i], where[i]) for i in selected)
+        if len(selected) == len(tokens):
+            self._append(rows)
+        elif selected:
+            self._append(rows[np.asarray(selected, dtype=np.intp)])
+
+    def finish(self) -> Table:
+        """Return the table; the builder must not be used afterwards."""
+        blocks, self._blocks = self._blocks, []
+        blocks[-1] = blocks[-1][: self._filled]
+        total = sum(len(block) for block in blocks)
+        if len(blocks) == 1:
+            out = blocks[0]
+        else:
+            out = np.empty((total, self.dim), dtype=np.float32)
+            start = 0
+            while blocks:
+                block = blocks.pop(0)  # freed once copied: the table never exists twice
+                out[start : start + len(block)] = block
+                start += len(block)
+        self.report.rows_kept = total
+        tokens = self._seen.tokens
+        self._seen, self._first = TokenSet(), None
+        return Table(tokens, out, self.format, self.report)
+
+    def _filter(self, tokens: Sequence[str], where: list[int]) -> Sequence[int]:
+        """The rows the ``keep`` filter keeps (all rows without one), reporting the rest."""
+        keep = self.options.keep
+        if keep is None:
+            return range(len(tokens))
+        flags = [keep(token) for token in tokens]
+        candidates = [i for i, flag in enumerate(flags) if flag]
+        dropped = len(tokens) - len(candidates)
+        if dropped:
+            self.report.filtered += dropped
+            examples = self.report.examples.setdefault("filtered", [])
+            for i, flag in enumerate(flags):
+                if len(examples) >= MAX_EXAMPLES:
+                    break
+                if not flag:
+                    examples.append([tokens[i], where[i]])
+        return candidates
+
+    def _new_tokens(self, tokens: Sequence[str], candidates: Sequence[int]) -> tuple[list[int], list[int]]:
+        """Split the candidate rows into those whose token is new (the first of the chunk, not kept before)
+        and repeats, both in file order, with set operations rather than a loop over the rows."""
+        names = [tokens[i] for i in candidates]
+        first = dict(zip(reversed(names), reversed(candidates)))  # each token's first candidate row
+        if len(first) == len(names) and not any(self._seen.seen(names)):
+            return list(candidates), []  # the usual chunk: nothing repeats
+        fresh = [token for token, seen in zip(first, self._seen.seen(list(first))) if not seen]
+        selected = sorted(first[token] for token in fresh)
+        chosen = set(selected)
+        return selected, [i for i in candidates if i not in chosen]
+
+    def _raise_first_error(self, tokens: Sequence[str], where: list[int], bad: list[int], repeats: list[int]) -> None:
+        """Raise for the first row the options refuse: a non-finite row or a repeated token."""
+        errors = []
+        if bad and self.options.nonfinite == "error":
+            errors.append((bad[0], "nonfinite"))
+        if repeats and self._first is not None:
+            errors.append((repeats[0], "duplicate"))
+        if not errors:
+            return
+        i, kind = min(errors)
+        if kind == "nonfinite":
+            raise self._error("a value is NaN or infinite", where[i], Wording("{} accepts it", Option("nonfinite", "keep")))
+        token = tokens[i]
+        first = self._first.get(token)  # type: ignore[union-attr]
+        if first is None:  # first seen earlier in this chunk
+            first = where[list(tokens).index(token)]
+        raise self._error(f"duplicate token {token!r} (first at {self.unit} {first})", where[i],
+                          Wording("{} keeps the first and reports the rest", Option("duplicates", "first")))
+
+    def _append(self, rows: np.ndarray) -> None:
+        """Copy rows into the blocks, starting a new block when the last one is full."""
+        start = 0
+        while start < len(rows):
+            block = self._blocks[-1]
+            if self._filled == len(block):
+                self._blocks.append(np.empty((self._block_rows, self.dim), dtype=np.float32))
+                self._filled, block = 0, self._blocks[-1]
+            take = min(len(block) - self._filled, len(rows) - start)
+            block[self._filled : self._filled + take] = rows[start : start + take]
+            self._filled += take
+            start += take
+
+    def _error(self, message: str, where: int, fix: Wording | None = None) -> ParseError:
+        if self.unit == "line":
+            return ParseError(self.name, message, line=int(where), fix=fix)
+        return ParseError(self.name, message, offset=int(where), fix=fix)
