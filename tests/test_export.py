@@ -155,6 +155,20 @@ def test_projector_writes_the_tsv_pair_for_chosen_words(tmp_path: Path) -> None:
         export(src, tmp_path / "proj2", format="projector", words=tmp_path / "bad.txt")
 
 
+def test_words_and_limit_pick_rows_in_any_format(tmp_path: Path) -> None:
+    """words= writes those rows in the file's order; limit= the first N; both at once is refused."""
+    src = gensim_data() / "lee_fasttext.vec"
+    table = vecload.load(src)
+    (tmp_path / "words.txt").write_text("night\nthe\n\nnight\n", encoding="utf-8")
+    export(src, tmp_path / "w.vec", words=tmp_path / "words.txt")
+    back = vecload.load(tmp_path / "w.vec")
+    assert back.tokens == ["night", "the"] and torch.equal(back.vectors, table[["night", "the"]])
+    export(table, tmp_path / "l.bin", limit=3)
+    assert vecload.load(tmp_path / "l.bin").tokens == table.tokens[:3]
+    with pytest.raises(vecload.ArgumentError, match="words or limit, not both"):
+        export(table, tmp_path / "x.vec", words=tmp_path / "words.txt", limit=3)
+
+
 def test_cli_export_to_stdout_and_file(tmp_path: Path) -> None:
     """`-o -` prints the text format and nothing else; a file gets a one-line summary; --json describes it."""
     from click.testing import CliRunner
