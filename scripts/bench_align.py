@@ -9,9 +9,11 @@ Generates a GloVe-style text file (``ROWS x DIM``, values with 3 decimals, token
 - ``vecload.align(file, vocab, oov="normal")`` (one streaming pass, statistics over every row);
 - reading the whole file with the native reader alone, when ``ENGINES`` has ``"native"``.
 
-Targets (issue 5): align's peak RSS <= a constant + 1.5 x the aligned table's bytes, the constant being
-the peak of a process that imports everything and reads a small file of the same width (imports plus the
-reader's fixed working set); and align no slower than the native reader alone. Run ``python scripts/bench_align.py --rows 200000`` for a quick check.
+Targets: align's peak RSS <= the bare baseline + 2 x the aligned table's bytes + 120 MiB (issue 12: the
+rows kept by the filtered read and the aligned table both exist while the rows are gathered, plus the
+reader's fixed working set); and align no slower than the native reader alone. The constant (a process that
+imports everything and reads a small file of the same width) is measured too, for the README's table.
+Run ``python scripts/bench_align.py --rows 200000`` for a quick check.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 _CHUNK_ROWS = 8192
 _SMALL_ROWS = 5_000
+#: The fixed allowance above the bare baseline and twice the aligned table (issue 12).
+_SLACK = 120 * 2**20
+ALLOWED_RULE = "bare + 2 x table + 120 MiB"
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -97,13 +102,13 @@ def bench_align(rows: int = 2_000_000, dim: int = 300, vocab_size: int = 30_000,
     aligned = _median(aligned_runs)
     native = _median(native_runs) if native_runs else None
     result_bytes = aligned["rows"] * dim * 4
-    allowed = constant["maxrss"] + 1.5 * result_bytes
+    allowed = baseline["maxrss"] + 2 * result_bytes + _SLACK
     figures: dict[str, Any] = {
         "file": str(path), "file_bytes": path.stat().st_size, "rows": rows, "dim": dim, "vocab": vocab_size,
         "engine": engine or "default", "oov": oov, "generate_seconds": generated,
         "aligned_rows": aligned["rows"], "found": aligned["found"], "oov_rows": aligned["oov"],
         "aligned_bytes": result_bytes, "baseline_rss": baseline["maxrss"], "constant_rss": constant["maxrss"],
-        "align_rss": aligned["maxrss"], "allowed_rss": allowed,
+        "align_rss": aligned["maxrss"], "allowed_rss": allowed, "allowed_rule": ALLOWED_RULE,
         "align_rss_over_baseline": aligned["maxrss"] - baseline["maxrss"],
         "memory_ratio": (aligned["maxrss"] - baseline["maxrss"]) / result_bytes,
         "memory_target_met": aligned["maxrss"] <= allowed,

@@ -6,23 +6,20 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import gensim
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import vecload
-from vecload._align_rows import gather_releasing
 from vecload.alignment import Aligned
+from vecload.alignment.vocab import read_task_vocab
 from vecload.cli import main
-from vecload.errors import IntegrityError, ParseError, VecloadError
+from vecload.errors import ArgumentError, IntegrityError, ParseError, VecloadError
 from vecload.formats import ReadOptions, read_table
-from vecload.taskvocab import read_task_vocab
+from tests.conftest import bits, gensim_data
 
-DATA = Path(gensim.__file__).parent / "test/test_data"
+DATA = gensim_data()
 VEC = DATA / "lee_fasttext.vec"
 SPECIALS = ("<pad>", "<unk>")
 
@@ -64,10 +61,6 @@ def _expected_match(token: str, src_tokens: list[str]) -> tuple[str, str | None]
     return "oov", None
 
 
-def _bits(array: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
-
-
 def _stats(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-dimension mean and population std: float64 sums row after row, as documented."""
     total = np.zeros(rows.shape[1])
@@ -90,7 +83,7 @@ def test_found_rows_equal_source_rows(aligned: Aligned, source, vocab) -> None:
             assert matched is None
             continue
         assert (origin, matched) == _expected_match(token, src_tokens)
-        assert np.array_equal(_bits(aligned.vectors[row].numpy()), _bits(src_rows[index[matched]]))
+        assert np.array_equal(bits(aligned.vectors[row].numpy()), bits(src_rows[index[matched]]))
         found += 1
     assert found == 713
 
@@ -123,7 +116,7 @@ def test_specials_sit_where_asked_and_pad_is_zero(vocab) -> None:
     a = vecload.align(VEC, list(vocab)[:50], specials=("<unk>", "<bos>", "<pad>"), pad="<pad>", oov="normal")
     assert a.tokens[:3] == ["<unk>", "<bos>", "<pad>"] and a.tokens[3:] == list(vocab)[:50]
     assert a.pad_index == 2 and a.origins[:3] == ["special", "special", "pad"]
-    assert not np.any(_bits(a.vectors[2].numpy()))
+    assert not np.any(bits(a.vectors[2].numpy()))
     assert np.all(a.vectors[[0, 1]].numpy() != 0)
     none = vecload.align(VEC, ["the"], specials=(), pad=None)
     assert none.tokens == ["the"] and none.pad_index is None
@@ -141,7 +134,7 @@ def test_normal_oov_rows_use_pretrained_mean_and_std(aligned: Aligned, source) -
     rows = [i for i, o in enumerate(aligned.origins) if o in ("special", "oov")]
     assert rows[0] == 1 and len(rows) == 1 + 1157
     draws = mean + std * np.random.default_rng(7).standard_normal((len(rows), src_rows.shape[1]))
-    assert np.array_equal(_bits(aligned.vectors[rows].numpy()), _bits(draws.astype(np.float32)))
+    assert np.array_equal(bits(aligned.vectors[rows].numpy()), bits(draws.astype(np.float32)))
 
 
 def test_oov_seed_reproducible_and_seeds_differ(vocab) -> None:
@@ -171,7 +164,7 @@ def test_other_oov_initialisations(oov: str, vocab, source) -> None:
     else:
         draws = mean + np.sqrt(3.0) * std * np.random.default_rng(11).uniform(-1.0, 1.0, (len(rows), src_rows.shape[1]))
         expected = draws.astype(np.float32)
-    assert np.array_equal(_bits(a.vectors[rows].numpy()), _bits(expected))
+    assert np.array_equal(bits(a.vectors[rows].numpy()), bits(expected))
 
 
 def test_exact_beats_lowercase_and_first_in_file_order_wins(source) -> None:
@@ -213,7 +206,7 @@ def test_vectors_align_equals_file_align(aligned: Aligned, vocab) -> None:
     """Aligning loaded vectors gives the same tokens, rows and labels, and leaves the table untouched."""
     loaded = vecload.load(VEC)
     before = loaded.vectors.clone()
-    again = loaded.align(vocab, lookup=("exact", "lower"), oov="normal", seed=7)
+    again = vecload.align(loaded, vocab, lookup=("exact", "lower"), oov="normal", seed=7)
     assert again.tokens == aligned.tokens and again.origins == aligned.origins and again.matched == aligned.matched
     assert torch.equal(again.vectors, aligned.vectors)
     assert torch.equal(loaded.vectors, before)
@@ -235,27 +228,88 @@ def test_trainable_mask_and_reload(tmp_path: Path, aligned: Aligned) -> None:
     mask = back.trainable_mask
     assert mask.tolist() == [o in ("special", "oov") for o in aligned.origins]
     assert mask[0].item() is False and mask[1].item() is True and int(mask.sum()) == 1158
-    with pytest.raises(VecloadError, match="no alignment metadata"):
+    with pytest.raises(ArgumentError, match="no alignment metadata"):
         Aligned.from_vectors(vecload.load(VEC))
+    with pytest.raises(ArgumentError, match="from_vectors takes vecload.Vectors, got dict"):
+        Aligned.from_vectors({"align": {}})
 
 
-def test_self_check_catches_a_misplaced_row(monkeypatch: pytest.MonkeyPatch, vocab) -> None:
-    """A gather that swaps two found rows is caught by the self-check."""
-    import vecload.alignment as align_module
+def _damage(align: dict, entry: str) -> None:
+    """Break one entry of a copy of meta['align'] the way a hostile or damaged file could."""
+    if entry == "origins-length":
+        align["origins"] = align["origins"][:-1]
+    elif entry == "origins-type":
+        align["origins"][3] = 7
+    elif entry == "matched-type":
+        align["matched"][2] = ["the"]
+    elif entry == "pad-type":
+        align["pad_index"] = "0"
+    elif entry == "pad-row":
+        align["pad_index"] = 1
+    elif entry == "coverage":
+        align["coverage"] = {"steps": ["exact"], "rows": 3}
+    elif entry == "steps":
+        align["steps"] = "exact"
 
-    def swapped(buf, dest, source_index, n):
-        out = gather_releasing(buf, dest, source_index, n)
-        out[[dest[0], dest[-1]]] = out[[dest[-1], dest[0]]]
-        return out
 
-    monkeypatch.setattr(align_module, "gather_releasing", swapped)
-    with pytest.raises(IntegrityError, match="differs from the source's row"):
+@pytest.mark.parametrize(("entry", "message"), [
+    ("origins-length", "'origins' has 1871 entries for 1872 rows"),
+    ("origins-type", "'origins' holds an entry that is not a string"),
+    ("matched-type", "'matched' holds an entry that is neither a string nor None"),
+    ("pad-type", "'pad_index' is '0', not the row of the pad"),
+    ("pad-row", "'pad_index' is 1, not the row of the pad"),
+    ("coverage", "'coverage' does not hold a coverage report"),
+    ("steps", "'steps' is str, expected a list"),
+])
+def test_from_vectors_refuses_damaged_metadata(aligned: Aligned, entry: str, message: str) -> None:
+    """Aligned.from_vectors checks meta['align'] and names the damaged entry in an IntegrityError."""
+    meta = json.loads(json.dumps(aligned.meta))
+    _damage(meta["align"], entry)
+    with pytest.raises(IntegrityError, match=f"the alignment metadata is damaged: {message}"):
+        Aligned.from_vectors(vecload.Vectors(aligned.tokens, aligned.vectors, meta))
+    with pytest.raises(IntegrityError, match=r"meta\['align'\] is a list, not a dict"):
+        Aligned.from_vectors(vecload.Vectors(aligned.tokens, aligned.vectors, {"align": []}))
+
+
+def test_self_check_catches_a_misplaced_row(aligned: Aligned, source) -> None:
+    """Two found rows swapped after the gather are caught when the sample is compared with the source."""
+    from vecload.alignment.lookup import lookup_chain
+    from vecload.alignment.selfcheck import SelfCheck
+
+    src_tokens, src_rows = source
+    steps = lookup_chain(("exact", "lower"))
+    rows = aligned.vectors.numpy().copy()
+    assert SelfCheck(steps, aligned.tokens, aligned.origins, aligned.matched, rows, 256).against(
+        src_tokens, src_rows).summary()["rows_compared"] == aligned.meta["align"]["self_check"]["rows_compared"]
+    found = [r for r, origin in enumerate(aligned.origins) if origin == "exact"]
+    rows[[found[0], found[-1]]] = rows[[found[-1], found[0]]]
+    with pytest.raises(IntegrityError, match=f"row {found[0]} .* differs from the source's row"):
+        SelfCheck(steps, aligned.tokens, aligned.origins, aligned.matched, rows, 256).against(src_tokens, src_rows)
+
+
+def test_self_check_does_not_share_the_lookup_code(monkeypatch: pytest.MonkeyPatch, vocab) -> None:
+    """A lookup that matches each found token to the next token's source row is caught: the check's own scan
+    does not go through Lookup.match."""
+    from vecload.alignment.lookup import Lookup
+
+    real = Lookup.match
+
+    def shifted(self, src_tokens):
+        origins, picks = real(self, src_tokens)
+        found = [i for i, p in enumerate(picks) if p >= 0]
+        moved = list(picks)
+        for i, j in zip(found, found[1:] + found[:1]):
+            moved[i] = picks[j]
+        return origins, moved
+
+    monkeypatch.setattr(Lookup, "match", shifted)
+    with pytest.raises(IntegrityError, match="is recorded as matching"):
         vecload.align(VEC, vocab)
 
 
 def test_verify_source_catches_a_reader_that_returns_wrong_rows(monkeypatch: pytest.MonkeyPatch, vocab) -> None:
     """A filtered read whose rows are off by one passes the in-memory check but not the re-read."""
-    import vecload.alignment as align_module
+    import vecload.alignment.core as align_module
     from vecload.formats import read_table as real_read_table
 
     def off_by_one(*args, **kwargs):
@@ -314,15 +368,34 @@ def test_vocab_file_errors(tmp_path: Path) -> None:
 
 
 def test_argument_errors() -> None:
-    """Bad arguments are refused with a message that says what to do."""
-    with pytest.raises(VecloadError, match="pad '<pad>' is not one of the specials"):
+    """Bad arguments raise ArgumentError (a ValueError) with a message that says what to do."""
+    with pytest.raises(ArgumentError, match="pad '<pad>' is not one of the specials"):
         vecload.align(VEC, ["the"], specials=("<unk>",))
-    with pytest.raises(VecloadError, match="unknown normaliser 'upper'"):
+    with pytest.raises(ArgumentError, match="unknown normaliser 'upper'"):
         vecload.align(VEC, ["the"], lookup=("exact", "upper"))
-    with pytest.raises(VecloadError, match="oov must be one of"):
+    with pytest.raises(ArgumentError, match="oov must be one of 'zeros', 'mean', 'normal', 'uniform', got 'random'"):
         vecload.align(VEC, ["the"], oov="random")
-    with pytest.raises(VecloadError, match="needs a name"):
+    with pytest.raises(ArgumentError, match="needs a name"):
         vecload.align(VEC, ["the"], lookup=("exact", lambda t: t))
+    with pytest.raises(ArgumentError, match="lookup step name 'normal' is the name of an OOV method"):
+        vecload.align(VEC, ["the"], lookup=("exact", ("normal", str.lower)))
+    with pytest.raises(ArgumentError, match="unknown alignment option 'oov_init'; the options are: specials, pad"):
+        vecload.align(VEC, ["the"], oov_init="zeros")
+    with pytest.raises(ArgumentError, match="seed must be a whole number >= 0, got -1"):
+        vecload.align(VEC, ["the"], seed=-1)
+    with pytest.raises(ArgumentError, match="check_rows must be a whole number >= 0, got '5'"):
+        vecload.align(VEC, ["the"], check_rows="5")
+    with pytest.raises(ArgumentError, match="sets the read option 'keep' itself"):
+        vecload.align(VEC, ["the"], keep=lambda token: True)
+    with pytest.raises(ArgumentError, match="tokens must be a list of tokens, a mapping token -> count or a "
+                                            "vocabulary file, got int"):
+        vecload.align(VEC, 5)
+    with pytest.raises(ArgumentError, match="source must be a path or vecload.Vectors, got NoneType"):
+        vecload.align(None, ["the"])
+    with pytest.raises(ArgumentError, match="lookup must be a sequence of steps, got int"):
+        vecload.align(VEC, ["the"], lookup=5)
+    with pytest.raises(ValueError, match="specials must be a sequence of tokens, got the string '<pad>'"):
+        vecload.align(VEC, ["the"], specials="<pad>")
     with pytest.raises(VecloadError, match="no finite rows"):
         vecload.align(VEC, ["the"], limit=0, oov="normal")
 
@@ -333,30 +406,7 @@ def test_on_rows_sees_every_row_before_filtering(source) -> None:
     seen: list[np.ndarray] = []
     table = read_table(VEC, options=ReadOptions(keep={"the", "of"}.__contains__, on_rows=lambda r: seen.append(r.copy())))
     assert table.tokens == ["the", "of"]
-    assert np.array_equal(_bits(np.concatenate(seen)), _bits(src_rows))
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.data())
-def test_gather_releasing_equals_fancy_indexing(data: st.DataObject) -> None:
-    """The releasing gather gives exactly ``rows[source_index]`` at ``dest`` for any mapping and sizes."""
-    m = data.draw(st.integers(1, 12))
-    n = data.draw(st.integers(1, 12))
-    dest = sorted(data.draw(st.sets(st.integers(0, n - 1))))
-    picks = data.draw(st.lists(st.integers(0, m - 1), min_size=len(dest), max_size=len(dest)))
-    src = np.arange(m * 3, dtype=np.float32).reshape(m, 3)
-    expected = src[picks]
-    block = data.draw(st.integers(1, 5))
-    import vecload._align_rows as rows_module
-
-    saved, rows_module._GATHER_BLOCK = rows_module._GATHER_BLOCK, block
-    try:
-        buf = src.copy()
-        out = gather_releasing(buf, np.array(dest, dtype=np.intp), np.array(picks, dtype=np.intp), n)
-    finally:
-        rows_module._GATHER_BLOCK = saved
-    assert out.shape == (n, 3) and buf.shape == (0, 3)
-    assert np.array_equal(out[dest], expected)
+    assert np.array_equal(bits(np.concatenate(seen)), bits(src_rows))
 
 
 def test_cli_convert_with_vocab(tmp_path: Path, vocab, aligned: Aligned) -> None:
@@ -400,7 +450,7 @@ def test_cli_specials_and_pad_options(tmp_path: Path) -> None:
 
 def test_row_stats_skip_nonfinite_rows_and_ignore_chunking() -> None:
     """RowStats gives the sequential float64 sums of the finite rows, however the rows are chunked."""
-    from vecload._align_rows import RowStats
+    from vecload.alignment.oov import RowStats
 
     rng = np.random.default_rng(5)
     rows = (rng.standard_normal((1500, 7)) * rng.uniform(0.01, 50.0, (1500, 1))).astype(np.float32)
@@ -420,3 +470,79 @@ def test_align_a_converted_file(tmp_path: Path, vocab, aligned: Aligned) -> None
     again = vecload.align(pth, vocab, lookup=("exact", "lower"), oov="normal", seed=7)
     assert again.tokens == aligned.tokens and torch.equal(again.vectors, aligned.vectors)
     assert again.origins == aligned.origins
+
+
+def test_options_dataclasses_equal_keyword_arguments(vocab) -> None:
+    """An AlignOptions gives what the same keyword arguments give; keyword arguments override it."""
+    from vecload.alignment import AlignOptions, CheckOptions, RowOptions, TaskOptions
+
+    options = AlignOptions(task=TaskOptions(specials=("<unk>",), pad=None),
+                           rows=RowOptions(lookup=("exact", "lower"), oov="uniform", seed=5),
+                           check=CheckOptions(top_missing=3), read=ReadOptions(limit=800))
+    a = vecload.align(VEC, vocab, options)
+    b = vecload.align(VEC, vocab, specials=["<unk>"], pad=None, lookup=["exact", "lower"], oov="uniform", seed=5,
+                      top_missing=3, limit=800)
+    assert a.tokens == b.tokens and torch.equal(a.vectors, b.vectors) and a.meta == b.meta
+    assert len(a.coverage.missing) == 3 and a.coverage.source_rows == 800
+    c = vecload.align(VEC, vocab, options, seed=6)
+    assert a.origins == c.origins and not torch.equal(a.vectors, c.vectors)
+    assert c.meta["align"]["oov_init"]["seed"] == 6
+
+
+def test_vectors_refuse_options_for_reading_files(tmp_path: Path) -> None:
+    """Vectors in memory and converted files take limit but refuse format, engine, other read options and
+    verify_source, naming them."""
+    loaded = vecload.load(VEC)
+    with pytest.raises(ArgumentError, match="vectors in memory are not read from a file; format, unicode_errors, "
+                                            "verify_source apply only to reading a source file"):
+        vecload.align(loaded, ["the"], format="word2vec", unicode_errors="replace", verify_source=True)
+    pth = vecload.convert(VEC, tmp_path / "lee.pth")
+    with pytest.raises(ArgumentError, match=r"lee\.pth: is a converted file; bad_rows apply only"):
+        vecload.align(pth, ["the"], bad_rows="skip")
+    head = vecload.align(pth, ["the", "of"], limit=1, oov="zeros")
+    assert head.origins == ["pad", "special", "exact", "oov"] and head.coverage.source_rows == 1
+
+
+def test_an_oov_method_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A method added to OOV_METHODS is offered by name, labels its rows, falls back on another method, and
+    the coverage report counts its rows apart from found and OOV rows."""
+    import dataclasses
+
+    from vecload.alignment.oov import OOV_METHODS, OovMethod, OovRows
+
+    def capitals(request):
+        """Rows of ones for capitalised tokens; the others from the zeros method."""
+        built = [i for i, t in enumerate(request.tokens) if i >= request.specials and t[:1].isupper()]
+        rest = [i for i in range(len(request.tokens)) if i not in built]
+        rows = np.ones((len(request.tokens), request.dim), dtype=np.float32)
+        fallback = OOV_METHODS["zeros"].fill(dataclasses.replace(request, tokens=[request.tokens[i] for i in rest]))
+        rows[rest] = fallback.rows
+        origins = ["capitals" if i in built else "oov" for i in range(len(request.tokens))]
+        return OovRows(rows, origins, {"built": len(built)})
+
+    monkeypatch.setitem(OOV_METHODS, "capitals", OovMethod(capitals))
+    a = vecload.align(VEC, {"the": 5, "Zzz": 3, "zzz": 2, "Qqq": 1}, oov="capitals")
+    assert a.origins == ["pad", "special", "exact", "capitals", "oov", "capitals"]
+    assert a.vectors[[3, 5]].eq(1).all() and not a.vectors[[0, 1, 4]].any()
+    assert a.meta["align"]["oov_init"] == {"method": "capitals", "seed": None, "built": 2}
+    report = a.coverage
+    assert (report.found, report.filled, report.oov) == ({"exact": 1}, {"capitals": 2}, 1)
+    assert (report.filled_tokens, report.oov_tokens, report.missing) == ({"capitals": 4}, 2, [["zzz", 2]])
+    assert "  capitals          2 types  50.00%             4 tokens  36.36%\n" in report.summary()
+    assert a.trainable_mask.tolist() == [False, True, False, True, True, True]
+    assert "filled" not in vecload.align(VEC, ["the"]).meta["align"]["coverage"]
+
+
+def test_cli_align_flags_without_vocab_are_a_usage_error(tmp_path: Path) -> None:
+    """convert without --vocab refuses the alignment's flags (exit 2), naming them, and writes nothing."""
+    out = tmp_path / "a.pth"
+    result = CliRunner().invoke(main, ["convert", str(VEC), "-o", str(out), "--oov", "mean", "--lowercase",
+                                       "--report-json", str(tmp_path / "r.json"), "--specials", "<unk>"])
+    assert result.exit_code == 2, result.output
+    assert "Error: --specials, --lowercase, --oov, --report-json only apply when aligning to a task vocabulary; " \
+           "add --vocab FILE, or leave them out" in result.output
+    assert list(tmp_path.iterdir()) == []
+    one = CliRunner().invoke(main, ["convert", str(VEC), "-o", str(out), "--seed", "0"])
+    assert one.exit_code == 2 and "Error: --seed only applies when aligning" in one.output and "leave it out" in one.output
+    plain = CliRunner().invoke(main, ["convert", str(VEC), "-o", str(out), "-q"])
+    assert plain.exit_code == 0 and out.exists()

@@ -45,7 +45,7 @@ def test_convert_refuses_to_overwrite(tmp_path: Path) -> None:
     [
         ("empty.txt", "is empty"),
         ("page.txt", "is an HTML or XML page"),
-        ("model.bin", "is a fastText .bin model"),
+        ("model.bin", "model.bin: byte 0: has fastText's magic number but an implausible header"),
         ("raw-glove-vectors.bin", "binary data without a word2vec"),
         ("header-too-small.txt", "the header promises 3 rows but there are more"),
         ("header-too-large.txt", "the header promises 5 rows but the file ends after 4"),

@@ -82,7 +82,6 @@ def test_bom_and_crlf_are_stripped() -> None:
     [
         ("empty.txt", r"empty\.txt: is empty"),
         ("page.txt", r"page\.txt: is an HTML or XML page"),
-        ("model.bin", r"model\.bin: is a fastText \.bin model"),
         ("raw-glove-vectors.bin", r"raw-glove-vectors\.bin: is binary data without a word2vec"),
     ],
 )
@@ -163,11 +162,9 @@ def test_format_override_skips_detection() -> None:
     [
         ("model-from-gensim-3.8.0.w2v", r"is a Python pickle .*pickles can run code"),
         ("questions-words.txt", r"is text but not vectors: its first line ': capital-common-countries'"),
-        ("lee_fasttext.bin", r"is binary data without a word2vec 'count dim' header"),
-        ("toy-model.bin", r"is a fastText \.bin model"),
     ],
 )
 def test_real_non_vector_files_are_refused(name: str, message: str) -> None:
-    """gensim's own pickled model, analogy questions and fastText models are named for what they are."""
+    """gensim's own pickled model and analogy questions are named for what they are."""
     with pytest.raises(FormatError, match=message):
         read_table(str(gensim_data() / name))

@@ -28,8 +28,9 @@ _LAZY = {
     "ReadOptions": "vecload.formats.table",
     "align": "vecload.alignment",
     "Aligned": "vecload.alignment",
-    "CoverageReport": "vecload.coverage",
+    "CoverageReport": "vecload.alignment",
     "PretrainedEmbedding": "vecload.embedding",
+    "SubwordEmbedding": "vecload.subword",
     "assert_frozen": "vecload.freeze",
     "audit": "vecload.freeze",
     "fingerprint_frozen": "vecload.freeze",
@@ -52,14 +53,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from vecload.alignment import Aligned, align
-    from vecload.coverage import CoverageReport
+    from vecload.alignment import Aligned, CoverageReport, align
     from vecload.embedding import PretrainedEmbedding
     from vecload.formats.table import ReadOptions
     from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
     from vecload.evaluation import evaluate
     from vecload.exporter import export
     from vecload.loader import convert, load
+    from vecload.subword import SubwordEmbedding
     from vecload.vectors import Vectors
 
 

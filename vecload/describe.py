@@ -52,6 +52,8 @@ def peek(path: str | os.PathLike[str], *, rows: int = _FIRST, format: str | None
 
     source = open_source(path, member)
     options = {k: v for k, v in read_options.items() if k in _PEEK_OPTIONS and v is not None}
+    if _is_fasttext(source, format, options.get("max_bytes")):
+        return _peek_fasttext(path, source, rows, ReadOptions(**options))
     table = read_table(source, format=format, engine=engine, options=ReadOptions(limit=rows, **options))
     header = table.report.header
     whole = table.report.rows_read < rows  # the file ended before the rows asked for: every row was read
@@ -72,6 +74,25 @@ def peek(path: str | os.PathLike[str], *, rows: int = _FIRST, format: str | None
     }
     details["problems"] = table.report.problems(_unit(table.format))
     return details
+
+
+def _is_fasttext(source: Source, format: str | None, max_bytes: int | None) -> bool:
+    from vecload.formats.detect import detect_format
+    from vecload.formats.fasttext import FASTTEXT_FORMAT
+
+    return (format or detect_format(source, max_bytes)) == FASTTEXT_FORMAT
+
+
+def _peek_fasttext(path: str | os.PathLike[str], source: Source, rows: int, options: Any) -> dict[str, Any]:
+    """A fastText model's quick look: its arguments and vocabulary; the matrices are checked, not read."""
+    from vecload.formats.fasttext import FASTTEXT_FORMAT, read_model
+
+    model = read_model(source, options, matrix=False)
+    return {"path": os.fspath(path), "kind": "source",
+            "look": "quick: the model's header and vocabulary only (no vectors computed)", "format": FASTTEXT_FORMAT,
+            "compression": source.compression, "member": source.member, "size": source.size(),
+            "count": len(model.words), "dim": model.dim, "first_tokens": model.words[:rows], "model": model.describe(),
+            "problems": model.report.problems("byte")}
 
 
 def _estimate_rows(source: Source) -> int | None:
@@ -119,6 +140,7 @@ def describe(path: str | os.PathLike[str], *, verify: bool = False, **load_optio
         "first_tokens": vectors.tokens[:_FIRST],
         "norms": _summary(norms),
         "report": _report(path, meta.get("report"), meta.get("format")),
+        "model": (meta.get("report") or {}).get("model"),  # a fastText model's dim, minn, maxn, bucket, ...
     }
     if not converted:
         details["problems"] = ParseReport(**meta["report"]).problems(_unit(meta.get("format")))
@@ -143,7 +165,7 @@ def _report(path: str | os.PathLike[str], report: object, fmt: object) -> str | 
 
 
 def _unit(fmt: object) -> str:
-    return "byte" if fmt == "word2vec-binary" else "line"
+    return "byte" if fmt in ("word2vec-binary", "fasttext-bin") else "line"
 
 
 def _summary(norms: torch.Tensor) -> dict[str, float] | None:

@@ -20,8 +20,6 @@ from vecload.errors import ArgumentError, IntegrityError
 if TYPE_CHECKING:
     from torch import nn
 
-    from vecload.alignment import Aligned
-
 
 class Vectors:
     """Tokens and their vectors, one row per token, with gensim's and torchtext's names for the lookups.
@@ -202,20 +200,6 @@ class Vectors:
         if not freeze or kwargs.get("max_norm") is not None:
             weight = weight.clone()
         return nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=padding_idx, **kwargs)
-
-    def align(self, tokens: Any, **kwargs: Any) -> Aligned:
-        """These rows in a task vocabulary's order, with specials, OOV rows and a coverage report.
-
-        Takes the arguments of :func:`vecload.align` that do not concern reading (``specials``, ``pad``,
-        ``lookup``, ``oov``, ``seed``, ``limit``, ``layout``, ``vocab_duplicates``, ``top_missing``,
-        ``check_rows``); the OOV statistics cover all rows here (or the first ``limit``).
-
-        Example:
-            >>> a = vecload.load("glove.6B.50d.pth").align(["<unk>", "the", "cat"], specials=("<pad>",))
-        """
-        from vecload.alignment import align_vectors
-
-        return align_vectors(self, tokens, **kwargs)
 
     def save(
         self,

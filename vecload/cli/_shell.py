@@ -33,6 +33,7 @@ _CLI_TERMS: dict[str, str] = {
     "vocab_duplicates": "--vocab-duplicates {}",
     "layout": "--vocab-layout {}",
     "oov": "--oov {}",
+    "oov_fallback": "--oov-fallback {}",
     "vecload.load": "vecload info",
 }
 
@@ -160,7 +161,7 @@ _HELP = {"help_option_names": ["-h", "--help"]}
 ))
 @click.version_option(__version__, prog_name="vecload")
 def main() -> None:
-    """Pretrained word vectors (GloVe, word2vec, fastText .vec) as PyTorch embeddings.
+    """Pretrained word vectors (GloVe, word2vec, fastText .vec and .bin) as PyTorch embeddings.
 
     Exit status: 0 done, 1 bad data (or a file problem), 2 bad usage, 130 interrupted.
     """

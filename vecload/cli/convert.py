@@ -61,7 +61,7 @@ def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet
 
 def _echo_summary(src: str, written: Path, meta: dict[str, Any], vocab_out: str | None, report_json: str | None) -> None:
     """The human summary of a conversion, on stdout."""
-    from vecload.coverage import CoverageReport
+    from vecload.alignment.coverage import CoverageReport
 
     if "align" not in meta:
         _out(f"read {src} as {meta['format']}: {meta['count']} x {meta['dim']}")

@@ -14,6 +14,10 @@ __all__ = ["DEFAULT_ENGINE", "ENGINES", "FORMATS", "READ_CHOICES", "ParseReport"
 
 
 def _gensim(source: Source, fmt: str, options: ReadOptions, tuning: Tuning) -> Table:
+    if fmt == "fasttext-bin":
+        from vecload.formats.fasttext import read_fasttext_gensim
+
+        return read_fasttext_gensim(source, options)
     from vecload.formats.gensim import read_gensim
 
     return read_gensim(source, fmt, options)
@@ -24,6 +28,10 @@ def _native(source: Source, fmt: str, options: ReadOptions, tuning: Tuning) -> T
         from vecload.formats.binary import read_binary
 
         return read_binary(source, options, tuning)
+    if fmt == "fasttext-bin":
+        from vecload.formats.fasttext import read_fasttext
+
+        return read_fasttext(source, options)
     from vecload.formats.text import read_text
 
     return read_text(source, fmt, options, tuning)

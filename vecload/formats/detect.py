@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import re
-import struct
 
 from vecload.errors import ArgumentError, FormatError, Option, Wording
+from vecload.formats.fasttext_layout import FASTTEXT_FORMAT, looks_like_fasttext
 from vecload.formats.header import BOM, HEADER, MAX_DIM, MAX_LINE_BYTES
 from vecload.formats.rows import is_number, row_cause, row_problem
 from vecload.formats.source import Source
 
-#: The formats vecload reads. fastText ``.vec`` files are word2vec text.
-FORMATS = ("glove", "word2vec", "word2vec-binary")
+#: The formats vecload reads. fastText ``.vec`` files are word2vec text; ``fasttext-bin`` is a fastText model.
+FORMATS = ("glove", "word2vec", "word2vec-binary", "fasttext-bin")
 FORMAT_HELP = (
-    "glove (text, no header), word2vec (text with a 'count dim' header, also fastText .vec) "
-    "and word2vec-binary, each optionally gzip-, bz2-, xz- or lzma-compressed, or a member of a zip or tar "
-    "archive (tar, tar.gz, tar.bz2, tar.xz, tar.lzma; archive:member)"
+    "glove (text, no header), word2vec (text with a 'count dim' header, also fastText .vec), "
+    "word2vec-binary and fasttext-bin (a fastText .bin model), each optionally gzip-, bz2-, xz- or "
+    "lzma-compressed, or a member of a zip or tar archive (tar, tar.gz, tar.bz2, tar.xz, tar.lzma; archive:member)"
 )
 
 #: The fix when text and binary evidence disagree: name the format.
@@ -38,7 +38,6 @@ _BAD_TOKEN = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 #: A field that is a number, or one written with a decimal comma or '_' separators (bytes a float32 rarely is).
 _NUMBER_LIKE = re.compile(rb"[-+]?(?:[0-9][0-9.,_]*|[.,][0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?|[-+]?(?:nan|inf|infinity)",
                           re.IGNORECASE)
-_FASTTEXT_BIN_MAGIC = 793712314
 
 
 def detect_format(source: Source, max_bytes: int | None = None) -> str:
@@ -86,6 +85,8 @@ def _sniff(head: bytes, name: str, eof: bool, final: bool) -> str | None:
         if eof or final:
             raise FormatError(f"{name}: is empty; expected vectors in one of: {FORMAT_HELP}")
         return None
+    if looks_like_fasttext(head):
+        return FASTTEXT_FORMAT
     _refuse_known_foreign(head, name)
     text_head = head[len(BOM):] if head.startswith(BOM) else head
     skipped = _BLANK_LINES.match(text_head).end()  # readers skip (and count) blank lines
@@ -279,8 +280,8 @@ def _records(body: bytes, dim: int, count: int, eof: bool, final: bool) -> tuple
 
 def _refuse_binary_without_header(name: str) -> None:
     raise FormatError(
-        f"{name}: is binary data without a word2vec 'count dim' header (a fastText .bin model, or "
-        f"GloVe's own vectors.bin?), which vecload does not read; supported formats: {FORMAT_HELP}"
+        f"{name}: is binary data without a word2vec 'count dim' header (GloVe's own vectors.bin, or a "
+        f"damaged fastText model?), which vecload does not read; supported formats: {FORMAT_HELP}"
     )
 
 
@@ -296,14 +297,6 @@ def _looks_like_text_row(first: bytes) -> bool:
 
 def _refuse_known_foreign(head: bytes, name: str) -> None:
     """Raise a specific error for files people commonly mistake for vector files."""
-    if len(head) >= 8:
-        magic, version = struct.unpack("<ii", head[:8])
-        if magic == _FASTTEXT_BIN_MAGIC and 0 <= version < 100:
-            raise FormatError(
-                f"{name}: is a fastText .bin model, not a vector file; use the .vec file fastText "
-                f"writes beside it (or export one with gensim's load_facebook_vectors); supported "
-                f"formats: {FORMAT_HELP}"
-            )
     lowered = head[:1024].lstrip().lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
         raise FormatError(

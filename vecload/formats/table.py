@@ -32,7 +32,9 @@ class ParseReport:
         rows_read: Data rows in the file (header excluded) that the reader looked at, bad rows skipped
             included.
         rows_kept: Rows in the result.
-        header: ``[count, dim]`` from a word2vec header, or None.
+        header: ``[count, dim]`` from a word2vec header (a fastText model's vocabulary size and dim), or None.
+        model: A fastText model's dim, vocabulary size (``words``), ``minn``, ``maxn``, ``bucket`` and
+            training arguments, or None.
         bom: The stream started with a UTF-8 byte order mark (stripped).
         duplicates: Rows dropped because their token appeared earlier (the first is kept).
         filtered: Rows dropped by a token filter (duplicates are only detected among kept tokens).
@@ -48,6 +50,7 @@ class ParseReport:
     rows_read: int = 0
     rows_kept: int = 0
     header: list[int] | None = None
+    model: dict | None = None
     bom: bool = False
     duplicates: int = 0
     filtered: int = 0

@@ -1,4 +1,4 @@
-"""Token normalisers for the lookup chain of :func:`vecload.align`.
+"""The lookup chain of :func:`vecload.align`: its steps (token normalisers) and the matching itself.
 
 A lookup step is a name and a function ``str -> str`` applied to both sides: a task token matches a
 source token at a step when the step maps both to the same key. Built-in steps, combinable with ``+``
@@ -10,6 +10,9 @@ source token at a step when the step maps both to the same key. Built-in steps, 
 - ``digits``: every Unicode decimal digit replaced by ``0`` (``1999`` -> ``0000``);
 - ``strip_accents``: NFKD decomposition with combining marks removed (``café`` -> ``cafe``);
 - ``nfkc``: Unicode NFKC normalisation.
+
+:class:`Lookup` applies a chain to the source tokens: the reader's filter (which rows can ever be used)
+and the match of every task token (the first step that finds it, the first source token in file order).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from vecload.errors import VecloadError
+from vecload.errors import ArgumentError
 
 _DIGIT = re.compile(r"\d")
 
@@ -85,7 +88,7 @@ def lookup_chain(specs: Sequence[StepSpec]) -> list[Step]:
         The steps, in order.
 
     Raises:
-        VecloadError: An unknown name, an unnamed lambda, a reserved or repeated name, or an empty chain.
+        ArgumentError: An unknown name, an unnamed lambda, a reserved or repeated name, or an empty chain.
 
     Example:
         >>> [s.name for s in lookup_chain(["exact", "lower", ("nohyphen", lambda t: t.replace("-", ""))])]
@@ -95,14 +98,81 @@ def lookup_chain(specs: Sequence[StepSpec]) -> list[Step]:
         specs = [specs]
     steps = [_step(spec) for spec in specs]
     if not steps:
-        raise VecloadError("the lookup chain is empty; use at least ('exact',)")
+        raise ArgumentError("the lookup chain is empty; use at least ('exact',)")
     names = [step.name for step in steps]
     for name in names:
         if names.count(name) > 1:
-            raise VecloadError(f"lookup step {name!r} appears twice in the chain {names}")
+            raise ArgumentError(f"lookup step {name!r} appears twice in the chain {names}")
         if name in RESERVED:
-            raise VecloadError(f"lookup step name {name!r} is reserved for {sorted(RESERVED)}; rename it")
+            raise ArgumentError(f"lookup step name {name!r} is reserved for {sorted(RESERVED)}; rename it")
     return steps
+
+
+class Lookup:
+    """A lookup chain applied to a task's tokens.
+
+    Args:
+        steps: The chain, from :func:`lookup_chain`.
+        task: The task tokens to look up (specials excluded), distinct, in task order.
+
+    Example:
+        >>> Lookup(lookup_chain(["exact", "lower"]), ["The", "cat"]).match(["the", "The", "dog"])
+        (['exact', 'oov'], [1, -1])
+    """
+
+    def __init__(self, steps: list[Step], task: list[str]) -> None:
+        self.steps = steps
+        self.task = task
+
+    def source_filter(self) -> Callable[[str], bool]:
+        """The reader's filter: keep a source row if some step can match it to a task token first."""
+        exact = any(step.is_exact for step in self.steps)
+        others = [(step.func, {step.func(t) for t in self.task}, set()) for step in self.steps if not step.is_exact]
+        task_set = frozenset(self.task)
+        if not others:
+            return task_set.__contains__
+
+        def keep(token: str) -> bool:
+            wanted = exact and token in task_set
+            for func, keys, claimed in others:
+                key = func(token)
+                if key in keys and key not in claimed:
+                    claimed.add(key)  # later source tokens with this key can never be the first
+                    wanted = True
+            return wanted
+
+        return keep
+
+    def match(self, src_tokens: Sequence[str]) -> tuple[list[str], list[int]]:
+        """Per task token: the step that found it (or ``"oov"``) and its source row (or -1)."""
+        maps = [self._first_rows(step, src_tokens) for step in self.steps]
+        origins: list[str] = []
+        rows: list[int] = []
+        for token in self.task:
+            for step, first in zip(self.steps, maps):
+                row = first.get(token if step.is_exact else step.func(token))
+                if row is not None:
+                    origins.append(step.name)
+                    rows.append(row)
+                    break
+            else:
+                origins.append("oov")
+                rows.append(-1)
+        return origins, rows
+
+    def _first_rows(self, step: Step, src_tokens: Sequence[str]) -> dict[str, int]:
+        """Key -> the first source row with that key (only the task's keys, except for ``exact``)."""
+        first: dict[str, int] = {}
+        if step.is_exact:
+            for i, token in enumerate(src_tokens):
+                first.setdefault(token, i)
+            return first
+        keys = {step.func(t) for t in self.task}
+        for i, token in enumerate(src_tokens):
+            key = step.func(token)
+            if key in keys and key not in first:
+                first[key] = i
+        return first
 
 
 def _step(spec: StepSpec) -> Step:
@@ -110,7 +180,7 @@ def _step(spec: StepSpec) -> Step:
         parts = spec.split("+")
         unknown = [part for part in parts if part not in NORMALIZERS]
         if unknown:
-            raise VecloadError(
+            raise ArgumentError(
                 f"unknown normaliser {unknown[0]!r} in lookup step {spec!r}; choose from "
                 f"{', '.join(NORMALIZERS)} (combine with '+'), or pass a (name, function) pair"
             )
@@ -121,9 +191,9 @@ def _step(spec: StepSpec) -> Step:
     if callable(spec):
         name = getattr(spec, "__name__", "")
         if not name or name == "<lambda>":
-            raise VecloadError("a lookup function needs a name: pass it as a (name, function) pair")
+            raise ArgumentError("a lookup function needs a name: pass it as a (name, function) pair")
         return Step(name, spec)
-    raise VecloadError(f"a lookup step must be a name, a function or a (name, function) pair, got {spec!r}")
+    raise ArgumentError(f"a lookup step must be a name, a function or a (name, function) pair, got {spec!r}")
 
 
 def _compose(funcs: list[Callable[[str], str]]) -> Callable[[str], str]:

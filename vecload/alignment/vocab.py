@@ -12,18 +12,27 @@ A one-token-per-line file whose tokens all happen to end in `` <digits>`` would 
 ``layout="lines"`` (CLI: ``--vocab-layout lines``) for it. Lines end at ``\\n`` only (a ``\\r`` before it is
 dropped), so tokens holding other Unicode line breaks survive; a UTF-8 BOM is dropped; a final newline
 is optional; empty lines are errors.
+
+:func:`task_rows` places the specials before the task tokens: the aligned table's rows, in order.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vecload.errors import Option, ParseError, VecloadError, Wording
+from vecload.errors import ArgumentError, Option, ParseError, VecloadError, Wording
 
+if TYPE_CHECKING:
+    from vecload.alignment.options import TaskOptions
+
+#: How a vocabulary file is read (the first is the default).
 LAYOUTS = ("auto", "lines", "counts")
+#: What a repeated task token does: refuse it, or keep its first entry (the first is the default).
+VOCAB_DUPLICATES = ("error", "first")
 _BOM = "\ufeff"
 #: How many duplicate examples a vocabulary keeps (the count is always complete).
 MAX_EXAMPLES = 20
@@ -50,6 +59,58 @@ class TaskVocab:
     duplicate_examples: list[list] = field(default_factory=list)
 
 
+@dataclass
+class TaskRows:
+    """The aligned table's rows: the specials, then the task's tokens (those that are not specials).
+
+    Attributes:
+        vocab: The task vocabulary as read.
+        specials: The specials, in order.
+        pad: The special with a zero row, or None.
+        task: The task tokens looked up, in task order.
+        counts: Their counts, or None.
+        specials_in_vocab: Specials that were also task tokens (kept once, as specials).
+    """
+
+    vocab: TaskVocab
+    specials: list[str]
+    pad: str | None
+    task: list[str]
+    counts: list[int] | None
+    specials_in_vocab: list[str]
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every row's token: the specials, then the task tokens."""
+        return self.specials + self.task
+
+    @property
+    def pad_index(self) -> int | None:
+        """The pad's row, or None."""
+        return self.specials.index(self.pad) if self.pad is not None else None
+
+
+def task_rows(tokens: TokensSpec, options: TaskOptions) -> TaskRows:
+    """Read the task vocabulary and place the specials first.
+
+    Example:
+        >>> task_rows(["<unk>", "the"], TaskOptions()).tokens
+        ['<pad>', '<unk>', 'the']
+    """
+    vocab = read_task_vocab(tokens, layout=options.layout, duplicates=options.vocab_duplicates)
+    specials = list(options.specials)
+    special_set = set(specials)
+    keep = [i for i, t in enumerate(vocab.tokens) if t not in special_set]
+    return TaskRows(
+        vocab=vocab,
+        specials=specials,
+        pad=options.pad,
+        task=[vocab.tokens[i] for i in keep],
+        counts=[vocab.counts[i] for i in keep] if vocab.counts is not None else None,
+        specials_in_vocab=[t for t in vocab.tokens if t in special_set],
+    )
+
+
 def read_task_vocab(tokens: TokensSpec, *, layout: str = "auto", duplicates: str = "error") -> TaskVocab:
     """Read the task's vocabulary from a list, a mapping or a file.
 
@@ -63,18 +124,20 @@ def read_task_vocab(tokens: TokensSpec, *, layout: str = "auto", duplicates: str
         The vocabulary.
 
     Raises:
+        OSError: The file is missing or unreadable.
         ParseError: A file is malformed (names the line).
-        VecloadError: A repeated token with ``duplicates="error"``, an invalid token or count, or no
-            tokens at all (an empty vocabulary is a mistake, never a table of only the specials).
+        ArgumentError: A bad ``layout`` or ``duplicates``, or a token or count of the wrong type.
+        VecloadError: A repeated token with ``duplicates="error"``, an empty token, or no tokens at all
+            (an empty vocabulary is a mistake, never a table of only the specials).
 
     Example:
         >>> read_task_vocab({"the": 10, "cat": 2}).counts
         [10, 2]
     """
     if layout not in LAYOUTS:
-        raise VecloadError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    if duplicates not in ("error", "first"):
-        raise VecloadError(f"duplicates must be 'error' or 'first', got {duplicates!r}")
+        raise ArgumentError(f"layout must be one of {', '.join(map(repr, LAYOUTS))}, got {layout!r}")
+    if duplicates not in VOCAB_DUPLICATES:
+        raise ArgumentError(f"duplicates must be one of {', '.join(map(repr, VOCAB_DUPLICATES))}, got {duplicates!r}")
     if isinstance(tokens, (str, os.PathLike)):
         name = str(tokens)
         entries, counts, unit = _read_file(Path(tokens), layout), None, "line"
@@ -83,9 +146,12 @@ def read_task_vocab(tokens: TokensSpec, *, layout: str = "auto", duplicates: str
     elif isinstance(tokens, Mapping):
         name, unit, counts = "<mapping>", "position", []
         entries = [(token, i, _count(count, token)) for i, (token, count) in enumerate(tokens.items())]
-    else:
+    elif isinstance(tokens, Iterable):
         name, unit, counts = "<list>", "position", None
         entries = [(token, i, None) for i, token in enumerate(tokens)]
+    else:
+        raise ArgumentError(f"tokens must be a list of tokens, a mapping token -> count or a vocabulary file, "
+                            f"got {type(tokens).__name__}")
     vocab = TaskVocab([], counts, name)
     first: dict[str, int] = {}
     for token, where, count in entries:
@@ -111,10 +177,9 @@ def read_task_vocab(tokens: TokensSpec, *, layout: str = "auto", duplicates: str
 
 def _read_file(path: Path, layout: str) -> list[tuple[str, int, int | None]]:
     """``(token, line, count or None)`` for every line of a vocabulary file."""
+    data = path.read_bytes()  # a missing or unreadable file raises OSError, naming it
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise VecloadError(f"{path}: cannot read the vocabulary ({exc.strerror})") from exc
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = _text_line(exc.object, exc.start)
         raise ParseError(path, f"not valid UTF-8 ({exc.reason}); save the vocabulary as UTF-8", line=line) from exc
@@ -164,12 +229,12 @@ def _split_count(path: Path, line: str, number: int, sep: str) -> tuple[str, int
 
 def _count(count: object, token: str) -> int:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise VecloadError(f"the count of {token!r} must be a whole number >= 0, got {count!r}")
+        raise ArgumentError(f"the count of {token!r} must be a whole number >= 0, got {count!r}")
     return count
 
 
 def _check_token(token: object, name: str, unit: str, where: int) -> None:
     if not isinstance(token, str):
-        raise VecloadError(f"{name}: the token at {unit} {where} is a {type(token).__name__}, not a str")
+        raise ArgumentError(f"{name}: the token at {unit} {where} is a {type(token).__name__}, not a str")
     if not token:
-        raise VecloadError(f"{name}: the token at {unit} {where} is empty")
+        raise ArgumentError(f"{name}: the token at {unit} {where} is empty")
