@@ -90,5 +90,41 @@ def main() -> None:
     print(f"\ndemo done in {time.perf_counter() - start:.1f} s")
 
 
+# -- sanity check (issue 14): the demo table next to gensim's own loader ---------------------------------------
+
+SANITY_WORDS = ("year", "people")
+
+
+def sanity_check() -> None:
+    """Neighbours and WordSim353 from vecload next to gensim's figures on the same files; an exact export."""
+    import numpy as np
+    import vecload
+    from gensim.models import KeyedVectors
+
+    print("\n== sanity check: vecload next to gensim's own loader")
+    vectors, kv = vecload.load(OUT / "glove.pth"), KeyedVectors.load_word2vec_format(DATA / "test_glove.txt", no_header=True)
+    for word in SANITY_WORDS:
+        ours, theirs = vectors.most_similar(word, topn=4), kv.most_similar(word, topn=4)
+        print(f"nearest to {word!r}: vecload {', '.join(f'{w} {s:.3f}' for w, s in ours)}")
+        print(f"{'':{len(word) + 14}}gensim  {', '.join(f'{w} {s:.3f}' for w, s in theirs)}")
+    wordsim = DATA / "wordsim353.tsv"
+    for name, table in (("glove.pth", vectors), ("lee_fasttext.vec", vecload.load(DATA / "lee_fasttext.vec"))):
+        pairs = vecload.evaluate(table, similarity=[wordsim], analogies=False)["similarity"][0]
+        reference = KeyedVectors.load_word2vec_format(DATA / "lee_fasttext.vec") if table is not vectors else kv
+        try:
+            gensim_rho = f"{reference.evaluate_word_pairs(wordsim)[1][0]:.4f}"
+        except ValueError:
+            gensim_rho = "refuses (no pair known)"
+        ours = f"{pairs['spearman']:.4f}" if pairs["scored"] else "none (no pair known)"
+        print(f"WordSim353 Spearman on {name} ({len(table)} words, {pairs['scored']} of {pairs['pairs']} pairs): "
+              f"vecload {ours}, gensim {gensim_rho}")
+    done = vecload.export(vectors, OUT / "glove.vec", force=True)
+    back = vecload.load(OUT / "glove.vec")
+    same = back.tokens == vectors.tokens and np.array_equal(back.vectors.numpy().view(np.uint32),
+                                                             vectors.vectors.numpy().view(np.uint32))
+    print(f"export -> {done.files[0].name} ({done.format}) -> load: {'bit-identical' if same else 'DIFFERENT'}")
+
+
 if __name__ == "__main__":
     main()
+    sanity_check()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from gensim.test.utils import datapath
 
-# Only for the test files not yet moved to tests.helpers (test_align, test_fasttext, test_subword, owned by
-# work in progress): once they import from tests.helpers and use datapath(name), delete this import and
-# gensim_data below.
+# Only for the test files not yet moved to tests.helpers (test_align, test_fasttext, test_subword, test_export,
+# test_evaluate, test_neighbors: other work in progress): once they import from tests.helpers and use
+# datapath(name), delete this import and gensim_data below.
 from tests.helpers import bits, reference_parse  # noqa: F401
 
 

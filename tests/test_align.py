@@ -373,7 +373,7 @@ def test_argument_errors() -> None:
         vecload.align(VEC, ["the"], specials=("<unk>",))
     with pytest.raises(ArgumentError, match="unknown normaliser 'upper'"):
         vecload.align(VEC, ["the"], lookup=("exact", "upper"))
-    with pytest.raises(ArgumentError, match="oov must be one of 'zeros', 'mean', 'normal', 'uniform', got 'random'"):
+    with pytest.raises(ArgumentError, match="oov must be one of 'zeros', 'mean', 'normal', 'uniform', 'subword', got 'random'"):
         vecload.align(VEC, ["the"], oov="random")
     with pytest.raises(ArgumentError, match="needs a name"):
         vecload.align(VEC, ["the"], lookup=("exact", lambda t: t))

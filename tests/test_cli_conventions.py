@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from gensim.test.utils import datapath
 
 import vecload
 from tests.helpers import FIXTURES, ROOT, child_env
@@ -102,13 +103,31 @@ EXIT_CASES: dict[str, dict[int, Callable[[Path], list[object]]]] = {
         1: lambda t: ["check-frozen", "--model", _saved_model(t, True), "--vectors", converted(t)],
         2: lambda t: ["check-frozen", "--model", FIXTURES / "tiny.vec"],
     },
+    "export": {
+        0: lambda t: ["export", FIXTURES / "tiny.vec", "-o", t / "x.bin", "-q"],
+        1: lambda t: ["export", FIXTURES / "bad" / "short-row.txt", "-o", t / "x.vec"],
+        2: lambda t: ["export", FIXTURES / "tiny.vec", "-o", t / "x.unknown-suffix"],
+    },
+    "neighbors": {
+        0: lambda t: ["neighbors", FIXTURES / "tiny.vec", vecload.load(FIXTURES / "tiny.vec").tokens[0]],
+        1: lambda t: ["neighbors", FIXTURES / "bad" / "short-row.txt", "the"],
+        2: lambda t: ["neighbors", FIXTURES / "tiny.vec", "the", "-n", "0"],
+    },
+    "eval": {
+        0: lambda t: ["eval", datapath("lee_fasttext.vec"), "--no-analogies", "-q"],
+        1: lambda t: ["eval", FIXTURES / "bad" / "short-row.txt"],
+        2: lambda t: ["eval", FIXTURES / "tiny.vec", "--restrict-vocab", "0"],
+    },
 }
 # the library call each command makes, interrupted by Ctrl-C for the 130 case
 INTERRUPTED = {"convert": ("vecload.loader", "convert"), "info": ("vecload.describe", "peek"),
-               "check-frozen": ("vecload.checks", "check_saved_model")}
+               "check-frozen": ("vecload.checks", "check_saved_model"), "export": ("vecload.exporter", "export"),
+               "neighbors": ("vecload.exporter", "open_table"), "eval": ("vecload.exporter", "open_table")}
 MISSING = [["convert", "/nonexistent/v.txt"], ["convert", FIXTURES / "tiny.vec", "--vocab", "/nonexistent/v.txt"],
            ["info", "/nonexistent/v.txt"],
-           ["check-frozen", "--model", "/nonexistent/m.pt", "--vectors", FIXTURES / "tiny.vec"]]
+           ["check-frozen", "--model", "/nonexistent/m.pt", "--vectors", FIXTURES / "tiny.vec"],
+           ["export", "/nonexistent/v.txt", "-o", "-", "--format", "word2vec"], ["neighbors", "/nonexistent/v.txt", "the"],
+           ["eval", "/nonexistent/v.txt"]]
 
 
 def test_the_exit_status_table_covers_every_command() -> None:
@@ -148,7 +167,7 @@ def test_ctrl_c_is_exit_130_and_says_nothing_was_written_only_where_writing(
     monkeypatch.setattr(f"{module}.{name}", interrupt)
     code, _, stderr = run(*EXIT_CASES[command][0](tmp_path))
     assert code == 130
-    assert stderr == ("interrupted; nothing was written\n" if command == "convert" else "interrupted\n")
+    assert stderr == ("interrupted; nothing was written\n" if command in ("convert", "export") else "interrupted\n")
 
 
 # --- 2. empty is an error ---------------------------------------------------------------------------------
@@ -293,7 +312,7 @@ def test_every_command_has_quiet_json_and_ends_its_help_with_examples(command: s
     code, stdout, _ = run(command, "-h")
     assert code == 0
     assert "-q, --quiet" in stdout and "--json" in stdout
-    assert ("-f, --force" in stdout) == (command == "convert")
+    assert ("-f, --force" in stdout) == (command in ("convert", "export"))
     examples = stdout.rstrip().split("Examples:\n")[-1].splitlines()
     assert 2 <= len(examples) <= 3 and all(line.startswith(f"    vecload {command}") for line in examples)
 

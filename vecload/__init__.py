@@ -36,6 +36,8 @@ _LAZY = {
     "fingerprint_frozen": "vecload.freeze",
     "Finding": "vecload.freeze",
     "FreezeWarning": "vecload.freeze",
+    "export": "vecload.exporter",
+    "evaluate": "vecload.evaluation",
 }
 
 __all__ = [
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
     from vecload.embedding import PretrainedEmbedding
     from vecload.formats.table import ReadOptions
     from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
+    from vecload.evaluation import evaluate
+    from vecload.exporter import export
     from vecload.loader import convert, load
     from vecload.subword import SubwordEmbedding
     from vecload.vectors import Vectors

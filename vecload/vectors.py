@@ -126,6 +126,63 @@ class Vectors:
     def __repr__(self) -> str:
         return f"Vectors(count={len(self)}, vector_size={self.vector_size})"
 
+    # -- neighbours and gensim (vecload.neighbors, vecload.keyedvectors) --
+
+    def most_similar(self, positive: str | Sequence[str] = (), negative: str | Sequence[str] = (),
+                     topn: int = 10) -> list[tuple[str, float]]:
+        """The ``topn`` tokens nearest by cosine, as gensim's ``most_similar`` (query words left out).
+
+        The query is the mean of the unit vectors of ``positive`` minus those of ``negative``; the table is
+        scored in blocks, never normalised as a whole.
+
+        Raises:
+            KeyError: A query word is missing.
+
+        Example:
+            >>> vectors.most_similar("king")[:2]; vectors.most_similar(["king", "woman"], ["man"], topn=1)
+        """
+        from vecload import neighbors
+
+        pos = [positive] if isinstance(positive, str) else list(positive)
+        neg = [negative] if isinstance(negative, str) else list(negative)
+        if not pos and not neg:
+            raise ArgumentError("give at least one positive or negative word")
+        found = neighbors.most_similar(self.vectors, [self.get_index(w) for w in pos],
+                                       [self.get_index(w) for w in neg], topn)
+        return [(self.tokens[row], score) for row, score in found]
+
+    def similarity(self, a: str, b: str) -> float:
+        """The cosine similarity of two tokens (gensim's ``similarity``).
+
+        Raises:
+            KeyError: A token is missing.
+        """
+        from vecload import neighbors
+
+        return neighbors.similarity(self.vectors, self.get_index(a), self.get_index(b))
+
+    def to_keyedvectors(self) -> Any:
+        """A gensim ``KeyedVectors`` with the same keys, order and float32 values (sharing the memory).
+
+        Example:
+            >>> kv = vecload.load("glove.6B.50d.pth").to_keyedvectors(); kv.most_similar("king", topn=3)
+        """
+        from vecload.keyedvectors import to_keyedvectors
+
+        return to_keyedvectors(self.tokens, self.vectors)
+
+    @classmethod
+    def from_keyedvectors(cls, kv: Any) -> Vectors:
+        """The rows of a gensim ``KeyedVectors`` (``model.wv`` too), same keys, order and values.
+
+        Example:
+            >>> vectors = vecload.Vectors.from_keyedvectors(KeyedVectors.load("model.kv"))  # files you trust
+        """
+        from vecload.keyedvectors import from_keyedvectors
+
+        tokens, tensor = from_keyedvectors(kv)
+        return cls(tokens, tensor, {"format": "gensim KeyedVectors"})
+
     def to_embedding(self, freeze: bool = True, padding_idx: int | None = None, **kwargs: Any) -> nn.Embedding:
         """A plain ``nn.Embedding`` over these rows (``nn.Embedding.from_pretrained``, same arguments).
 

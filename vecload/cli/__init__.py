@@ -18,7 +18,7 @@ their choices taken from the library), ``_report`` (parse reports and data probl
 (``convert --vocab``), and one module per command.
 """
 
-from vecload.cli import check_frozen, convert, info  # noqa: F401  (each module registers its command)
+from vecload.cli import check_frozen, convert, evaluate, export, info, neighbors  # noqa: F401  (each module registers its command)
 from vecload.cli._shell import main, run
 
 __all__ = ["main", "run"]
