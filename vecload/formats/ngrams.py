@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecload.formats.builder import TableBuilder
-from vecload.formats.fasttext import FASTTEXT_FORMAT, FastTextModel
+from vecload.formats.fasttext_layout import FASTTEXT_FORMAT
 from vecload.formats.table import ReadOptions, Table
+
+if TYPE_CHECKING:
+    from vecload.formats.fasttext import FastTextModel
 
 #: Words composed per step (bounds the scratch memory to a few of these rows at a time).
 CHUNK = 16384
