@@ -8,17 +8,6 @@ from pathlib import Path
 import pytest
 from gensim.test.utils import datapath
 
-# Only for the test files not yet moved to tests.helpers (test_align, test_fasttext, test_subword, test_export,
-# test_evaluate, test_neighbors: other work in progress): once they import from tests.helpers and use
-# datapath(name), delete this import and gensim_data below.
-from tests.helpers import bits, reference_parse  # noqa: F401
-
-
-def gensim_data() -> Path:
-    """gensim's test data folder (being retired: use ``gensim.test.utils.datapath(name)``)."""
-    return Path(datapath(""))
-
-
 @pytest.fixture(scope="session")
 def fasttext_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small fastText model trained by gensim on the Lee corpus, saved in Facebook's .bin format."""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from gensim.test.utils import datapath
 
 import vecload
 from vecload.alignment import Aligned
@@ -17,10 +18,9 @@ from vecload.alignment.vocab import read_task_vocab
 from vecload.cli import main
 from vecload.errors import ArgumentError, IntegrityError, ParseError, VecloadError
 from vecload.formats import ReadOptions, read_table
-from tests.conftest import bits, gensim_data
+from tests.helpers import bits
 
-DATA = gensim_data()
-VEC = DATA / "lee_fasttext.vec"
+VEC = Path(datapath("lee_fasttext.vec"))
 SPECIALS = ("<pad>", "<unk>")
 
 
@@ -36,7 +36,7 @@ def source() -> tuple[list[str], np.ndarray]:
 @pytest.fixture(scope="module")
 def counts() -> Counter:
     """Whitespace-split token counts of gensim's Lee test corpus (Latin-1 text)."""
-    return Counter((DATA / "lee.cor").read_bytes().decode("latin-1").split())
+    return Counter(Path(datapath("lee.cor")).read_bytes().decode("latin-1").split())
 
 
 @pytest.fixture(scope="module")

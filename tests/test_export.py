@@ -13,8 +13,10 @@ import torch
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from gensim.test.utils import datapath
+
 import vecload
-from tests.conftest import bits, gensim_data
+from tests.helpers import bits
 from vecload import VecloadError
 from vecload.cli import main
 from vecload.exporter import export
@@ -74,7 +76,7 @@ def test_a_real_table_round_trips_with_detection_and_through_gensim(tmp_path: Pa
     """lee_fasttext.vec exported by suffix reads back unchanged, format detected; gensim reads it too."""
     from gensim.models import KeyedVectors
 
-    src = vecload.load(gensim_data() / "lee_fasttext.vec")
+    src = vecload.load(Path(datapath("lee_fasttext.vec")))
     done = export(src, tmp_path / name)
     back = vecload.load(tmp_path / name)
     assert back.tokens == src.tokens and torch.equal(back.vectors, src.vectors)
@@ -129,7 +131,7 @@ def test_nonfinite_rows_are_refused_unless_kept(tmp_path: Path) -> None:
 def test_export_is_atomic_refuses_existing_outputs_and_the_source(tmp_path: Path) -> None:
     """An existing output needs force (checked before reading); the source is never overwritten."""
     src = tmp_path / "v.vec"
-    src.write_bytes((gensim_data() / "lee_fasttext.vec").read_bytes())
+    src.write_bytes((Path(datapath("lee_fasttext.vec"))).read_bytes())
     export(src, tmp_path / "v.bin")
     with pytest.raises(vecload.OutputExistsError, match="force=True"):
         export(src, tmp_path / "v.bin")
@@ -140,7 +142,7 @@ def test_export_is_atomic_refuses_existing_outputs_and_the_source(tmp_path: Path
 
 def test_projector_writes_the_tsv_pair_for_chosen_words(tmp_path: Path) -> None:
     """--words picks rows in the file's order: tensors.tsv tab-separated values, metadata.tsv one token a line."""
-    src = gensim_data() / "test_glove.txt"
+    src = Path(datapath("test_glove.txt"))
     (tmp_path / "words.txt").write_text("people\nthe\n", encoding="utf-8")
     done = export(src, tmp_path / "proj", format="projector", words=tmp_path / "words.txt")
     assert (done.count, done.dim) == (2, 50)
@@ -157,7 +159,7 @@ def test_projector_writes_the_tsv_pair_for_chosen_words(tmp_path: Path) -> None:
 
 def test_words_and_limit_pick_rows_in_any_format(tmp_path: Path) -> None:
     """words= writes those rows in the file's order; limit= the first N; both at once is refused."""
-    src = gensim_data() / "lee_fasttext.vec"
+    src = Path(datapath("lee_fasttext.vec"))
     table = vecload.load(src)
     (tmp_path / "words.txt").write_text("night\nthe\n\nnight\n", encoding="utf-8")
     export(src, tmp_path / "w.vec", words=tmp_path / "words.txt")
@@ -173,7 +175,7 @@ def test_cli_export_to_stdout_and_file(tmp_path: Path) -> None:
     """`-o -` prints the text format and nothing else; a file gets a one-line summary; --json describes it."""
     from click.testing import CliRunner
 
-    src = str(gensim_data() / "test_glove.txt")
+    src = str(Path(datapath("test_glove.txt")))
     result = CliRunner().invoke(main, ["export", src, "-o", "-", "--format", "word2vec", "--limit", "2"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -193,5 +195,5 @@ def test_cli_export_to_a_pipe_closed_early_exits_0_quietly(monkeypatch: pytest.M
         raise BrokenPipeError(32, "Broken pipe")
 
     monkeypatch.setattr("vecload.exporter.write_vectors", closed)
-    result = CliRunner().invoke(main, ["export", str(gensim_data() / "test_glove.txt"), "-o", "-", "--format", "glove"])
+    result = CliRunner().invoke(main, ["export", str(Path(datapath("test_glove.txt"))), "-o", "-", "--format", "glove"])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "w0 1.0\n", "")

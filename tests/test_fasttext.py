@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from gensim.models.fasttext import load_facebook_vectors
 
-from tests.conftest import bits, gensim_data, reference_parse
+from gensim.test.utils import datapath
+
+from tests.helpers import bits, reference_parse
 from vecload.errors import FormatError, ParseError
 from vecload.formats import ReadOptions, open_source, read_table
 from vecload.formats.fasttext import read_model
@@ -36,7 +38,7 @@ def _gensim_rows(kv, words: list[str]) -> np.ndarray:
 @pytest.mark.parametrize("name", REAL)
 def test_real_models_read_bit_identical_to_gensim(name: str) -> None:
     """Each of gensim's real .bin models reads as fasttext-bin, tokens and rows equal to load_facebook_vectors."""
-    path = gensim_data() / name
+    path = Path(datapath(name))
     kv = load_facebook_vectors(str(path))
     table = read_table(str(path))
     assert table.format == "fasttext-bin"
@@ -59,7 +61,7 @@ def test_generated_model_rows_and_report(fasttext_bin: Path, engine: str) -> Non
 @pytest.mark.parametrize("name", ["lee_fasttext.bin", "crime-and-punishment.bin", "non_ascii_fasttext.bin", None])
 def test_subword_rows_equal_gensim_for_any_word(name: str | None, fasttext_bin: Path) -> None:
     """subword_rows gives gensim's kv[word] bit for bit, in the vocabulary or not; found is False without n-grams."""
-    path = gensim_data() / name if name else fasttext_bin
+    path = Path(datapath(name)) if name else fasttext_bin
     kv = load_facebook_vectors(str(path))
     words = MISSPELLED + kv.index_to_key[:50]
     rows, found = subword_rows(read_model(open_source(path)), words)
@@ -220,8 +222,8 @@ def test_bin_and_its_vec_twin_agree(model: str, vec: str, differ: list[str]) -> 
     fastText 0.2 gives ``</s>`` its own row only; gensim (and vecload, bit-identical to gensim) also averages
     in the n-grams of ``<</s>>``, as the older fastText that wrote lee_fasttext did.
     """
-    table = read_table(str(gensim_data() / model))
-    tokens, values = reference_parse(gensim_data() / vec)
+    table = read_table(str(Path(datapath(model))))
+    tokens, values = reference_parse(Path(datapath(vec)))
     assert table.tokens == tokens
     printed = 10.0 ** (np.floor(np.log10(np.maximum(np.abs(values), 1e-30))) - 4)  # one unit of the 5th digit
     off = (np.abs(table.vectors - values) > printed).any(axis=1)
@@ -231,8 +233,8 @@ def test_bin_and_its_vec_twin_agree(model: str, vec: str, differ: list[str]) -> 
 def test_supervised_and_non_utf8_models_are_explained() -> None:
     """A classifier is refused as such; cp852 words need unicode_errors, and then read with repairs counted."""
     with pytest.raises(FormatError, match=r"is a supervised fastText classifier \(2 labels\), not word vectors"):
-        read_table(str(gensim_data() / "pang_lee_polarity_fasttext.bin"))
-    path = gensim_data() / "cp852_fasttext.bin"
+        read_table(str(Path(datapath("pang_lee_polarity_fasttext.bin"))))
+    path = Path(datapath("cp852_fasttext.bin"))
     with pytest.raises(ParseError, match=r"cp852_fasttext\.bin: byte 88: word 2 .* not UTF-8.*unicode_errors='replace'"):
         read_table(str(path))
     table = read_table(str(path), options=ReadOptions(unicode_errors="replace"))
@@ -267,7 +269,7 @@ def test_align_fills_oov_rows_with_fasttext_subword_vectors(tmp_path: Path) -> N
     found words are exact rows; the specials come from the fallback method (zeros here)."""
     import vecload
 
-    path = gensim_data() / "lee_fasttext.bin"
+    path = Path(datapath("lee_fasttext.bin"))
     kv = load_facebook_vectors(str(path))
     words = ["the", "goverment", "runnning", "government", "xyzzyq"]
     assert [word in kv.key_to_index for word in words] == [True, False, False, True, False]
@@ -293,15 +295,15 @@ def test_subword_needs_a_fasttext_model_and_the_cli_takes_it(tmp_path: Path) -> 
     from vecload.cli import main
 
     with pytest.raises(vecload.ArgumentError, match=r"lee_fasttext\.vec: oov='subword' builds rows from a fastText"):
-        vecload.align(gensim_data() / "lee_fasttext.vec", ["the", "goverment"], oov="subword")
+        vecload.align(Path(datapath("lee_fasttext.vec")), ["the", "goverment"], oov="subword")
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("the\ngoverment\n")
     out = tmp_path / "task.pth"
-    result = CliRunner().invoke(main, ["convert", str(gensim_data() / "lee_fasttext.bin"), "-o", str(out),
+    result = CliRunner().invoke(main, ["convert", str(Path(datapath("lee_fasttext.bin"))), "-o", str(out),
                                        "--vocab", str(vocab), "--oov", "subword"])
     assert result.exit_code == 0, result.output
     assert "subword          1 types  50.00%" in result.output
     assert vecload.load(out).meta["align"]["origins"] == ["pad", "special", "exact", "subword"]
-    result = CliRunner().invoke(main, ["convert", str(gensim_data() / "lee_fasttext.bin"), "-o", str(tmp_path / "x.pth"),
+    result = CliRunner().invoke(main, ["convert", str(Path(datapath("lee_fasttext.bin"))), "-o", str(tmp_path / "x.pth"),
                                        "--oov-fallback", "zeros"])
     assert result.exit_code == 2 and "--oov-fallback only applies when aligning" in result.output

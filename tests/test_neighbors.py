@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 
 import numpy as np
@@ -9,8 +11,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from gensim.test.utils import datapath
+
 import vecload
-from tests.conftest import bits, gensim_data
+from tests.helpers import bits
 from vecload import neighbors
 from vecload.cli import main
 
@@ -20,7 +24,7 @@ QUERIES = [(["night"], []), (["government"], []), (["night", "year"], ["day"]), 
 @pytest.fixture(scope="module")
 def lee() -> vecload.Vectors:
     """gensim's lee_fasttext.vec (1,762 x 10), read by vecload."""
-    return vecload.load(gensim_data() / "lee_fasttext.vec")
+    return vecload.load(Path(datapath("lee_fasttext.vec")))
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,7 @@ def lee_kv():
     """The same file, read by gensim."""
     from gensim.models import KeyedVectors
 
-    return KeyedVectors.load_word2vec_format(gensim_data() / "lee_fasttext.vec")
+    return KeyedVectors.load_word2vec_format(Path(datapath("lee_fasttext.vec")))
 
 
 @pytest.mark.parametrize(("positive", "negative"), QUERIES)
@@ -89,7 +93,7 @@ def test_from_keyedvectors_refuses_what_is_not_a_table_of_strings() -> None:
 
 def test_cli_neighbors_prints_and_refuses_unknown_words(tmp_path) -> None:
     """`vecload neighbors` gives each word's list (JSON too); an unknown word is exit 1 naming it."""
-    src = str(gensim_data() / "lee_fasttext.vec")
+    src = str(Path(datapath("lee_fasttext.vec")))
     result = CliRunner().invoke(main, ["neighbors", src, "night", "-n", "2", "--json"])
     assert result.exit_code == 0, result.output
     assert [token for token, _ in json.loads(result.stdout)["night"]] == ["night,", "night."]

@@ -9,8 +9,10 @@ import pytest
 import torch
 from gensim.models.fasttext import load_facebook_vectors
 
+from gensim.test.utils import datapath
+
 import vecload
-from tests.conftest import bits, gensim_data
+from tests.helpers import bits
 from vecload.formats import open_source
 from vecload.formats.fasttext import read_model
 
@@ -20,7 +22,7 @@ TOKENS = ["goverment", "recieved", "australiaa", "паровоз", "rechtsschutz
 @pytest.mark.parametrize("name", ["lee_fasttext.bin", "non_ascii_fasttext.bin", None])
 def test_output_equals_gensim_for_known_and_unseen_tokens(name: str | None, fasttext_bin: Path) -> None:
     """embed() gives gensim's kv[token] bit for bit on the CPU; a token without n-grams gets zeros."""
-    path = gensim_data() / name if name else fasttext_bin
+    path = Path(datapath(name)) if name else fasttext_bin
     kv = load_facebook_vectors(str(path))
     embedding = vecload.SubwordEmbedding.from_pretrained(path)
     tokens = TOKENS + kv.index_to_key[:200]
