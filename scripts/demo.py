@@ -56,7 +56,7 @@ print(aligned.coverage.summary())
 print("rows:", " ".join(f"{token}={origin}" for token, origin in zip(aligned.tokens, aligned.origins)))
 """),
     ("which ways of freezing hold, each over 6 optimizers without and with max_norm (in full: vecload check-frozen)", """
-from vecload.checks import check_frozen_matrix
+from vecload.freeze_matrix import check_frozen_matrix
 
 cells = check_frozen_matrix()
 for method in dict.fromkeys(cell.method for cell in cells):

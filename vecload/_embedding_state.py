@@ -1,0 +1,137 @@
+"""What :class:`vecload.PretrainedEmbedding` is built from and what its checkpoints hold.
+
+- :func:`unpack`: a :class:`vecload.Vectors`, an aligned table (duck-typed: ``trainable_mask`` and
+  ``pad_index``) or a plain tensor with its tokens, as a weight, tokens and the aligned table's defaults.
+- :func:`save_state` / :func:`load_state`: the ``state_dict`` entries. With ``persist_frozen=True`` (the
+  default) ``table`` holds every row, trainable rows current; with ``persist_frozen=False`` the frozen rows
+  are left out and ``table_fingerprint`` (sha256 of the dtype, shape, row layout and sampled frozen rows)
+  stands in for them, checked on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from vecload.errors import ArgumentError, IntegrityError
+from vecload.store import sample_rows
+
+if TYPE_CHECKING:
+    from vecload.embedding import PretrainedEmbedding
+
+FINGERPRINT_KEY = "table_fingerprint"
+
+
+def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, list[str], dict[str, Any]]:
+    """The weight tensor and tokens of ``vectors``, and the defaults an aligned table brings."""
+    if isinstance(vectors, torch.Tensor):
+        if tokens is None:
+            raise ArgumentError("a plain tensor needs its tokens: PretrainedEmbedding(tensor, tokens)")
+        weight, names = vectors, list(tokens)
+    else:
+        if tokens is not None:
+            raise ArgumentError("tokens is only for a plain tensor; Vectors carry their own")
+        weight, names = vectors.vectors, list(vectors.tokens)
+    if weight.dim() != 2 or not weight.is_floating_point():
+        raise ArgumentError(f"vectors must be a 2-D float tensor, got {weight.dtype} {tuple(weight.shape)}")
+    if weight.shape[0] != len(names):
+        raise ArgumentError(f"{len(names)} tokens for {weight.shape[0]} rows")
+    defaults: dict[str, Any] = {}
+    if hasattr(vectors, "trainable_mask") and hasattr(vectors, "pad_index"):  # an aligned table
+        defaults = {"specials": (), "trainable": vectors.trainable_mask, "padding_idx": vectors.pad_index}
+    return weight, names, defaults
+
+
+def row_mask(trainable: Any, rows: int) -> torch.Tensor:
+    """``trainable`` as a CPU bool tensor of ``rows`` entries (None: no row)."""
+    if trainable is None:
+        return torch.zeros(rows, dtype=torch.bool)
+    mask = torch.as_tensor(trainable)
+    if mask.dtype != torch.bool or tuple(mask.shape) != (rows,):
+        raise ArgumentError(f"trainable must be a bool tensor of {rows} entries (one per row of the vectors), "
+                            f"got {mask.dtype} {tuple(mask.shape)}")
+    return mask.cpu()
+
+
+def token_index(tokens: list[str], specials: int, pretrained: int) -> dict[str, int]:
+    """Token to row; a token may appear only once across specials, pretrained and extra rows."""
+    index: dict[str, int] = {}
+    for row, token in enumerate(tokens):
+        if token in index:
+            first = index[token]
+            raise ArgumentError(
+                f"{token!r} is both row {first} ({_part(first, specials, pretrained)}) and row {row} "
+                f"({_part(row, specials, pretrained)}); drop it from specials or extra_tokens"
+            )
+        index[token] = row
+    return index
+
+
+def _part(row: int, specials: int, pretrained: int) -> str:
+    return "a special" if row < specials else "a pretrained row" if row < specials + pretrained else "an extra row"
+
+
+def frozen_rows(emb: PretrainedEmbedding) -> torch.Tensor:
+    """The rows of ``table`` that are not mirrored from ``extra``: the pretrained rows that do not train."""
+    mask = torch.ones(emb.num_embeddings, dtype=torch.bool)
+    mask[emb.trainable_rows.cpu()] = False
+    return mask.nonzero().flatten()
+
+
+def table_fingerprint(emb: PretrainedEmbedding) -> torch.Tensor:
+    """sha256 of the frozen rows' dtype, shape, positions and sampled rows, as 32 uint8 values."""
+    rows = frozen_rows(emb)
+    table = emb.table.detach()
+    digest = hashlib.sha256(f"{table.dtype} {tuple(table.shape)}".encode())
+    digest.update(rows.numpy().tobytes())
+    picked = rows[torch.from_numpy(sample_rows(len(rows)))]
+    if table.device.type != "meta":
+        digest.update(table[picked.to(table.device)].cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return torch.frombuffer(bytearray(digest.digest()), dtype=torch.uint8)
+
+
+def save_state(emb: PretrainedEmbedding, destination: dict[str, Any], prefix: str, keep_vars: bool) -> None:
+    """Add ``table`` (every row, current) or ``table_fingerprint`` to ``destination``."""
+    emb.sync()
+    if isinstance(emb.table, torch.nn.Parameter):
+        return  # everything trains: the table is a parameter, saved as one
+    if emb.persist_frozen:
+        destination[prefix + "table"] = emb.table if keep_vars else emb.table.detach()
+    else:
+        destination[prefix + FINGERPRINT_KEY] = table_fingerprint(emb)
+
+
+def load_state(emb: PretrainedEmbedding, state: dict[str, Any], prefix: str, missing: list[str],
+               unexpected: list[str]) -> None:
+    """Take ``table`` from ``state``, or check ``table_fingerprint`` against this module's frozen rows.
+
+    Raises:
+        IntegrityError: The checkpoint was saved from another table (another file, dtype or row layout).
+    """
+    if isinstance(emb.table, torch.nn.Parameter):
+        return
+    for key in (prefix + "table", prefix + FINGERPRINT_KEY):
+        if key in unexpected:
+            unexpected.remove(key)
+    if prefix + "table" in state:
+        given = state[prefix + "table"]
+        if tuple(given.shape) != tuple(emb.table.shape):
+            raise IntegrityError(f"{prefix}table: the checkpoint holds a {tuple(given.shape)} table, this module a "
+                                 f"{tuple(emb.table.shape)} one; build the module from the same vectors")
+        with torch.no_grad():
+            emb.table.copy_(given)
+        emb.resync()
+    elif prefix + FINGERPRINT_KEY in state:
+        given, own = state[prefix + FINGERPRINT_KEY], table_fingerprint(emb)
+        if not torch.equal(given.cpu(), own):
+            raise IntegrityError(
+                f"{prefix}{FINGERPRINT_KEY}: this checkpoint was saved from a different frozen table "
+                f"({bytes(given.tolist()).hex()[:16]}..., this module's {bytes(own.tolist()).hex()[:16]}...: another "
+                f"file, dtype, row order or set of trainable rows); build the module from the converted file the "
+                f"checkpoint was trained on, with the same specials, extra tokens and dtype"
+            )
+    else:
+        missing.append(prefix + "table")
