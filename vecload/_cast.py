@@ -28,6 +28,7 @@ def cast_rows(
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
     out: torch.Tensor | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> torch.Tensor:
     """``src`` (2-D) as ``dtype`` on ``device``, copied chunk by chunk; ``src`` itself when nothing changes.
 
@@ -36,6 +37,7 @@ def cast_rows(
         dtype: The target dtype (default: ``src``'s).
         device: The target device (default: ``src``'s); ``"meta"`` allocates nothing and copies nothing.
         out: Write into this tensor (of ``src``'s shape) instead of a new one.
+        chunk_bytes: Source bytes per copy.
 
     Returns:
         The converted table (``out`` when given).
@@ -52,7 +54,7 @@ def cast_rows(
     if out.device.type == "meta" or src.device.type == "meta" or src.numel() == 0:
         return out
     release = _file_backed(src)
-    step = max(1, CHUNK_BYTES // max(1, src[0].numel() * src.element_size()))
+    step = max(1, chunk_bytes // max(1, src[0].numel() * src.element_size()))
     with torch.no_grad():
         for start in range(0, src.shape[0], step):
             part = src[start : start + step]
