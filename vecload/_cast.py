@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-CHUNK_BYTES = 16 << 20  # source bytes per copy: small against any real table, large enough to stream
+CHUNK_BYTES = 4 << 20  # source bytes per copy: small against any real table, large enough to stream
 _MADV_PAGEOUT = 21  # linux/mman.h; Linux 5.4 and later (older kernels answer EINVAL, which is harmless)
 _PAGE = 4096
 

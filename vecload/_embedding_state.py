@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 FINGERPRINT_KEY = "table_fingerprint"
 
 
-def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, list[str], dict[str, Any]]:
+def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, Sequence[str], dict[str, Any]]:
     """The weight tensor and tokens of ``vectors``, and the defaults an aligned table brings."""
     if isinstance(vectors, torch.Tensor):
         if tokens is None:
@@ -34,7 +35,7 @@ def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, li
     else:
         if tokens is not None:
             raise ArgumentError("tokens is only for a plain tensor; Vectors carry their own")
-        weight, names = vectors.vectors, list(vectors.tokens)
+        weight, names = vectors.vectors, vectors.tokens  # not copied: the module builds its own list
     if weight.dim() != 2 or not weight.is_floating_point():
         raise ArgumentError(f"vectors must be a 2-D float tensor, got {weight.dtype} {tuple(weight.shape)}")
     if weight.shape[0] != len(names):
@@ -54,6 +55,21 @@ def row_mask(trainable: Any, rows: int) -> torch.Tensor:
         raise ArgumentError(f"trainable must be a bool tensor of {rows} entries (one per row of the vectors), "
                             f"got {mask.dtype} {tuple(mask.shape)}")
     return mask.cpu()
+
+
+def check_tokens(tokens: list[str], specials: int, pretrained: int, eager: bool) -> dict[str, int] | None:
+    """Refuse a token that appears twice; the token index when ``eager`` (else None: built on first use).
+
+    Without ``eager`` the vectors' own tokens are taken as distinct (``Vectors`` are) and only the added
+    tokens are checked, against each other and in one pass over the vectors' tokens.
+    """
+    if eager:
+        return token_index(tokens, specials, pretrained)
+    added = tokens[:specials] + tokens[specials + pretrained :]
+    seen = set(added)
+    if len(seen) != len(added) or any(token in seen for token in itertools.islice(tokens, specials, specials + pretrained)):
+        token_index(tokens, specials, pretrained)  # raises, naming the rows
+    return None
 
 
 def token_index(tokens: list[str], specials: int, pretrained: int) -> dict[str, int]:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 FreezeMode = Literal["pretrained", "all", "none"]
 _FREEZE_VALUES: dict[object, FreezeMode] = {True: "pretrained", "pretrained": "pretrained", "all": "all",
                                             False: "none", "none": "none"}
-_STD_ROWS = 10_000  # rows whose spread sets the random rows' default std (all rows of a smaller table)
+_STD_ROWS = 2_000  # rows whose spread sets the random rows' default std (all rows of a smaller table)
 
 
 class PretrainedEmbedding(nn.Module):
@@ -69,7 +69,7 @@ class PretrainedEmbedding(nn.Module):
         sparse: Sparse gradients for the trainable rows (``SparseAdam``; ``SGD``/``Adagrad`` without
             weight decay). Refused under DDP, whose reducer takes sparse gradients only from ``nn.Embedding``.
         init_std: Standard deviation of the random new rows; default that of the pretrained values (of up
-            to 10,000 evenly spaced rows, finite values only).
+            to 2,000 evenly spaced rows, finite values only).
         seed: Seed of the random new rows (a private generator: the global RNG is untouched).
         copy: Copy the pretrained rows (default). ``False`` shares the caller's memory when nothing is
             added, nothing trains and no dtype or device change; the module never writes those rows.
@@ -121,7 +121,8 @@ class PretrainedEmbedding(nn.Module):
         self.num_pretrained, self.embedding_dim = int(weight.shape[0]), int(weight.shape[1])
         self.num_embeddings = self.num_specials + self.num_pretrained + self.num_extra
         self.tokens: list[str] = [*specials, *pretrained_tokens, *extra_tokens]
-        self._stoi = state.token_index(self.tokens, self.num_specials, self.num_pretrained)
+        self._stoi = state.check_tokens(self.tokens, self.num_specials, self.num_pretrained,
+                                        eager=isinstance(vectors, torch.Tensor))
         self.max_norm, self.norm_type, self.sparse = max_norm, norm_type, sparse
         self.scale_grad_by_freq, self.persist_frozen = scale_grad_by_freq, persist_frozen
         self.padding_idx = self._padding_row(padding_idx)
@@ -167,13 +168,15 @@ class PretrainedEmbedding(nn.Module):
         Raises:
             KeyError: The token is not in the embedding and no default was given.
         """
+        if self._stoi is None:  # built on first use: a 400k-token dict is 37 MiB a lookup-only user never needs
+            self._stoi = state.token_index(self.tokens, self.num_specials, self.num_pretrained)
         row = self._stoi.get(key, default)
         if row is None:
             raise KeyError(f"{key!r} is not in this embedding ({self.num_embeddings} rows)")
         return row
 
     def __contains__(self, token: object) -> bool:
-        return token in self._stoi
+        return isinstance(token, str) and self.get_index(token, -1) >= 0
 
     @property
     def pretrained_rows(self) -> range:
@@ -285,12 +288,20 @@ class PretrainedEmbedding(nn.Module):
     def _padding_row(self, padding_idx: int | str | None) -> int | None:
         if padding_idx is None:
             return None
-        row = self.get_index(padding_idx) if isinstance(padding_idx, str) else int(padding_idx)
+        row = self._added_row(padding_idx) if isinstance(padding_idx, str) else int(padding_idx)
         if row < 0:
             row += self.num_embeddings
         if not 0 <= row < self.num_embeddings:
             raise ArgumentError(f"padding_idx {padding_idx!r} is outside the {self.num_embeddings} rows")
         return row
+
+    def _added_row(self, token: str) -> int:
+        """The row of a special or extra token (without building the whole token index), else any token's."""
+        s, p = self.num_specials, self.num_pretrained
+        for offset, part in ((0, self.tokens[:s]), (s + p, self.tokens[s + p :])):
+            if token in part:
+                return offset + part.index(token)
+        return self.get_index(token)
 
     def _initial_rows(self, table: torch.Tensor, rows: torch.Tensor, extra_vectors: torch.Tensor | None,
                       init_std: float | None, seed: int) -> torch.Tensor:
