@@ -107,7 +107,7 @@ EXIT_CASES: dict[str, dict[int, Callable[[Path], list[object]]]] = {
 }
 # the library call each command makes, interrupted by Ctrl-C for the 130 case
 INTERRUPTED = {"convert": ("vecload.vectors", "convert_with_meta"), "info": ("vecload.inspect", "peek"),
-               "check-frozen": ("vecload.freeze_matrix", "check_saved_model")}
+               "check-frozen": ("vecload.saved_check", "check_saved_model")}
 MISSING = [["convert", "/nonexistent/v.txt"], ["convert", FIXTURES / "tiny.vec", "--vocab", "/nonexistent/v.txt"],
            ["info", "/nonexistent/v.txt"],
            ["check-frozen", "--model", "/nonexistent/m.pt", "--vectors", FIXTURES / "tiny.vec"]]

@@ -1,4 +1,4 @@
-"""Tests of vecload.freeze (fingerprints, assert_frozen, audit) and vecload.freeze_matrix (check-frozen)."""
+"""Tests of vecload.freeze (fingerprints, assert_frozen, audit) vecload.freeze_matrix and vecload.saved_check (check-frozen)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from torch import nn
 
 import vecload
 from vecload import FreezeWarning, FrozenTableModified, PretrainedEmbedding, assert_frozen, audit
-from vecload.freeze_matrix import METHODS, OPTIMIZERS, Cell, _cause, check_frozen_matrix, check_saved_model, format_matrix
+from vecload.freeze_matrix import METHODS, OPTIMIZERS, Cell, _cause, check_frozen_matrix, format_matrix
+from vecload.saved_check import check_saved_model
 from vecload.cli import main
 
 # Frozen table unchanged, per method and max_norm, over OPTIMIZERS in order:

@@ -2,6 +2,7 @@
 
 - :func:`unpack`: a :class:`vecload.Vectors`, an aligned table (duck-typed: ``trainable_mask`` and
   ``pad_index``) or a plain tensor with its tokens, as a weight, tokens and the aligned table's defaults.
+- :func:`initial_rows`: the trainable rows' first values (seeded noise for new rows, their own for marked ones).
 - :func:`save_state` / :func:`load_state`: the ``state_dict`` entries. With ``persist_frozen=True`` (the
   default) ``table`` holds every row, trainable rows current; with ``persist_frozen=False`` the frozen rows
   are left out and ``table_fingerprint`` (sha256 of the dtype, shape, row layout and sampled frozen rows)
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from vecload.embedding import PretrainedEmbedding
 
 FINGERPRINT_KEY = "table_fingerprint"
+STD_ROWS = 2_000  # rows whose spread sets the new rows' default std (all rows of a smaller table)
 
 
 def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, Sequence[str], dict[str, Any]]:
@@ -88,6 +90,48 @@ def token_index(tokens: list[str], specials: int, pretrained: int) -> dict[str, 
 
 def _part(row: int, specials: int, pretrained: int) -> str:
     return "a special" if row < specials else "a pretrained row" if row < specials + pretrained else "an extra row"
+
+
+def added_row(emb: PretrainedEmbedding, token: str) -> int:
+    """The row of a special or extra token (without building the whole token index), else any token's."""
+    s, p = emb.num_specials, emb.num_pretrained
+    for offset, part in ((0, emb.tokens[:s]), (s + p, emb.tokens[s + p :])):
+        if token in part:
+            return offset + part.index(token)
+    return emb.get_index(token)
+
+
+def initial_rows(emb: PretrainedEmbedding, table: torch.Tensor, rows: torch.Tensor,
+                 extra_vectors: torch.Tensor | None, init_std: float | None, seed: int) -> torch.Tensor:
+    """The trainable rows' initial values: random new rows, the marked rows' own values, extra_vectors."""
+    s, p, x = emb.num_specials, emb.num_pretrained, emb.num_extra
+    if init_std is None:
+        init_std = spread(table[s : s + p])
+    generator = torch.Generator().manual_seed(seed)
+    new = torch.randn(s + x, emb.embedding_dim, generator=generator).mul_(init_std)
+    if extra_vectors is not None:
+        if tuple(extra_vectors.shape) != (x, emb.embedding_dim):
+            raise ArgumentError(f"extra_vectors must be [{x}, {emb.embedding_dim}], got {list(extra_vectors.shape)}")
+        new[s:] = extra_vectors.detach().float()
+    if emb.padding_idx is not None and emb.padding_idx < s:
+        new[emb.padding_idx] = 0
+    out = torch.empty(len(rows), emb.embedding_dim, dtype=table.dtype, device=table.device)
+    marked = len(rows) - s - x
+    out[:s] = new[:s].to(table.dtype)
+    out[s + marked :] = new[s:].to(table.dtype)
+    if marked:
+        out[s : s + marked] = table[rows[s : s + marked].to(table.device)]
+    return out
+
+
+def spread(rows: torch.Tensor) -> float:
+    """The std of the finite values of up to ``STD_ROWS`` evenly spaced rows (1.0 when there are none)."""
+    if rows.device.type == "meta" or rows.shape[0] == 0:
+        return 1.0
+    picks = torch.linspace(0, rows.shape[0] - 1, min(rows.shape[0], STD_ROWS)).long().to(rows.device)
+    values = rows[picks].float()
+    finite = values[torch.isfinite(values)]  # a NaN or Inf row must not poison every new row
+    return float(finite.std()) if finite.numel() > 1 else 1.0
 
 
 def frozen_rows(emb: PretrainedEmbedding) -> torch.Tensor:

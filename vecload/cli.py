@@ -480,7 +480,7 @@ def check_frozen(model_path: str | None, vectors_path: str | None, as_json: bool
     """
     from dataclasses import asdict
 
-    from vecload import freeze_matrix
+    from vecload import freeze_matrix, saved_check
 
     if (model_path is None) != (vectors_path is None):
         raise click.UsageError("--model and --vectors go together")
@@ -491,10 +491,10 @@ def check_frozen(model_path: str | None, vectors_path: str | None, as_json: bool
         elif not quiet:
             _out(freeze_matrix.format_matrix(cells))
         return
-    result = freeze_matrix.check_saved_model(model_path, vectors_path)
+    result = saved_check.check_saved_model(model_path, vectors_path)
     if as_json:
         _out(json.dumps({**asdict(result), "untouched": result.untouched}, indent=2))
     elif not quiet:
-        _out(freeze_matrix.format_saved(result, model_path, vectors_path))
+        _out(saved_check.format_saved(result, model_path, vectors_path))
     if not result.untouched:
         sys.exit(1)

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 FreezeMode = Literal["pretrained", "all", "none"]
 _FREEZE_VALUES: dict[object, FreezeMode] = {True: "pretrained", "pretrained": "pretrained", "all": "all",
                                             False: "none", "none": "none"}
-_STD_ROWS = 2_000  # rows whose spread sets the random rows' default std (all rows of a smaller table)
 
 
 class PretrainedEmbedding(nn.Module):
@@ -138,7 +137,7 @@ class PretrainedEmbedding(nn.Module):
         else:
             table = torch.empty(self.num_embeddings, self.embedding_dim, dtype=dtype, device=device)
             cast_rows(weight.detach(), out=table[s : s + p])
-        extra = self._initial_rows(table, rows, extra_vectors, init_std, seed)
+        extra = state.initial_rows(self, table, rows, extra_vectors, init_std, seed)
         self._place(table, extra, rows)
 
     @classmethod
@@ -288,42 +287,12 @@ class PretrainedEmbedding(nn.Module):
     def _padding_row(self, padding_idx: int | str | None) -> int | None:
         if padding_idx is None:
             return None
-        row = self._added_row(padding_idx) if isinstance(padding_idx, str) else int(padding_idx)
+        row = state.added_row(self, padding_idx) if isinstance(padding_idx, str) else int(padding_idx)
         if row < 0:
             row += self.num_embeddings
         if not 0 <= row < self.num_embeddings:
             raise ArgumentError(f"padding_idx {padding_idx!r} is outside the {self.num_embeddings} rows")
         return row
-
-    def _added_row(self, token: str) -> int:
-        """The row of a special or extra token (without building the whole token index), else any token's."""
-        s, p = self.num_specials, self.num_pretrained
-        for offset, part in ((0, self.tokens[:s]), (s + p, self.tokens[s + p :])):
-            if token in part:
-                return offset + part.index(token)
-        return self.get_index(token)
-
-    def _initial_rows(self, table: torch.Tensor, rows: torch.Tensor, extra_vectors: torch.Tensor | None,
-                      init_std: float | None, seed: int) -> torch.Tensor:
-        """The trainable rows' initial values: random new rows, the marked rows' own values, extra_vectors."""
-        s, p, x = self.num_specials, self.num_pretrained, self.num_extra
-        if init_std is None:
-            init_std = _spread(table[s : s + p])
-        generator = torch.Generator().manual_seed(seed)
-        new = torch.randn(s + x, self.embedding_dim, generator=generator).mul_(init_std)
-        if extra_vectors is not None:
-            if tuple(extra_vectors.shape) != (x, self.embedding_dim):
-                raise ArgumentError(f"extra_vectors must be [{x}, {self.embedding_dim}], got {list(extra_vectors.shape)}")
-            new[s:] = extra_vectors.detach().float()
-        if self.padding_idx is not None and self.padding_idx < s:
-            new[self.padding_idx] = 0
-        out = torch.empty(len(rows), self.embedding_dim, dtype=table.dtype, device=table.device)
-        marked = len(rows) - s - x
-        out[:s] = new[:s].to(table.dtype)
-        out[s + marked :] = new[s:].to(table.dtype)
-        if marked:
-            out[s : s + marked] = table[rows[s : s + marked].to(table.device)]
-        return out
 
     def __getstate__(self) -> dict[str, Any]:
         copied = self.__dict__.copy()
@@ -342,12 +311,3 @@ class PretrainedEmbedding(nn.Module):
                 text += f", {name}=True"
         return text + ("" if self.persist_frozen else ", persist_frozen=False")
 
-
-def _spread(rows: torch.Tensor) -> float:
-    """The std of the finite values of up to ``_STD_ROWS`` evenly spaced rows (1.0 when there are none)."""
-    if rows.device.type == "meta" or rows.shape[0] == 0:
-        return 1.0
-    picks = torch.linspace(0, rows.shape[0] - 1, min(rows.shape[0], _STD_ROWS)).long().to(rows.device)
-    values = rows[picks].float()
-    finite = values[torch.isfinite(values)]  # a NaN or Inf row must not poison every new row
-    return float(finite.std()) if finite.numel() > 1 else 1.0
