@@ -196,6 +196,31 @@ def test_audit_silent_on_copy_false() -> None:
     assert vecload.audit(emb, opt, sources=[weight], warn=False) == []
 
 
+def test_max_norm_differs_from_nn_embedding_only_where_documented() -> None:
+    """max_norm: the same looked-up values as nn.Embedding, stored rows untouched, a trainable row's gradient scaled."""
+    weight, tokens = _table()
+    emb = PretrainedEmbedding(weight * 3, tokens, specials=(), trainable=torch.ones(12, dtype=torch.bool), max_norm=1.0)
+    reference = nn.Embedding.from_pretrained(weight * 3, freeze=False, max_norm=1.0)
+    indices = torch.tensor([0, 4])
+    out, expected = emb(indices), reference(indices)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+    assert torch.equal(emb.extra.detach(), weight * 3)  # nn.Embedding rewrote its rows 0 and 4
+    assert not torch.equal(reference.weight.detach()[[0, 4]], weight[[0, 4]] * 3)
+    out.sum().backward()
+    expected.sum().backward()
+    scale = 1.0 / (weight[[0, 4]] * 3).norm(dim=1, keepdim=True)
+    torch.testing.assert_close(emb.extra.grad[[0, 4]], reference.weight.grad[[0, 4]] * scale, rtol=1e-5, atol=1e-7)
+
+
+def test_get_index_default_and_contains() -> None:
+    """get_index(key, default) as gensim's: the row, the default, or KeyError; `in` agrees."""
+    weight, tokens = _table()
+    emb = PretrainedEmbedding(weight, tokens)
+    assert (emb.get_index("w0"), emb.get_index("nope", -1), "w3" in emb, "nope" in emb) == (2, -1, True, False)
+    with pytest.raises(KeyError, match="'nope' is not in this embedding"):
+        emb.get_index("nope")
+
+
 # -- dtype and device --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_dtype_builds_the_table_in_that_dtype(tmp_path: Path, dtype: torch.dtype) -> None:

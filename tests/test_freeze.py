@@ -123,6 +123,20 @@ def test_assert_frozen_pretrained_embedding_rows_in_index_space() -> None:
                 emb.table[4] = 3.0
 
 
+def test_assert_frozen_scattered_frozen_rows_in_index_space() -> None:
+    """With trainable= rows among the frozen ones, a changed frozen row is named by its own row number."""
+    mask = torch.tensor([False, True, False, False, True])
+    emb = PretrainedEmbedding(torch.ones(5, 2), ["a", "b", "c", "d", "e"], specials=("<unk>",), trainable=mask)
+    with assert_frozen(emb):  # the trainable rows may move
+        with torch.no_grad():
+            emb.extra[1:] += 1.0
+        emb(torch.tensor([2, 5]))
+    with pytest.raises(FrozenTableModified, match=r"table\[frozen rows\]: 1 of 3 rows changed \(rows 4\)"):
+        with assert_frozen(emb):
+            with torch.no_grad():
+                emb.table[4] = 3.0
+
+
 def test_assert_frozen_without_detail_names_the_tensor() -> None:
     """detail=False keeps only hashes: the tensor is named, its rows are not."""
     model = _frozen_model()
