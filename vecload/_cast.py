@@ -1,12 +1,13 @@
 """A table in another dtype or on another device, copied in chunks from a (memory-mapped) float32 table.
 
-``vecload.load(..., dtype=, device=)`` and :class:`vecload.PretrainedEmbedding` share it. A converted file's
-tensor is memory-mapped: reading it whole would make every page of it resident (a float32 400k x 300
-table is 458 MiB) on top of the bfloat16 copy (229 MiB). Copying ``CHUNK_BYTES`` at a time and handing
-each chunk's source pages back to the kernel (``madvise(MADV_PAGEOUT)``, only on file-backed mappings,
-where it loses nothing) keeps the peak at the target table plus one chunk: measured in
-``scripts/bench_training.py`` (a bfloat16 400k x 300 build peaks at about ``import torch`` + 1.0 x the
-bfloat16 table, against 3.0 x without the release).
+:class:`vecload.PretrainedEmbedding` builds its table with it, and ``vecload.load(..., dtype=, device=)``
+can. A converted file's tensor is memory-mapped: casting it whole makes every page of it resident (a
+float32 400k x 300 table is 458 MiB) on top of the bfloat16 copy (229 MiB). Copying ``chunk_bytes`` at a
+time and handing each chunk's source pages back to the kernel (``madvise(MADV_PAGEOUT)``, only on
+file-backed mappings, where it loses nothing: an unwritten page is read again from the file if touched)
+keeps the cast at the target table plus one chunk. Measured in ``scripts/bench_training.py``: building a
+bfloat16 400k x 300 PretrainedEmbedding adds 1.09 x the bf16 table to a process that loaded the file;
+``.to(torch.bfloat16)`` of the mapped tensor adds 3.0 x.
 """
 
 from __future__ import annotations
