@@ -13,7 +13,7 @@ from torch import nn
 import vecload
 from vecload import FreezeWarning, FrozenTableModified, PretrainedEmbedding, assert_frozen, audit
 from vecload.freeze_matrix import METHODS, OPTIMIZERS, Cell, _cause, check_frozen_matrix, format_matrix
-from vecload.saved_check import check_saved_model
+from vecload.saved_check import check_saved_model, format_saved
 from vecload.cli import main
 
 # Frozen table unchanged, per method and max_norm, over OPTIMIZERS in order:
@@ -250,6 +250,16 @@ def test_saved_pretrained_embedding_untouched(tmp_path: Path) -> None:
     torch.save({"model": model.state_dict(), "step": 3}, tmp_path / "m.pt")
     result = check_saved_model(tmp_path / "m.pt", path)
     assert (result.key, result.offset, result.changed, result.untouched) == ("model.0.table", 3, [], True)
+
+
+def test_saved_small_checkpoint_has_no_frozen_rows(tmp_path: Path) -> None:
+    """A persist_frozen=False checkpoint holds no frozen row: reported as such, untouched, never 'not found'."""
+    path, vectors = _vectors(tmp_path)
+    emb = PretrainedEmbedding(vectors, specials=("<pad>", "<unk>"), persist_frozen=False)
+    torch.save(emb.state_dict(), tmp_path / "m.pt")
+    result = check_saved_model(tmp_path / "m.pt", path)
+    assert (result.key, result.offset, result.untouched) == ("table_fingerprint", None, True)
+    assert "saved with persist_frozen=False" in format_saved(result, tmp_path / "m.pt", path)
 
 
 def test_saved_plain_embedding_with_changed_rows(tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ class SavedCheck:
 def check_saved_model(model: str | os.PathLike[str], vectors: str | os.PathLike[str]) -> SavedCheck:
     """Find the pretrained rows of ``vectors`` in a saved state_dict and report which rows changed.
 
-    Handles a :class:`PretrainedEmbedding` (``*.table``, specials first) and a plain ``nn.Embedding``
+    Handles a :class:`PretrainedEmbedding` (``*.table``, specials first; with ``persist_frozen=False`` only
+    ``*.table_fingerprint``, reported untouched: no frozen row is in the file) and a plain ``nn.Embedding``
     (``*.weight``) whose pretrained rows may be offset by specials; the file is loaded with
     ``weights_only=True`` (no code in it runs), and nested dicts (``{"model": state_dict, ...}``) are searched.
 
@@ -58,6 +59,9 @@ def check_saved_model(model: str | os.PathLike[str], vectors: str | os.PathLike[
         if found is not None and (best is None or len(found[1]) < len(best.changed)):
             offset, changed, largest = found
             best = SavedCheck(key, offset, int(reference.shape[0]), changed, largest)
+    fingerprints = [k for k in tensors if k.endswith("table_fingerprint")]
+    if best is None and fingerprints:  # PretrainedEmbedding(persist_frozen=False): no frozen row was saved
+        best = SavedCheck(fingerprints[0], None, int(reference.shape[0]))
     result = best or SavedCheck(None, None, int(reference.shape[0]))
     result.candidates = candidates
     return result
@@ -112,6 +116,9 @@ def format_saved(result: SavedCheck, model: str | os.PathLike[str], vectors: str
         shown = ", ".join(result.candidates) or "none"
         return (f"{model}: no tensor holds the {result.rows} rows of {vectors} (tensors of a fitting shape: {shown}); "
                 f"was the model built from these vectors?")
+    if result.offset is None:
+        return (f"{model}: '{result.key}' stands in for the frozen rows (saved with persist_frozen=False): they are "
+                f"not in the file, so they cannot have changed there; load_state_dict checks the fingerprint")
     where = f"{model}: '{result.key}' holds the {result.rows} pretrained rows at rows {result.offset}..{result.offset + result.rows - 1}"
     if not result.changed:
         return f"{where}: all bit-identical (untouched)"
