@@ -78,6 +78,8 @@ def test_plain_constructor_takes_an_aligned_table(aligned_30k) -> None:
     other = PretrainedEmbedding.from_aligned(aligned_30k)
     assert emb.tokens == aligned_30k.tokens and torch.equal(emb.weight, other.weight)
     assert torch.equal(emb.trainable_rows, other.trainable_rows)
+    shifted = PretrainedEmbedding(aligned_30k, specials=("<cls>",))
+    assert shifted.padding_idx == 1 and shifted.trainable_rows.tolist() == [0, *(emb.trainable_rows + 1).tolist()]
     with pytest.raises(vecload.ArgumentError, match="has no trainable_mask, pad_index"):
         PretrainedEmbedding.from_aligned(vecload.load(_lee()))
 

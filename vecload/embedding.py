@@ -114,7 +114,8 @@ class PretrainedEmbedding(nn.Module):
             raise ArgumentError("sparse=True under torch.distributed: DDP's reducer accepts sparse gradients only "
                                 "from nn.Embedding modules and fails at the first backward; use sparse=False")
         specials = aligned.get("specials", ("<pad>", "<unk>")) if specials is None else specials
-        padding_idx = aligned.get("padding_idx") if padding_idx is None else padding_idx
+        if padding_idx is None and aligned.get("padding_idx") is not None:  # the aligned row, after added specials
+            padding_idx = aligned["padding_idx"] + len(specials)
         self.freeze: FreezeMode = _FREEZE_VALUES[freeze]
         self.num_specials, self.num_extra = len(specials), len(extra_tokens)
         self.num_pretrained, self.embedding_dim = int(weight.shape[0]), int(weight.shape[1])
