@@ -2,7 +2,7 @@
 
 What counts as frozen: every parameter with ``requires_grad=False``, every floating-point buffer (except
 normalisation running statistics, which are meant to change), and the frozen part of every
-:class:`vecload.PretrainedEmbedding` (its pretrained rows; all rows with ``freeze="all"``).
+:class:`vecload.PretrainedEmbedding` (its frozen rows, wherever they lie; all rows with ``freeze="all"``).
 """
 
 from __future__ import annotations
