@@ -3,6 +3,7 @@ device, torch.compile, and the bugs of issue 13 (each test here failed on vecloa
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from torch import nn
 import vecload
 from tests.conftest import gensim_data
 from vecload import PretrainedEmbedding
-from vecload._cast import cast_rows
+from vecload._cast import _file_backed, cast_rows
 
 
 
@@ -248,6 +249,15 @@ def test_cast_rows_in_chunks_equals_one_cast() -> None:
     out = cast_rows(weight, dtype=torch.bfloat16, device="cpu", chunk_bytes=48)
     assert torch.equal(out, weight.to(torch.bfloat16))
     assert cast_rows(weight) is weight
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pages are handed back on Linux only")
+def test_cast_rows_hands_back_only_file_pages(tmp_path: Path) -> None:
+    """A converted file's mapped tensor is seen as file-backed (its pages are released); a tensor in memory never."""
+    vectors = vecload.load(vecload.convert(_lee(), tmp_path / "lee.pth"))
+    assert _file_backed(vectors.vectors) and not _file_backed(vectors.vectors.clone())
+    assert torch.equal(cast_rows(vectors.vectors, dtype=torch.float16, chunk_bytes=4096), vectors.vectors.half())
+    assert torch.equal(vectors.vectors, vecload.load(tmp_path / "lee.pth").vectors)
 
 
 # -- DistributedDataParallel -------------------------------------------------------------------------------
