@@ -190,6 +190,18 @@ def test_compiled_and_eager_agree_on_every_index() -> None:
             compiled(torch.tensor([1, bad]))
 
 
+def test_compiled_max_norm_renormalises_as_eager() -> None:
+    """With max_norm, the compiled module renormalises the same trainable rows in place and returns the same values."""
+    weight, tokens = _table()
+    eager, traced = (PretrainedEmbedding(weight * 3, tokens, specials=("<unk>", "<cls>"), init_std=3.0, max_norm=1.0)
+                     for _ in range(2))
+    compiled = torch.compile(traced, backend="aot_eager", dynamic=False)
+    for indices in (torch.tensor([[0, 5, 5, 1]]), torch.tensor([[4, 6, 7, 9]])):  # the second reads no special
+        torch.testing.assert_close(compiled(indices), eager(indices), rtol=0, atol=1e-6)
+    torch.testing.assert_close(traced.extra, eager.extra, rtol=0, atol=1e-6)
+    assert (eager.extra.detach().norm(dim=1) < 1.0 + 1e-6).all() and torch.equal(traced.pretrained, weight * 3)
+
+
 def test_audit_silent_on_copy_false() -> None:
     """audit(sources=[weight]) finds nothing on PretrainedEmbedding(copy=False) (0.2: a false 'shared')."""
     weight, tokens = _table()
@@ -199,20 +211,29 @@ def test_audit_silent_on_copy_false() -> None:
     assert vecload.audit(emb, opt, sources=[weight], warn=False) == []
 
 
-def test_max_norm_differs_from_nn_embedding_only_where_documented() -> None:
-    """max_norm: the same looked-up values as nn.Embedding, stored rows untouched, a trainable row's gradient scaled."""
+@pytest.mark.parametrize("freeze", [True, False])
+def test_max_norm_as_nn_embedding_except_frozen_rows(freeze: bool) -> None:
+    """max_norm: values and gradients as nn.Embedding's, trainable rows renormalised in place, frozen rows never."""
     weight, tokens = _table()
-    emb = PretrainedEmbedding(weight * 3, tokens, specials=(), trainable=torch.ones(12, dtype=torch.bool), max_norm=1.0)
-    reference = nn.Embedding.from_pretrained(weight * 3, freeze=False, max_norm=1.0)
-    indices = torch.tensor([0, 4])
+    weight = weight * 3  # every row longer than 1
+    mask = torch.zeros(12, dtype=torch.bool)
+    mask[[0, 4]] = True
+    emb = PretrainedEmbedding(weight, tokens, specials=(), trainable=mask, max_norm=1.0, freeze=freeze)
+    reference = nn.Embedding.from_pretrained(weight.clone(), freeze=False, max_norm=1.0)
+    indices = torch.tensor([[0, 4, 7], [4, 9, 0]])
+    upstream = torch.randn(2, 3, 5, generator=torch.Generator().manual_seed(4))
     out, expected = emb(indices), reference(indices)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
-    assert torch.equal(emb.extra.detach(), weight * 3)  # nn.Embedding rewrote its rows 0 and 4
-    assert not torch.equal(reference.weight.detach()[[0, 4]], weight[[0, 4]] * 3)
-    out.sum().backward()
-    expected.sum().backward()
-    scale = 1.0 / (weight[[0, 4]] * 3).norm(dim=1, keepdim=True)
-    torch.testing.assert_close(emb.extra.grad[[0, 4]], reference.weight.grad[[0, 4]] * scale, rtol=1e-5, atol=1e-7)
+    (out * upstream).sum().backward()
+    (expected * upstream).sum().backward()
+    torch.testing.assert_close(emb.extra.grad, reference.weight.grad[[0, 4]], rtol=0, atol=1e-6)
+    torch.testing.assert_close(emb.extra.detach(), reference.weight.detach()[[0, 4]], rtol=0, atol=1e-6)
+    if freeze:  # nn.Embedding also rewrote rows 7 and 9; the frozen table did not change
+        assert torch.equal(emb.weight[[7, 9]], weight[[7, 9]])
+        assert not torch.equal(reference.weight.detach()[[7, 9]], weight[[7, 9]])
+    else:  # everything trains: every looked-up row renormalised in place, as nn.Embedding
+        torch.testing.assert_close(emb.weight, reference.weight.detach(), rtol=0, atol=1e-6)
+        torch.testing.assert_close(emb.table.grad[[7, 9]], reference.weight.grad[[7, 9]], rtol=0, atol=1e-6)
 
 
 def test_get_index_default_and_contains() -> None:

@@ -45,10 +45,47 @@ def lookup_compiled(indices: torch.Tensor, table: torch.Tensor, extra: torch.Ten
     return torch.where((slots < count).unsqueeze(-1), rows, out)
 
 
-def clip(out: torch.Tensor, max_norm: float, norm_type: float) -> torch.Tensor:
-    """Scale rows whose norm exceeds ``max_norm`` down to it (``torch.embedding_renorm_``'s factor)."""
+def renorm_(indices: torch.Tensor, table: torch.Tensor, extra: torch.Tensor, slot: torch.Tensor, max_norm: float,
+            norm_type: float) -> torch.Tensor:
+    """Renormalise in place the looked-up rows that train, as ``nn.Embedding`` does with ``max_norm``.
+
+    Those are the rows of ``extra`` (when it is trainable) and, when ``table`` is a trainable parameter,
+    its other rows; a frozen row is never written. Returns where ``indices`` point at such a row.
+    """
+    count = extra.shape[0]
+    with torch.no_grad():
+        slots = slot[indices]
+        in_extra = slots < count
+        trains = in_extra & extra.requires_grad
+        if count and extra.requires_grad:
+            _renorm_rows(extra, slots.reshape(-1), in_extra.reshape(-1), max_norm, norm_type)
+        if table.requires_grad:
+            _renorm_rows(table, indices.reshape(-1), ~in_extra.reshape(-1), max_norm, norm_type)
+            trains = torch.ones_like(in_extra)
+    return trains
+
+
+def _renorm_rows(weight: torch.Tensor, rows: torch.Tensor, keep: torch.Tensor, max_norm: float,
+                 norm_type: float) -> None:
+    """Scale ``weight[rows[keep]]`` down to ``max_norm`` where longer, in place, with fixed shapes (traceable).
+
+    Positions not kept point at a kept row (or, when none is kept, write a row back unchanged); every
+    write to one row carries the same value, so repeated rows are harmless.
+    """
+    fallback = torch.where(keep, rows, weight.shape[0]).min().clamp(max=weight.shape[0] - 1)
+    target = torch.where(keep, rows, fallback)
+    values = weight[target]
+    norms = torch.linalg.vector_norm(values, ord=norm_type, dim=-1, keepdim=True)
+    scale = torch.where((norms > max_norm) & keep.any(), max_norm / (norms + 1e-7), torch.ones_like(norms))
+    weight.index_put_((target,), values * scale)
+
+
+def clip(out: torch.Tensor, max_norm: float, norm_type: float, skip: torch.Tensor) -> torch.Tensor:
+    """Scale output rows whose norm exceeds ``max_norm`` down to it (``torch.embedding_renorm_``'s factor),
+    except where ``skip`` (rows already renormalised in place, whose gradient must stay unscaled)."""
     norms = torch.linalg.vector_norm(out.detach(), ord=norm_type, dim=-1, keepdim=True)
-    scale = torch.where(norms > max_norm, max_norm / (norms + 1e-7), torch.ones_like(norms))
+    longer = (norms > max_norm) & ~skip.unsqueeze(-1)
+    scale = torch.where(longer, max_norm / (norms + 1e-7), torch.ones_like(norms))
     return out * scale
 
 

@@ -30,7 +30,7 @@ from torch import nn
 
 from vecload import _embedding_state as state
 from vecload._cast import cast_rows
-from vecload._embedding_lookup import clip, lookup_compiled, lookup_eager
+from vecload._embedding_lookup import clip, lookup_compiled, lookup_eager, renorm_
 from vecload.errors import ArgumentError
 
 if TYPE_CHECKING:
@@ -60,9 +60,10 @@ class PretrainedEmbedding(nn.Module):
         padding_idx: A row (int, or its token) that gets no gradient, as in ``nn.Embedding``: a new
             special there starts at zero (as ``nn.Embedding(n, d, padding_idx=...)``), a pretrained row
             keeps its value (as ``nn.Embedding.from_pretrained``; an aligned table's pad row is zero).
-        max_norm: Looked-up vectors with a larger ``norm_type``-norm are scaled down to it, with
-            ``nn.Embedding``'s factor. Unlike ``nn.Embedding`` the stored rows are never rewritten (that
-            would change the frozen table), so the gradient of a trainable row is scaled by that factor too.
+        max_norm: Looked-up rows with a larger ``norm_type``-norm are scaled down to it, as in ``nn.Embedding``:
+            a trainable row is renormalised in place before the lookup (same values, same gradient as
+            ``nn.Embedding``); a frozen row never is (that would change the frozen table): its output is
+            scaled instead.
         norm_type: The p of the p-norm for ``max_norm``.
         scale_grad_by_freq: Divide each row's gradient by its count in the batch, as ``nn.Embedding``.
         sparse: Sparse gradients for the trainable rows (``SparseAdam``; ``SGD``/``Adagrad`` without
@@ -218,12 +219,14 @@ class PretrainedEmbedding(nn.Module):
     def forward(self, indices: torch.Tensor) -> torch.Tensor:
         """Look up ``indices`` (an integer tensor of any shape); returns ``[*indices.shape, embedding_dim]``."""
         options = (-1 if self.padding_idx is None else self.padding_idx, self.scale_grad_by_freq, self.sparse)
+        if self.max_norm is not None:  # before the lookup, as nn.Embedding: trainable rows only
+            renormed = renorm_(indices, self.table, self.extra, self._slot, self.max_norm, self.norm_type)
         if torch.compiler.is_compiling():
             out = lookup_compiled(indices, self.table, self.extra, self._slot, options)
         else:
             self.sync()
             out = lookup_eager(indices, self.table, self.extra, self._slot, options)
-        return out if self.max_norm is None else clip(out, self.max_norm, self.norm_type)
+        return out if self.max_norm is None else clip(out, self.max_norm, self.norm_type, renormed)
 
     def sync(self) -> None:
         """Copy the trainable rows into their places in ``table`` (done before each lookup and ``state_dict``).
