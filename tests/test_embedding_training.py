@@ -85,6 +85,15 @@ def test_plain_constructor_takes_an_aligned_table(aligned_30k) -> None:
         PretrainedEmbedding.from_aligned(vecload.load(_lee()))
 
 
+def test_aligned_file_loaded_again_becomes_an_embedding(tmp_path: Path) -> None:
+    """The issue's repro: PretrainedEmbedding(Aligned.from_vectors(vecload.load(aligned .pth))): OOV and <unk> train."""
+    aligned = vecload.align(_lee(), ["the", "of", "zzzq"], specials=("<pad>", "<unk>"))
+    aligned.save(tmp_path / "task.pth")
+    emb = PretrainedEmbedding(vecload.Aligned.from_vectors(vecload.load(tmp_path / "task.pth")))
+    assert emb.tokens == ["<pad>", "<unk>", "the", "of", "zzzq"] and emb.padding_idx == 0
+    assert emb.trainable_rows.tolist() == [1, 4] and torch.equal(emb.weight, aligned.vectors)
+
+
 def test_trainable_mask_trains_exactly_those_rows() -> None:
     """trainable= (any bool mask) trains the marked rows from their values; the rest stay bit-identical."""
     weight, tokens = _table()
