@@ -2,8 +2,9 @@
 
 Run by `make demo` (in demo-out/, so every path is short): convert GloVe vectors -> load them ->
 a PretrainedEmbedding with a learnable special token -> a few training steps under assert_frozen ->
-align a small task vocabulary and read its coverage -> the check-frozen matrix in brief. The vectors are
-gensim's `test_glove.txt` (76 rows of GloVe 50d, shipped in gensim's wheel; see data/README.md).
+align a small task vocabulary and read its coverage -> align a 30k-token vocabulary and train its OOV rows
+-> the check-frozen matrix in brief. The vectors are gensim's `test_glove.txt` (76 rows of GloVe 50d) and
+`lee_fasttext.vec` (1,762 rows of fastText 10d), both shipped in gensim's wheel (see data/README.md).
 """
 
 from __future__ import annotations
@@ -33,21 +34,21 @@ import torch, vecload
 
 vectors = vecload.load("glove.pth")
 emb = vecload.PretrainedEmbedding(vectors, specials=("<pad>", "<unk>", "<cls>"), padding_idx="<pad>")
-print(vectors, "->", emb.num_embeddings, "rows; <cls> is row", emb.index("<cls>"), "and 'the' row", emb.index("the"))
+print(vectors, "->", emb.num_embeddings, "rows; <cls> is row", emb.get_index("<cls>"), "and 'the' row", emb.get_index("the"))
 """),
     ("a few training steps; assert_frozen raises if a pretrained row moves", """
 torch.manual_seed(0)
 model = torch.nn.Sequential(emb, torch.nn.Flatten(), torch.nn.Linear(4 * 50, 2))
 optimizer = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.1)
 words, labels = torch.randint(emb.num_embeddings, (32, 4)), torch.randint(2, (32,))
-cls_before = emb.weight[emb.index("<cls>")].clone()
+cls_before = emb.weight[emb.get_index("<cls>")].clone()
 with vecload.assert_frozen(model):
     for step in range(20):
         optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(words), labels)
         loss.backward()
         optimizer.step()
-moved = (emb.weight[emb.index("<cls>")] - cls_before).norm()
+moved = (emb.weight[emb.get_index("<cls>")] - cls_before).norm()
 print(f"loss {loss.item():.3f}; pretrained rows bit-identical; <cls> moved by {moved:.3f}")
 """),
     ("align a task vocabulary (task-vocab.txt) and read its coverage", """
@@ -55,8 +56,32 @@ aligned = vecload.align("test_glove.txt", "task-vocab.txt", lookup=("exact", "lo
 print(aligned.coverage.summary())
 print("rows:", " ".join(f"{token}={origin}" for token, origin in zip(aligned.tokens, aligned.origins)))
 """),
+    ("a 30k-token task vocabulary against lee_fasttext.vec: train the OOV rows and specials, found rows frozen", """
+source = vecload.load("lee_fasttext.vec")
+task = source.tokens + [f"newword{i}" for i in range(30_000 - len(source))]   # 28,238 words the file lacks
+aligned = vecload.align("lee_fasttext.vec", task, specials=("<pad>", "<unk>"), oov="normal")
+emb = vecload.PretrainedEmbedding.from_aligned(aligned)    # found rows frozen; OOV rows, <unk> train; <pad> zero
+model = torch.nn.Sequential(emb, torch.nn.Linear(emb.embedding_dim, 2))
+optimizer = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.1)
+before = emb.weight.clone()
+generator = torch.Generator().manual_seed(0)
+with vecload.assert_frozen(model):
+    for step in range(10):
+        words = torch.randint(emb.num_embeddings, (64, 16), generator=generator)
+        labels = torch.randint(2, (64,), generator=generator)
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(words).mean(1), labels).backward()
+        optimizer.step()
+moved = (emb.weight != before).any(1)
+found = ~aligned.trainable_mask
+found[aligned.pad_index] = False
+print(f"{len(aligned):,} rows: {int(found.sum()):,} found, bit-identical: {not moved[found].any().item()}; "
+      f"{int(moved.sum()):,} of {int(aligned.trainable_mask.sum()):,} trainable rows changed (weight decay reaches "
+      f"every one, gradients the looked-up ones); pad row zero: "
+      f"{not emb.weight[aligned.pad_index].any().item()}")
+"""),
     ("which ways of freezing hold, each over 6 optimizers without and with max_norm (in full: vecload check-frozen)", """
-from vecload.checks import check_frozen_matrix
+from vecload.freeze_matrix import check_frozen_matrix
 
 cells = check_frozen_matrix()
 for method in dict.fromkeys(cell.method for cell in cells):
@@ -72,9 +97,10 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     os.chdir(OUT)  # the steps name files relative to demo-out/
     shutil.copyfile(DATA / "test_glove.txt", OUT / "test_glove.txt")
+    shutil.copyfile(DATA / "lee_fasttext.vec", OUT / "lee_fasttext.vec")
     (OUT / "task-vocab.txt").write_text("\n".join(TASK_VOCAB) + "\n", encoding="utf-8")
-    print(f"in {OUT.name}/: test_glove.txt (gensim's GloVe sample, 76 x 50) and task-vocab.txt "
-          f"({len(TASK_VOCAB)} words)")
+    print(f"in {OUT.name}/: test_glove.txt (gensim's GloVe sample, 76 x 50), lee_fasttext.vec (gensim's "
+          f"fastText sample, 1762 x 10) and task-vocab.txt ({len(TASK_VOCAB)} words)")
     namespace: dict[str, object] = {}
     for number, (title, code) in enumerate(STEPS, 1):
         print(f"\n== {number}. {title}")

@@ -1,10 +1,10 @@
-"""Tests of vecload.embedding: to_embedding and PretrainedEmbedding."""
+"""Tests of vecload.embedding (PretrainedEmbedding) and Vectors.to_embedding."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import gensim
+from gensim.test.utils import datapath
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,9 +12,9 @@ from torch import nn
 
 import vecload
 from vecload import PretrainedEmbedding
-from vecload.embedding import to_embedding
+from vecload._embedding_lookup import lookup_compiled
 
-GLOVE = Path(gensim.__file__).parent / "test/test_data/test_glove.txt"
+GLOVE = Path(datapath("test_glove.txt"))
 
 
 def _table(rows: int = 12, dim: int = 5, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
@@ -38,9 +38,9 @@ def _adamw_steps(module: nn.Module, indices: torch.Tensor, steps: int, weight_de
 
 
 def test_to_embedding_frozen_is_bit_identical_after_adamw() -> None:
-    """to_embedding(freeze=True): the weight is bit-identical after AdamW steps with weight decay."""
-    weight, _ = _table()
-    emb = to_embedding(weight, freeze=True)
+    """Vectors.to_embedding(freeze=True): the weight is bit-identical after AdamW steps with weight decay."""
+    weight, tokens = _table()
+    emb = vecload.Vectors(tokens, weight).to_embedding(freeze=True)
     model = nn.Sequential(emb, nn.Linear(5, 1))
     before = weight.clone()
     _adamw_steps(model, torch.tensor([[0, 3, 7], [1, 1, 11]]), steps=5)
@@ -49,9 +49,9 @@ def test_to_embedding_frozen_is_bit_identical_after_adamw() -> None:
 
 
 def test_to_embedding_unfrozen_changes_and_leaves_caller_alone() -> None:
-    """to_embedding(freeze=False) trains a copy: the module changes, the caller's tensor does not."""
-    weight, _ = _table()
-    emb = to_embedding(weight, freeze=False)
+    """Vectors.to_embedding(freeze=False) trains a copy: the module changes, the caller's tensor does not."""
+    weight, tokens = _table()
+    emb = vecload.Vectors(tokens, weight).to_embedding(freeze=False)
     before = weight.clone()
     _adamw_steps(emb, torch.tensor([0, 3, 7]), steps=3)
     assert not torch.equal(emb.weight, before)
@@ -61,13 +61,13 @@ def test_to_embedding_unfrozen_changes_and_leaves_caller_alone() -> None:
 def test_index_space_specials_pretrained_extra() -> None:
     """Specials come first, then the pretrained rows, then extra tokens."""
     emb = _emb(extra_tokens=["oov1", "oov2"])
-    assert (emb.index("<pad>"), emb.index("<unk>"), emb.index("<cls>")) == (0, 1, 2)
-    assert (emb.index("w0"), emb.index("w11"), emb.index("oov1"), emb.index("oov2")) == (3, 14, 15, 16)
+    assert (emb.get_index("<pad>"), emb.get_index("<unk>"), emb.get_index("<cls>")) == (0, 1, 2)
+    assert (emb.get_index("w0"), emb.get_index("w11"), emb.get_index("oov1"), emb.get_index("oov2")) == (3, 14, 15, 16)
     assert (emb.num_embeddings, emb.embedding_dim) == (17, 5)
     assert emb.tokens[:4] == ["<pad>", "<unk>", "<cls>", "w0"] and emb.tokens[-1] == "oov2"
     assert emb.pretrained_rows == range(3, 15)
     with pytest.raises(KeyError, match="'nope' is not in this embedding"):
-        emb.index("nope")
+        emb.get_index("nope")
 
 
 def test_weight_is_the_whole_table() -> None:
@@ -147,10 +147,19 @@ def test_pad_row_stays_zero_under_weight_decay() -> None:
     assert torch.equal(emb.extra.detach()[0], torch.zeros(5))
 
 
-def test_padding_idx_must_be_a_special() -> None:
-    """A pretrained row as padding_idx is refused with the fix in the message."""
-    with pytest.raises(ValueError, match="add '<pad>' to specials"):
-        _emb(padding_idx=5)
+def test_padding_idx_on_a_pretrained_row_as_nn_embedding() -> None:
+    """A pretrained row as padding_idx keeps its value and gets no gradient, as nn.Embedding.from_pretrained."""
+    weight, tokens = _table()
+    emb = PretrainedEmbedding(weight, tokens, specials=("<unk>",), padding_idx=5, freeze=False)
+    reference = nn.Embedding.from_pretrained(emb.weight.clone(), freeze=False, padding_idx=5)
+    indices = torch.tensor([[5, 1, 0], [5, 5, 2]])
+    assert torch.equal(emb(indices), reference(indices)) and torch.equal(emb.weight[5], weight[4])
+    emb(indices).sum().backward()
+    reference(indices).sum().backward()
+    assert torch.equal(emb.table.grad, torch.cat([torch.zeros(1, 5), reference.weight.grad[1:]]))
+    assert torch.equal(emb.extra.grad[0], reference.weight.grad[0])
+    with pytest.raises(vecload.ArgumentError, match="padding_idx 40 is outside the 13 rows"):
+        PretrainedEmbedding(weight, tokens, specials=("<unk>",), padding_idx=40)
     assert _emb(padding_idx=-15).padding_idx == 0
 
 
@@ -163,7 +172,7 @@ def test_duplicate_tokens_are_refused() -> None:
 
 def test_plain_tensor_needs_tokens() -> None:
     """A plain tensor without tokens is refused."""
-    with pytest.raises(TypeError, match="needs its tokens"):
+    with pytest.raises(vecload.ArgumentError, match="needs its tokens"):
         PretrainedEmbedding(torch.zeros(3, 2))
 
 
@@ -237,7 +246,8 @@ def test_compile_path_equals_eager() -> None:
     eager.pow(2).sum().backward()
     grad = emb.extra.grad.clone()
     emb.extra.grad = None
-    traced = emb._lookup_where(indices)
+    options = (emb.padding_idx, False, False)
+    traced = lookup_compiled(indices, emb.table, emb.extra, emb._slot, options)
     traced.pow(2).sum().backward()
     assert torch.equal(traced, eager)
     assert torch.equal(emb.extra.grad, grad)

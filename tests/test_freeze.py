@@ -1,4 +1,4 @@
-"""Tests of vecload.freeze (fingerprints, assert_frozen, audit) and vecload.checks (check-frozen)."""
+"""Tests of vecload.freeze (fingerprints, assert_frozen, audit) vecload.freeze_matrix and vecload.saved_check (check-frozen)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from torch import nn
 
 import vecload
 from vecload import FreezeWarning, FrozenTableModified, PretrainedEmbedding, assert_frozen, audit
-from vecload.checks import METHODS, OPTIMIZERS, Cell, _cause, check_frozen_matrix, check_saved_model, format_matrix
+from vecload.freeze_matrix import METHODS, OPTIMIZERS, Cell, _cause, check_frozen_matrix, format_matrix
+from vecload.saved_check import check_saved_model, format_saved
 from vecload.cli import main
 
 # Frozen table unchanged, per method and max_norm, over OPTIMIZERS in order:
@@ -117,6 +118,20 @@ def test_assert_frozen_pretrained_embedding_rows_in_index_space() -> None:
     """For a PretrainedEmbedding the changed rows are given in its index space (after the specials)."""
     emb = PretrainedEmbedding(torch.ones(4, 2), ["a", "b", "c", "d"], specials=("<pad>", "<unk>"))
     with pytest.raises(FrozenTableModified, match=r"table\[2:6\]: 1 of 4 rows changed \(rows 4\)"):
+        with assert_frozen(emb):
+            with torch.no_grad():
+                emb.table[4] = 3.0
+
+
+def test_assert_frozen_scattered_frozen_rows_in_index_space() -> None:
+    """With trainable= rows among the frozen ones, a changed frozen row is named by its own row number."""
+    mask = torch.tensor([False, True, False, False, True])
+    emb = PretrainedEmbedding(torch.ones(5, 2), ["a", "b", "c", "d", "e"], specials=("<unk>",), trainable=mask)
+    with assert_frozen(emb):  # the trainable rows may move
+        with torch.no_grad():
+            emb.extra[1:] += 1.0
+        emb(torch.tensor([2, 5]))
+    with pytest.raises(FrozenTableModified, match=r"table\[frozen rows\]: 1 of 3 rows changed \(rows 4\)"):
         with assert_frozen(emb):
             with torch.no_grad():
                 emb.table[4] = 3.0
@@ -235,6 +250,16 @@ def test_saved_pretrained_embedding_untouched(tmp_path: Path) -> None:
     torch.save({"model": model.state_dict(), "step": 3}, tmp_path / "m.pt")
     result = check_saved_model(tmp_path / "m.pt", path)
     assert (result.key, result.offset, result.changed, result.untouched) == ("model.0.table", 3, [], True)
+
+
+def test_saved_small_checkpoint_has_no_frozen_rows(tmp_path: Path) -> None:
+    """A persist_frozen=False checkpoint holds no frozen row: reported as such, untouched, never 'not found'."""
+    path, vectors = _vectors(tmp_path)
+    emb = PretrainedEmbedding(vectors, specials=("<pad>", "<unk>"), persist_frozen=False)
+    torch.save(emb.state_dict(), tmp_path / "m.pt")
+    result = check_saved_model(tmp_path / "m.pt", path)
+    assert (result.key, result.offset, result.untouched) == ("table_fingerprint", None, True)
+    assert "saved with persist_frozen=False" in format_saved(result, tmp_path / "m.pt", path)
 
 
 def test_saved_plain_embedding_with_changed_rows(tmp_path: Path) -> None:

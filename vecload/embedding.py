@@ -1,27 +1,37 @@
-"""Everything that builds ``torch.nn`` modules from vectors: :func:`to_embedding` and
-:class:`PretrainedEmbedding`.
+""":class:`PretrainedEmbedding`: a pretrained table whose frozen rows are frozen by construction.
 
-:class:`PretrainedEmbedding` freezes by construction rather than by gradient masking. Its index space is::
+(A plain ``nn.Embedding`` over a table is :meth:`vecload.Vectors.to_embedding`.) The index space::
 
-    [0, S)            specials (``<pad>``, ``<unk>``, ...)          trainable unless freeze="all"
-    [S, S + P)        the pretrained rows, in the vectors' order     frozen unless freeze=False
-    [S + P, S + P + X) extra rows (out-of-vocabulary words)          trainable unless freeze="all"
+    [0, S)              specials (``<pad>``, ``<unk>``, ...)                        trainable
+    [S, S + P)          the rows of the vectors, in their order; frozen, except the rows marked in ``trainable``
+                        (an aligned table's OOV rows and specials)
+    [S + P, S + P + X)  extra rows (out-of-vocabulary words)                       trainable
 
-The lookup table is one buffer, ``table`` (so ``model.parameters()`` never yields it and no optimizer,
-weight decay or momentum can reach it); the trainable rows live in one ``nn.Parameter``, ``extra``
-(``S + X`` rows: specials then extras), copied into their places in ``table`` before each lookup. A lookup
-is then a single gather from ``table``, and the backward pass routes gradients to ``extra`` only.
+``freeze=True`` keeps that split, ``freeze="all"`` freezes every row and ``freeze=False`` trains every row.
+
+Where each part lives:
+
+- ``table``: every row, in index order. Not a parameter (no optimizer, weight decay or momentum reaches
+  it) and not a buffer either, so DDP neither broadcasts it at construction nor syncs it at each forward;
+  ``.to()``, ``.cuda()``, ``.half()`` move it all the same. With ``freeze=False`` it is a parameter.
+- ``extra``: the trainable rows, one ``nn.Parameter``, copied into their places in ``table`` before each
+  lookup and each ``state_dict()``. A lookup is one gather from ``table``; the backward pass routes the
+  gradients to ``extra`` only.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from vecload import _embedding_state as state
+from vecload._cast import cast_rows
+from vecload._embedding_lookup import clip, lookup_compiled, lookup_eager, renorm_
+from vecload.errors import ArgumentError
 
 if TYPE_CHECKING:
     from vecload.vectors import Vectors
@@ -31,61 +41,47 @@ _FREEZE_VALUES: dict[object, FreezeMode] = {True: "pretrained", "pretrained": "p
                                             False: "none", "none": "none"}
 
 
-def to_embedding(
-    weight: torch.Tensor,
-    freeze: bool = True,
-    padding_idx: int | None = None,
-    **kwargs: Any,
-) -> nn.Embedding:
-    """``nn.Embedding.from_pretrained`` over ``weight``.
-
-    The module shares ``weight``'s storage only when that is safe (frozen, no ``max_norm``); otherwise it
-    gets its own copy, so training or in-place renormalisation never changes the caller's tensor.
-
-    Args:
-        weight: A float32 tensor ``[num_embeddings, embedding_dim]``.
-        freeze: Keep the weight out of training (``requires_grad=False``).
-        padding_idx: As in ``nn.Embedding``.
-        **kwargs: ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``.
-
-    Example:
-        >>> emb = to_embedding(vecload.load("glove.6B.50d.pth").vectors, freeze=True)
-    """
-    if not freeze or kwargs.get("max_norm") is not None:
-        weight = weight.clone()
-    return nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=padding_idx, **kwargs)
-
-
 class PretrainedEmbedding(nn.Module):
-    """A frozen pretrained table plus trainable extra rows (specials, learnable tokens, OOV words).
-
-    Rows are ordered specials, then the pretrained rows, then ``extra_tokens`` (see the module docstring).
+    """A frozen pretrained table plus trainable rows (specials, OOV words, any rows you mark).
 
     Args:
-        vectors: What :func:`vecload.load` returns, or a 2-D float tensor (then ``tokens`` is required).
+        vectors: What :func:`vecload.load` or :func:`vecload.align` returns, or a 2-D float tensor (then
+            ``tokens`` is required). An aligned table brings its own defaults: no added specials, its
+            ``trainable_mask`` as ``trainable`` and its ``pad_index`` as ``padding_idx``.
         tokens: The tokens of a plain tensor's rows.
-        specials: Tokens placed before the pretrained rows; ``<pad>`` is row 0 by default.
-        extra_tokens: Tokens of trainable rows appended after the pretrained rows (out-of-vocabulary words).
-        extra_vectors: Initial values ``[len(extra_tokens), dim]`` for those rows (default: random, as specials).
-        freeze: ``True`` or ``"pretrained"``: the pretrained rows are frozen, specials and extra rows train
-            (the default, and the reason this class exists). ``"all"``: every row is frozen. ``False`` or
-            ``"none"``: every row trains (the pretrained rows become a parameter).
-        padding_idx: A special's row (an int, or the token, e.g. ``"<pad>"``) that is zero, gets no gradient,
-            and reads as exactly zero whatever an optimizer does (weight decay included).
-        max_norm: Looked-up vectors with a larger ``norm_type``-norm are scaled down to it. Unlike
-            ``nn.Embedding`` this scales the output and never rewrites the stored table.
+        specials: Tokens of new trainable rows placed first; default ``("<pad>", "<unk>")``.
+        extra_tokens: Tokens of new trainable rows appended last (out-of-vocabulary words).
+        extra_vectors: Initial values ``[len(extra_tokens), dim]`` for those rows (default: random).
+        trainable: A bool tensor, one entry per row of ``vectors``: these rows train (starting from their
+            values), the others are frozen. "Freeze these rows, train those" in one argument.
+        freeze: ``nn.Embedding.from_pretrained``'s meaning, for the pretrained rows: ``True`` (or
+            ``"pretrained"``) freezes them while the specials, extra and ``trainable`` rows train;
+            ``False`` (or ``"none"``) trains every row; ``"all"`` freezes every row.
+        padding_idx: A row (int, or its token) that gets no gradient, as in ``nn.Embedding``: a new
+            special there starts at zero (as ``nn.Embedding(n, d, padding_idx=...)``), a pretrained row
+            keeps its value (as ``nn.Embedding.from_pretrained``; an aligned table's pad row is zero).
+        max_norm: Looked-up rows with a larger ``norm_type``-norm are scaled down to it, as in ``nn.Embedding``:
+            a trainable row is renormalised in place before the lookup (same values, same gradient as
+            ``nn.Embedding``); a frozen row never is (that would change the frozen table): its output is
+            scaled instead.
         norm_type: The p of the p-norm for ``max_norm``.
-        sparse: Give the trainable rows sparse gradients (for ``SparseAdam``, or ``SGD``/``Adagrad``
-            without weight decay).
-        init_std: Standard deviation of the random initial specials; default the pretrained values' std.
-        seed: Seed of the random initial rows (a private generator: the global RNG is untouched).
-        copy: Copy the pretrained rows (default). ``False`` shares the caller's memory when it can; the
-            module never writes those rows, but then the caller must not either.
+        scale_grad_by_freq: Divide each row's gradient by its count in the batch, as ``nn.Embedding``.
+        sparse: Sparse gradients for the trainable rows (``SparseAdam``; ``SGD``/``Adagrad`` without
+            weight decay). Refused under DDP, whose reducer takes sparse gradients only from ``nn.Embedding``.
+        init_std: Standard deviation of the random new rows; default that of the pretrained values (of up
+            to 2,000 evenly spaced rows, finite values only).
+        seed: Seed of the random new rows (a private generator: the global RNG is untouched).
+        copy: Copy the pretrained rows (default). ``False`` shares the caller's memory when nothing is
+            added, nothing trains and no dtype or device change; the module never writes those rows.
+        persist_frozen: ``False`` keeps the frozen rows out of ``state_dict()``: it holds the trainable
+            rows and ``table_fingerprint``, which ``load_state_dict`` checks against the module's table.
+        device: Where to build the table (default: the vectors' device); ``"meta"`` allocates nothing.
+        dtype: The table's dtype (default: the vectors'), e.g. ``torch.bfloat16``; converted chunk by chunk.
 
     Example:
         >>> emb = PretrainedEmbedding(vecload.load("glove.6B.50d.pth"), specials=("<pad>", "<unk>"),
         ...                           padding_idx="<pad>")
-        >>> emb.index("<unk>"), emb.index("the"), emb.num_embeddings
+        >>> emb.get_index("<unk>"), emb.get_index("the"), emb.num_embeddings
         (1, 2, 400002)
     """
 
@@ -94,264 +90,228 @@ class PretrainedEmbedding(nn.Module):
         vectors: Vectors | torch.Tensor,
         tokens: Sequence[str] | None = None,
         *,
-        specials: Sequence[str] = ("<pad>", "<unk>"),
+        specials: Sequence[str] | None = None,
         extra_tokens: Sequence[str] = (),
         extra_vectors: torch.Tensor | None = None,
+        trainable: torch.Tensor | None = None,
         freeze: bool | str = True,
         padding_idx: int | str | None = None,
         max_norm: float | None = None,
         norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
         sparse: bool = False,
         init_std: float | None = None,
         seed: int = 0,
         copy: bool = True,
+        persist_frozen: bool = True,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        weight, pretrained_tokens = _unpack(vectors, tokens)
+        weight, pretrained_tokens, aligned = state.unpack(vectors, tokens)
         if freeze not in _FREEZE_VALUES:
-            raise ValueError(f"freeze must be True, False, 'pretrained', 'all' or 'none', got {freeze!r}")
+            raise ArgumentError(f"freeze must be True, False, 'pretrained', 'all' or 'none', got {freeze!r}")
+        if sparse and torch.distributed.is_available() and torch.distributed.is_initialized():
+            raise ArgumentError("sparse=True under torch.distributed: DDP's reducer accepts sparse gradients only "
+                                "from nn.Embedding modules and fails at the first backward; use sparse=False")
+        specials = aligned.get("specials", ("<pad>", "<unk>")) if specials is None else specials
+        if padding_idx is None and aligned.get("padding_idx") is not None:  # the aligned row, after added specials
+            padding_idx = aligned["padding_idx"] + len(specials)
         self.freeze: FreezeMode = _FREEZE_VALUES[freeze]
-        self.num_specials = len(specials)
+        self.num_specials, self.num_extra = len(specials), len(extra_tokens)
         self.num_pretrained, self.embedding_dim = int(weight.shape[0]), int(weight.shape[1])
-        self.num_extra = len(extra_tokens)
         self.num_embeddings = self.num_specials + self.num_pretrained + self.num_extra
         self.tokens: list[str] = [*specials, *pretrained_tokens, *extra_tokens]
-        self._stoi = _token_index(self.tokens, self.num_specials, self.num_pretrained)
-        self.padding_idx = self._padding_row(padding_idx)
+        self._stoi = state.check_tokens(self.tokens, self.num_specials, self.num_pretrained,
+                                        eager=isinstance(vectors, torch.Tensor))
         self.max_norm, self.norm_type, self.sparse = max_norm, norm_type, sparse
+        self.scale_grad_by_freq, self.persist_frozen = scale_grad_by_freq, persist_frozen
+        self.padding_idx = self._padding_row(padding_idx)
+        mask = state.row_mask(trainable if trainable is not None else aligned.get("trainable"), self.num_pretrained)
+        s, p = self.num_specials, self.num_pretrained
+        rows = torch.cat([torch.arange(s), s + mask.nonzero().flatten(), torch.arange(s + p, self.num_embeddings)])
         self._synced: tuple[Any, ...] = ()
-        self._layout = (self.num_specials, self.num_pretrained, -1 if padding_idx is None else self.padding_idx, sparse)
 
-        trainable = self._initial_extra(weight, extra_vectors, init_std, seed)
-        table = torch.empty(self.num_embeddings, self.embedding_dim, dtype=weight.dtype, device=weight.device)
-        pretrained = weight.detach()
-        if copy or self.freeze == "none" or not pretrained.is_contiguous() or self.num_specials + self.num_extra:
-            table[self.num_specials : self.num_specials + self.num_pretrained] = pretrained
+        dtype = weight.dtype if dtype is None else dtype
+        device = weight.device if device is None else torch.device(device)
+        if not copy and not len(rows) and self.freeze != "none" and weight.is_contiguous():
+            table = cast_rows(weight.detach(), dtype=dtype, device=device)  # shared when nothing changes
         else:
-            table = pretrained
-        if self.freeze == "none":
-            self.table = nn.Parameter(table)
-        else:
-            self.register_buffer("table", table)
-        if self.freeze == "all":
-            self.register_buffer("extra", trainable)
-        else:
-            self.extra = nn.Parameter(trainable)
-        self._mirror()
+            table = torch.empty(self.num_embeddings, self.embedding_dim, dtype=dtype, device=device)
+            cast_rows(weight.detach(), out=table[s : s + p])
+        extra = state.initial_rows(self, table, rows, extra_vectors, init_std, seed)
+        self._place(table, extra, rows)
+
+    @classmethod
+    def from_aligned(cls, aligned: Any, freeze: bool | str = True, **kwargs: Any) -> PretrainedEmbedding:
+        """The embedding of an aligned table: found rows frozen, OOV rows and specials trainable, pad row zero.
+
+        Args:
+            aligned: What :func:`vecload.align` returns (anything with ``tokens``, ``vectors``,
+                ``trainable_mask`` and ``pad_index``).
+            freeze: As in the constructor.
+            **kwargs: The constructor's other arguments (``trainable=`` overrides the aligned mask).
+
+        Example:
+            >>> aligned = vecload.align("glove.6B.300d.pth", task_tokens, specials=("<pad>", "<unk>"))
+            >>> emb = PretrainedEmbedding.from_aligned(aligned, dtype=torch.bfloat16)
+        """
+        lacking = [name for name in ("tokens", "vectors", "trainable_mask", "pad_index") if not hasattr(aligned, name)]
+        if lacking:
+            raise ArgumentError(f"from_aligned needs what vecload.align returns; this {type(aligned).__name__} "
+                                f"has no {', '.join(lacking)}")
+        return cls(aligned, freeze=freeze, **kwargs)
 
     # -- the index space -------------------------------------------------------------------------------
-    def index(self, token: str) -> int:
-        """The row of ``token``.
+    def get_index(self, key: str, default: int | None = None) -> int:
+        """The row of ``key`` (gensim's name); ``default`` when it has none and a default is given.
 
         Raises:
-            KeyError: The token is not a special, pretrained or extra token.
+            KeyError: The token is not in the embedding and no default was given.
         """
-        try:
-            return self._stoi[token]
-        except KeyError:
-            raise KeyError(f"{token!r} is not in this embedding ({self.num_embeddings} rows)") from None
+        if self._stoi is None:  # built on first use: a 400k-token dict is 37 MiB a lookup-only user never needs
+            self._stoi = state.token_index(self.tokens, self.num_specials, self.num_pretrained)
+        row = self._stoi.get(key, default)
+        if row is None:
+            raise KeyError(f"{key!r} is not in this embedding ({self.num_embeddings} rows)")
+        return row
 
     def __contains__(self, token: object) -> bool:
-        return token in self._stoi
+        return isinstance(token, str) and self.get_index(token, -1) >= 0
 
     @property
     def pretrained_rows(self) -> range:
-        """The rows that hold the pretrained vectors."""
+        """The rows that hold the vectors' rows (``trainable`` ones included)."""
         return range(self.num_specials, self.num_specials + self.num_pretrained)
 
     @property
     def pretrained(self) -> torch.Tensor:
-        """The pretrained rows (a view of ``table``; frozen unless ``freeze=False``)."""
+        """The vectors' rows (a view of ``table``)."""
         return self.table[self.num_specials : self.num_specials + self.num_pretrained]
 
     @property
-    def weight(self) -> torch.Tensor:
-        """The whole table ``[num_embeddings, embedding_dim]`` as the lookup sees it (a detached copy)."""
-        with torch.no_grad():
-            self._mirror()
-            return self.table.detach().clone()
+    def trainable_rows(self) -> torch.Tensor:
+        """The rows held in ``extra``, in order (int64)."""
+        return self._rows
 
-    def frozen_tensors(self) -> dict[str, tuple[torch.Tensor, int]]:
-        """The frozen parts, by name: ``(tensor, row offset in the index space)``."""
-        parts: dict[str, tuple[torch.Tensor, int]] = {}
+    @property
+    def weight(self) -> torch.Tensor:
+        """The whole table as the lookup sees it: a detached view of ``table``, no copy. Read it, never
+        write it (a write would reach the frozen rows); ``.clone()`` it to keep a snapshot."""
+        self.sync()
+        return self.table.detach()
+
+    def frozen_tensors(self) -> dict[str, tuple[torch.Tensor, int | torch.Tensor]]:
+        """The frozen parts, by name: ``(tensor, first row)``, or ``(rows gathered, their row numbers)``."""
+        parts: dict[str, tuple[torch.Tensor, int | torch.Tensor]] = {}
         if self.freeze != "none":
-            parts[f"table[{self.num_specials}:{self.num_specials + self.num_pretrained}]"] = (
-                self.pretrained, self.num_specials)
+            rows = state.frozen_rows(self)
+            if len(rows) and int(rows[-1] - rows[0]) == len(rows) - 1:
+                start, end = int(rows[0]), int(rows[-1]) + 1
+                parts[f"table[{start}:{end}]"] = (self.table[start:end], start)
+            elif len(rows):
+                parts["table[frozen rows]"] = (self.table[rows.to(self.table.device)], rows)
         if self.freeze == "all" and self.extra.numel():
-            parts["extra"] = (self.extra, 0)
+            parts["extra"] = (self.extra, self._rows)
         return parts
 
     # -- forward ---------------------------------------------------------------------------------------
     def forward(self, indices: torch.Tensor) -> torch.Tensor:
         """Look up ``indices`` (an integer tensor of any shape); returns ``[*indices.shape, embedding_dim]``."""
+        options = (-1 if self.padding_idx is None else self.padding_idx, self.scale_grad_by_freq, self.sparse)
+        if self.max_norm is not None:  # before the lookup, as nn.Embedding: trainable rows only
+            renormed = renorm_(indices, self.table, self.extra, self._slot, self.max_norm, self.norm_type)
         if torch.compiler.is_compiling():
-            out = self._lookup_where(indices)
+            out = lookup_compiled(indices, self.table, self.extra, self._slot, options)
         else:
-            table, extra = self.table, self.extra
-            self._mirror(table, extra)
-            if torch.is_grad_enabled() and (extra.requires_grad or table.requires_grad):
-                out = _Lookup.apply(indices, table, extra, self._layout)
-            else:
-                out = F.embedding(indices, table)
-        if self.max_norm is not None:
-            out = self._clip(out)
-        return out
+            self.sync()
+            out = lookup_eager(indices, self.table, self.extra, self._slot, options)
+        return out if self.max_norm is None else clip(out, self.max_norm, self.norm_type, renormed)
 
-    def _mirror(self, table: torch.Tensor | None = None, extra: torch.Tensor | None = None) -> None:
-        """Copy the trainable rows into their places in ``table`` and zero the padding row.
+    def sync(self) -> None:
+        """Copy the trainable rows into their places in ``table`` (done before each lookup and ``state_dict``).
 
         Skipped when neither tensor was replaced or written since the last copy (version counters say so).
         """
-        table = self.table if table is None else table
-        extra = self.extra if extra is None else extra
-        synced = self._synced
+        table, extra, synced = self.table, self.extra, self._synced
         if (synced and synced[0]() is table and synced[1]() is extra and synced[2] == table._version
                 and synced[3] == extra._version):
             return
-        s, p = self.num_specials, self.num_pretrained
         with torch.no_grad():
-            if s:
-                table[:s].copy_(extra[:s])
-            if self.num_extra:
-                table[s + p :].copy_(extra[s:])
-            if self.padding_idx is not None:
-                table[self.padding_idx].zero_()
+            if len(self._rows):
+                table.index_copy_(0, self._rows, extra.to(table.dtype))
+            for row in self._trainable_pad:  # a new special as padding row reads as zero, whatever extra holds
+                table[row].zero_()
         self._synced = (weakref.ref(table), weakref.ref(extra), table._version, extra._version)
 
-    def _lookup_where(self, indices: torch.Tensor) -> torch.Tensor:
-        """The same lookup from two gathers and a select: one fused kernel under ``torch.compile``."""
-        s, p = self.num_specials, self.num_pretrained
-        is_extra = (indices < s) | (indices >= s + p)
-        extra_rows = torch.where(indices < s, indices, indices - p).clamp(0, max(self.extra.shape[0] - 1, 0))
-        pretrained = F.embedding((indices - s).clamp(0, max(p - 1, 0)), self.pretrained)
-        extra = F.embedding(extra_rows, self.extra, sparse=self.sparse) if self.extra.shape[0] else pretrained
-        out = torch.where(is_extra.unsqueeze(-1), extra, pretrained)
-        if self.padding_idx is not None:
-            out = out.masked_fill((indices == self.padding_idx).unsqueeze(-1), 0.0)
-        return out
+    def resync(self) -> None:
+        """Forget the last copy (``table`` was written from outside, e.g. by ``load_state_dict``)."""
+        self._synced = ()
 
-    def _clip(self, out: torch.Tensor) -> torch.Tensor:
-        """Scale rows whose norm exceeds ``max_norm`` down to it (as ``torch.embedding_renorm_``, on the output)."""
-        norms = torch.linalg.vector_norm(out.detach(), ord=self.norm_type, dim=-1, keepdim=True)
-        scale = torch.where(norms > self.max_norm, self.max_norm / (norms + 1e-7), torch.ones_like(norms))
-        return out * scale
+    # -- construction, moves, checkpoints --------------------------------------------------------------
+    def _place(self, table: torch.Tensor, extra: torch.Tensor, rows: torch.Tensor) -> None:
+        """Register ``table`` (plain attribute, or a parameter), ``extra`` and the row maps."""
+        slot = torch.full((self.num_embeddings,), len(rows), dtype=torch.long)
+        slot[rows] = torch.arange(len(rows))
+        self._trainable_pad = ()
+        if self.padding_idx is not None and slot[self.padding_idx] < len(rows):
+            slot[self.padding_idx] = len(rows)  # in extra (so checkpoints keep their layout), never trained
+            self._trainable_pad = (self.padding_idx,)
+        self._rows, self._slot = rows.to(table.device), slot.to(table.device)
+        if self.freeze == "none":
+            self.table = nn.Parameter(table)
+        else:
+            self.table = table
+        if self.freeze == "all":
+            self.register_buffer("extra", extra)
+        else:
+            self.extra = nn.Parameter(extra)
+        self.sync()
 
-    # -- construction helpers --------------------------------------------------------------------------
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> PretrainedEmbedding:
+        super()._apply(fn, recurse)
+        if not isinstance(self.table, nn.Parameter):
+            self.table = fn(self.table)
+        self._rows, self._slot = self._rows.to(self.table.device), self._slot.to(self.table.device)
+        self._synced = ()
+        return self
+
+    def _save_to_state_dict(self, destination: dict[str, Any], prefix: str, keep_vars: bool) -> None:
+        state.save_state(self, destination, prefix, keep_vars)
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, local_metadata: dict[str, Any],
+                              strict: bool, missing_keys: list[str], unexpected_keys: list[str],
+                              error_msgs: list[str]) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        state.load_state(self, state_dict, prefix, missing_keys, unexpected_keys)
+        self.resync()
+
     def _padding_row(self, padding_idx: int | str | None) -> int | None:
         if padding_idx is None:
             return None
-        row = self.index(padding_idx) if isinstance(padding_idx, str) else int(padding_idx)
+        row = state.added_row(self, padding_idx) if isinstance(padding_idx, str) else int(padding_idx)
         if row < 0:
             row += self.num_embeddings
-        if not 0 <= row < self.num_specials:
-            raise ValueError(
-                f"padding_idx {padding_idx!r} is row {row}, not one of the {self.num_specials} specials "
-                f"(rows 0..{self.num_specials - 1}); a pretrained row cannot be zeroed without changing the "
-                f"frozen table: add '<pad>' to specials and pass padding_idx='<pad>'"
-            )
+        if not 0 <= row < self.num_embeddings:
+            raise ArgumentError(f"padding_idx {padding_idx!r} is outside the {self.num_embeddings} rows")
         return row
 
-    def _initial_extra(self, weight: torch.Tensor, extra_vectors: torch.Tensor | None, init_std: float | None,
-                       seed: int) -> torch.Tensor:
-        count = self.num_specials + self.num_extra
-        finite = weight[torch.isfinite(weight)].float() if init_std is None else weight.new_zeros(0)
-        # The table's spread, over its finite values only: a NaN or Inf row must not poison every special.
-        std = float(finite.std()) if init_std is None and finite.numel() > 1 else (init_std or 1.0)
-        generator = torch.Generator().manual_seed(seed)
-        rows = torch.randn(count, self.embedding_dim, generator=generator).mul_(std).to(weight.dtype)
-        if extra_vectors is not None:
-            if tuple(extra_vectors.shape) != (self.num_extra, self.embedding_dim):
-                raise ValueError(f"extra_vectors must be [{self.num_extra}, {self.embedding_dim}], "
-                                 f"got {list(extra_vectors.shape)}")
-            rows[self.num_specials :] = extra_vectors.detach().to(weight.dtype)
-        if self.padding_idx is not None:
-            rows[self.padding_idx] = 0
-        return rows.to(weight.device)
-
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_synced"] = ()  # weak references do not pickle; the next lookup copies again
-        return state
+        copied = self.__dict__.copy()
+        copied["_synced"] = ()  # weak references do not pickle; the next lookup copies again
+        return copied
 
     def extra_repr(self) -> str:
         text = (f"{self.num_embeddings}, {self.embedding_dim}, specials={self.num_specials}, "
-                f"pretrained={self.num_pretrained}, extra={self.num_extra}, freeze={self.freeze!r}")
-        if self.padding_idx is not None:
-            text += f", padding_idx={self.padding_idx}"
-        if self.max_norm is not None:
-            text += f", max_norm={self.max_norm}"
-        if self.sparse:
-            text += ", sparse=True"
-        return text
+                f"pretrained={self.num_pretrained}, extra={self.num_extra}, trainable={len(self._rows)}, "
+                f"freeze={self.freeze!r}")
+        for name in ("padding_idx", "max_norm"):
+            if getattr(self, name) is not None:
+                text += f", {name}={getattr(self, name)}"
+        for name in ("scale_grad_by_freq", "sparse"):
+            if getattr(self, name):
+                text += f", {name}=True"
+        return text + ("" if self.persist_frozen else ", persist_frozen=False")
 
-
-class _Lookup(torch.autograd.Function):
-    """One gather from ``table``; gradients go to the trainable rows (``extra``, and ``table`` if trainable)."""
-
-    @staticmethod
-    def forward(ctx: Any, indices: torch.Tensor, table: torch.Tensor, extra: torch.Tensor,
-                layout: tuple[int, int, int, bool]) -> torch.Tensor:
-        ctx.save_for_backward(indices)
-        ctx.layout = layout
-        ctx.sizes = (table.shape[0], extra.shape[0])
-        return F.embedding(indices, table)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor | None, torch.Tensor | None, None]:
-        (indices,) = ctx.saved_tensors
-        specials, pretrained, padding_idx, sparse = ctx.layout
-        table_rows, extra_rows = ctx.sizes
-        flat, grad = indices.reshape(-1), grad.reshape(-1, grad.shape[-1])
-        is_pretrained = (flat >= specials) & (flat < specials + pretrained)
-        grad_table = grad_extra = None
-        if ctx.needs_input_grad[2]:
-            target = torch.where(flat < specials, flat, flat - pretrained)
-            keep = ~is_pretrained & (flat != padding_idx)
-            grad_extra = _scatter(grad, target, keep, extra_rows, sparse)
-        if ctx.needs_input_grad[1]:
-            grad_table = _scatter(grad, flat, is_pretrained, table_rows, sparse)
-        return None, grad_table, grad_extra, None
-
-
-def _scatter(grad: torch.Tensor, rows: torch.Tensor, keep: torch.Tensor, count: int, sparse: bool) -> torch.Tensor:
-    """Sum ``grad`` rows into ``count`` rows at ``rows`` where ``keep``; dense or sparse COO."""
-    if sparse:
-        return torch.sparse_coo_tensor(rows[keep].unsqueeze(0), grad[keep], (count, grad.shape[-1]), check_invariants=False)
-    dump = torch.where(keep, rows, count)  # rows not kept land in a scratch row that is dropped
-    out = grad.new_zeros(count + 1, grad.shape[-1]).index_add_(0, dump, grad)
-    return out[:count]
-
-
-def _unpack(vectors: Vectors | torch.Tensor, tokens: Sequence[str] | None) -> tuple[torch.Tensor, list[str]]:
-    """The weight tensor and tokens of a Vectors or of a tensor and its tokens."""
-    if isinstance(vectors, torch.Tensor):
-        if tokens is None:
-            raise TypeError("a plain tensor needs its tokens: PretrainedEmbedding(tensor, tokens)")
-        weight, names = vectors, list(tokens)
-    else:
-        if tokens is not None:
-            raise TypeError("tokens is only for a plain tensor; Vectors carry their own")
-        weight, names = vectors.vectors, list(vectors.tokens)
-    if weight.dim() != 2 or not weight.is_floating_point():
-        raise ValueError(f"vectors must be a 2-D float tensor, got {weight.dtype} {tuple(weight.shape)}")
-    if weight.shape[0] != len(names):
-        raise ValueError(f"{len(names)} tokens for {weight.shape[0]} rows")
-    return weight, names
-
-
-def _token_index(tokens: list[str], specials: int, pretrained: int) -> dict[str, int]:
-    """Token to row; a token may appear only once across specials, pretrained and extra rows."""
-    index: dict[str, int] = {}
-    for row, token in enumerate(tokens):
-        if token in index:
-            first = index[token]
-            raise ValueError(
-                f"{token!r} is both row {first} ({_part(first, specials, pretrained)}) and row {row} "
-                f"({_part(row, specials, pretrained)}); drop it from specials or extra_tokens"
-            )
-        index[token] = row
-    return index
-
-
-def _part(row: int, specials: int, pretrained: int) -> str:
-    return "a special" if row < specials else "a pretrained row" if row < specials + pretrained else "an extra row"

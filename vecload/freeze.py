@@ -2,7 +2,7 @@
 
 What counts as frozen: every parameter with ``requires_grad=False``, every floating-point buffer (except
 normalisation running statistics, which are meant to change), and the frozen part of every
-:class:`vecload.PretrainedEmbedding` (its pretrained rows; all rows with ``freeze="all"``).
+:class:`vecload.PretrainedEmbedding` (its frozen rows, wherever they lie; all rows with ``freeze="all"``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Union
 
 import torch
 from torch import nn
 
 from vecload.errors import FrozenTableModified
 
+Rows = Union[int, torch.Tensor]  # a first row, or the row of each entry
 _RUNNING_STATS = ("running_mean", "running_var", "num_batches_tracked")
 _SPARSE_OK = {"SGD", "Adagrad", "SparseAdam"}  # checked on torch 2.13; SGD and Adagrad only without weight decay
 
@@ -50,8 +51,11 @@ class Finding:
 
 
 # -- fingerprints -------------------------------------------------------------------------------------------
-def frozen_tensors(model: nn.Module, exclude: Iterable[str] = ()) -> Iterator[tuple[str, torch.Tensor, int]]:
-    """Yield ``(name, tensor, first row)`` for every frozen tensor of ``model`` (see the module docstring).
+def frozen_tensors(model: nn.Module, exclude: Iterable[str] = ()) -> Iterator[tuple[str, torch.Tensor, Rows]]:
+    """Yield ``(name, tensor, rows)`` for every frozen tensor of ``model`` (see the module docstring).
+
+    ``rows`` is the first row's number in the index space, or the number of each row (the frozen rows of
+    a :class:`vecload.PretrainedEmbedding` with ``trainable=`` rows among them, gathered).
 
     Args:
         model: The model.
@@ -64,7 +68,8 @@ def frozen_tensors(model: nn.Module, exclude: Iterable[str] = ()) -> Iterator[tu
     for prefix, module in model.named_modules():
         dot = f"{prefix}." if prefix else ""
         if isinstance(module, PretrainedEmbedding):
-            items = [(dot + name, tensor, row) for name, (tensor, row) in module.frozen_tensors().items()]
+            items: list[tuple[str, torch.Tensor, Rows]] = [
+                (dot + name, tensor, rows) for name, (tensor, rows) in module.frozen_tensors().items()]
         else:
             items = [(dot + n, p, 0) for n, p in module.named_parameters(recurse=False) if not p.requires_grad]
             items += [(dot + n, b, 0) for n, b in module.named_buffers(recurse=False)
@@ -99,7 +104,7 @@ class FrozenGuard:
 
     def __init__(self, model: nn.Module, detail: bool = True, exclude: Iterable[str] = ()) -> None:
         self.model, self.detail, self.exclude = model, detail, list(exclude)
-        self.snapshot: dict[str, tuple[str, torch.Tensor | None, int]] = {}
+        self.snapshot: dict[str, tuple[str, torch.Tensor | None, Rows]] = {}
 
     def __enter__(self) -> FrozenGuard:
         self.snapshot = {
@@ -153,7 +158,7 @@ def assert_frozen(model: nn.Module, *, detail: bool = True, exclude: Iterable[st
     return FrozenGuard(model, detail, exclude)
 
 
-def _describe_change(name: str, before: torch.Tensor | None, after: torch.Tensor, row: int) -> dict[str, Any]:
+def _describe_change(name: str, before: torch.Tensor | None, after: torch.Tensor, row: Rows) -> dict[str, Any]:
     """Which rows differ bit for bit, and the largest absolute change (inf where a NaN appeared or went)."""
     if before is None or before.shape != after.shape or before.dtype != after.dtype:
         note = "bytes differ" if before is None else "shape or dtype changed"
@@ -165,8 +170,9 @@ def _describe_change(name: str, before: torch.Tensor | None, after: torch.Tensor
     changed = differs.any(1)
     diff = (now.double() - before.double()).abs().reshape(count, -1).nan_to_num(nan=float("inf"))
     largest = float(torch.where(differs, diff, 0.0).max()) if differs.any() else 0.0
-    return {"name": name, "rows": (changed.nonzero().flatten() + row).tolist(), "max_abs_change": largest,
-            "first_row": row, "total_rows": count}
+    where = changed.nonzero().flatten()
+    rows = (where + row if isinstance(row, int) else row.cpu()[where]).tolist()
+    return {"name": name, "rows": rows, "max_abs_change": largest, "total_rows": count}
 
 
 def _bits(tensor: torch.Tensor) -> torch.Tensor:
@@ -315,16 +321,15 @@ def _sparse_problem(opt: torch.optim.Optimizer, group: dict) -> str | None:
 
 
 def _audit_sharing(model: nn.Module, sources: list[torch.Tensor]) -> list[Finding]:
-    from vecload.embedding import PretrainedEmbedding
-
     spans = [_span(t) for t in sources]
     found = []
     for prefix, module in model.named_modules():
         for name, tensor in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
             full = f"{prefix}.{name}" if prefix else name
-            can_write = tensor.requires_grad or getattr(module, "max_norm", None) is not None
-            if isinstance(module, PretrainedEmbedding):
-                can_write = can_write or name == "table"  # its non-pretrained rows are rewritten every lookup
+            # A PretrainedEmbedding's table is no parameter or buffer: its rows are written only where they are
+            # its own copy (copy=False shares a table only when no row of it is ever written).
+            can_write = tensor.requires_grad or (getattr(module, "max_norm", None) is not None
+                                                 and isinstance(module, (nn.Embedding, nn.EmbeddingBag)))
             if can_write and any(_overlaps(_span(tensor), span) for span in spans):
                 found.append(Finding("shared", full, "shares memory with a tensor you passed in "
                                      "(nn.Embedding.from_pretrained does not copy), and it can be written "

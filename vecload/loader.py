@@ -14,9 +14,10 @@ import torch
 
 import vecload.store as store
 from vecload._atomic import check_outputs
-from vecload.errors import Option, VecloadError, Wording
+from vecload._cast import cast_rows
+from vecload.errors import ArgumentError, Option, VecloadError, Wording
 from vecload._pth import is_converted
-from vecload.vectors import Vectors
+from vecload.vectors import Vectors, check_dtype
 
 if TYPE_CHECKING:
     from vecload.formats import Source
@@ -33,6 +34,8 @@ def load(
     engine: str | None = None,
     member: str | None = None,
     verify: bool = False,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
     **read_options: Any,
 ) -> Vectors:
     """Load vectors from a source file (GloVe, word2vec text or binary, fastText .vec) or a converted .pth.
@@ -43,6 +46,9 @@ def load(
         engine: ``"native"`` or ``"gensim"``.
         member: The member of a zip or tar archive.
         verify: For a converted file, hash every byte against the fingerprint.
+        device: Put the table there (``"cuda"``, ``"meta"``, ...), built chunk by chunk from the file.
+        dtype: ``torch.float16`` or ``torch.bfloat16`` for a narrower table in memory (the float32 rows are
+            rounded, chunk by chunk, without a second full float32 copy); such a table cannot be saved.
         **read_options: :class:`vecload.ReadOptions` fields (``limit``, ``keep``, ``unicode_errors``,
             ``duplicates``, ``nonfinite``, ``bad_rows``, ``progress``).
 
@@ -55,12 +61,16 @@ def load(
     """
     if member is None and is_converted(path):
         if format or engine or read_options:
-            raise VecloadError(f"{path}: is a converted file; format, engine and read options apply to sources")
-        return load_converted(path, verify=verify)
-    from vecload.formats import open_source
+            raise ArgumentError(f"{path}: is a converted file; format, engine and read options apply to sources")
+        vectors = load_converted(path, verify=verify)
+    else:
+        from vecload.formats import open_source
 
-    source = open_source(path, member, read_options.get("max_bytes"))
-    return _read(source, format, engine, read_options)
+        source = open_source(path, member, read_options.get("max_bytes"))
+        vectors = _read(source, format, engine, read_options)
+    if device is not None or dtype is not None:
+        vectors.vectors = cast_rows(vectors.vectors, dtype=check_dtype(dtype), device=device)
+    return vectors
 
 
 def convert(

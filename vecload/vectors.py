@@ -15,7 +15,11 @@ import torch
 
 import vecload.store as store
 from vecload._atomic import Writer
+from vecload._cast import cast_rows
 from vecload.errors import ArgumentError, IntegrityError
+
+#: The dtypes a table may have in memory (``dtype=`` of :func:`vecload.load`); a converted file is float32.
+DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -26,7 +30,8 @@ class Vectors:
 
     Args:
         tokens: One token per row, all distinct.
-        vectors: A float32 tensor ``[len(tokens), vector_size]``.
+        vectors: A float tensor ``[len(tokens), vector_size]``: float32 as read and stored, or float16 /
+            bfloat16 when loaded with ``dtype=`` (such a table cannot be saved: the converted file is float32).
         meta: Metadata (source, format, parse report, ...), as stored inside a converted file.
 
     Example:
@@ -36,9 +41,9 @@ class Vectors:
     """
 
     def __init__(self, tokens: list[str], vectors: torch.Tensor, meta: dict[str, Any] | None = None) -> None:
-        if not isinstance(vectors, torch.Tensor) or vectors.dtype != torch.float32 or vectors.dim() != 2:
+        if not isinstance(vectors, torch.Tensor) or vectors.dtype not in DTYPES or vectors.dim() != 2:
             got = f"{vectors.dtype} {tuple(vectors.shape)}" if isinstance(vectors, torch.Tensor) else type(vectors).__name__
-            raise ArgumentError(f"vectors must be a 2-D float32 tensor, got {got}")
+            raise ArgumentError(f"vectors must be a 2-D float32, float16 or bfloat16 tensor, got {got}")
         if vectors.shape[0] != len(tokens):
             raise ArgumentError(f"{len(tokens)} tokens for {vectors.shape[0]} rows")
         self.tokens = tokens
@@ -183,21 +188,27 @@ class Vectors:
         tokens, tensor = from_keyedvectors(kv)
         return cls(tokens, tensor, {"format": "gensim KeyedVectors"})
 
-    def to_embedding(self, freeze: bool = True, padding_idx: int | None = None, **kwargs: Any) -> nn.Embedding:
+    def to_embedding(self, freeze: bool = True, padding_idx: int | None = None, *,
+                     device: str | torch.device | None = None, dtype: torch.dtype | None = None,
+                     **kwargs: Any) -> nn.Embedding:
         """A plain ``nn.Embedding`` over these rows (``nn.Embedding.from_pretrained``, same arguments).
 
-        The module shares the table's storage only when that is safe (frozen, no ``max_norm``); otherwise it
-        gets its own copy, so training or ``max_norm``'s in-place renormalisation never changes these vectors.
+        The module shares the table's storage only when that is safe (frozen, no ``max_norm``, same dtype
+        and device); otherwise it gets its own copy, so training or ``max_norm``'s in-place renormalisation
+        never changes these vectors. A new dtype or device is built chunk by chunk from the (memory-mapped)
+        table, without a second full host copy.
 
         Args:
             freeze: Keep the weight out of training (``requires_grad=False``).
             padding_idx: As in ``nn.Embedding``.
+            device: Where the weight lives (default: the table's device).
+            dtype: ``torch.float32``, ``torch.float16`` or ``torch.bfloat16`` (default: the table's).
             **kwargs: ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``, as in ``nn.Embedding``.
         """
         from torch import nn
 
-        weight = self.vectors
-        if not freeze or kwargs.get("max_norm") is not None:
+        weight = cast_rows(self.vectors, dtype=check_dtype(dtype), device=device)
+        if weight is self.vectors and (not freeze or kwargs.get("max_norm") is not None):
             weight = weight.clone()
         return nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=padding_idx, **kwargs)
 
@@ -235,6 +246,16 @@ class Vectors:
         out = Path(path)
         vocab = Path(vocab_out) if vocab_out is not None else None
         # now describes what is on disk: count, dim, fingerprints
+        if self.vectors.dtype != torch.float32:
+            raise ArgumentError(f"{out}: a converted file stores float32 and these vectors are {self.vectors.dtype}; "
+                                f"save the table loaded without dtype=")
         self.meta = store.save(out, self.tokens, self.vectors, self.meta, force=force, progress=progress,
                                vocab_out=vocab, extra=extra, sources=sources)
         return out
+
+
+def check_dtype(dtype: object) -> torch.dtype | None:
+    """``dtype`` checked against :data:`DTYPES` (None: keep the table's)."""
+    if dtype is not None and dtype not in DTYPES:
+        raise ArgumentError(f"dtype must be one of torch.float32, torch.float16, torch.bfloat16, got {dtype!r}")
+    return dtype  # type: ignore[return-value]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from vecload.alignment.coverage import CoverageReport
 from vecload.errors import ArgumentError, IntegrityError
 from vecload.vectors import Vectors
+
+if TYPE_CHECKING:
+    from vecload.embedding import PretrainedEmbedding
 
 
 class Aligned(Vectors):
@@ -25,7 +28,7 @@ class Aligned(Vectors):
 
     Example:
         >>> a = Aligned.from_vectors(vecload.load("task.pth"))
-        >>> emb = a.to_embedding(freeze=False, padding_idx=a.pad_index)
+        >>> emb = a.to_embedding()  # found rows frozen, OOV rows and specials trained, the pad zero
     """
 
     @classmethod
@@ -69,6 +72,13 @@ class Aligned(Vectors):
         """A bool tensor, True for rows with no pretrained vector (every row but the pad and the rows found)."""
         steps = set(self.meta["align"]["steps"])
         return torch.tensor([o != "pad" and o not in steps for o in self.origins], dtype=torch.bool)
+
+    def to_embedding(self, freeze: bool = True, **kwargs: Any) -> PretrainedEmbedding:  # type: ignore[override]
+        """A :class:`vecload.PretrainedEmbedding` whose found rows are frozen and whose OOV rows and specials
+        train, the pad row zero: :meth:`PretrainedEmbedding.from_aligned` (same arguments)."""
+        from vecload.embedding import PretrainedEmbedding
+
+        return PretrainedEmbedding.from_aligned(self, freeze=freeze, **kwargs)
 
     def __repr__(self) -> str:
         report = self.coverage

@@ -29,21 +29,22 @@ def check_frozen(model_path: str | None, vectors_path: str | None, as_json: bool
     """
     from dataclasses import asdict
 
-    import vecload.checks as checks
+    import vecload.freeze_matrix as freeze_matrix
+    import vecload.saved_check as saved_check
 
     if (model_path is None) != (vectors_path is None):
         raise click.UsageError("--model and --vectors go together")
     if model_path is None:
-        cells = checks.check_frozen_matrix()
+        cells = freeze_matrix.check_frozen_matrix()
         if as_json:
             _out(json.dumps([{**asdict(cell), "sound": cell.sound} for cell in cells], indent=2))
         elif not quiet:
-            _out(checks.format_matrix(cells))
+            _out(freeze_matrix.format_matrix(cells))
         return
-    result = checks.check_saved_model(model_path, vectors_path)
+    result = saved_check.check_saved_model(model_path, vectors_path)
     if as_json:
         _out(json.dumps({**asdict(result), "untouched": result.untouched}, indent=2))
     elif not quiet:
-        _out(checks.format_saved(result, model_path, vectors_path))
+        _out(saved_check.format_saved(result, model_path, vectors_path))
     if not result.untouched:
         sys.exit(1)
