@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import random
 import signal
 import subprocess
@@ -465,3 +466,19 @@ def test_aligned_convert_writes_one_file_plus_the_named_extras(tmp_path: Path) -
     assert code == 0, output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pth", "a.tokens", "r.json", "task.txt"]
     assert tokens.read_text(encoding="utf-8") == "<pad>\n<unk>\nof\nzzz\n" == "".join(t + "\n" for t in vecload.load(out).tokens)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_force_never_replaces_a_device_or_a_pipe(tmp_path: Path, kind: str) -> None:
+    """-o FIFO --force (or a device node, as /dev/null) is refused: renaming over it would destroy it."""
+    target = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        try:
+            os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("creating a device node needs root")
+    with pytest.raises(VecloadError, match=r"is not a regular file \(a device or a pipe\?\).*refuses even with force"):
+        vecload.convert(FIXTURES / "tiny.glove.txt", target, force=True)
+    assert not target.is_file() and (target.is_fifo() or target.is_char_device())

@@ -82,6 +82,10 @@ def check_outputs(targets: Sequence[Path], force: bool, sources: Sequence[Path] 
                 f"links", fix=_FORCE_LINK)
         if target.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a directory; name a file to write", str(target))
+        if not os.path.islink(target) and target.exists() and not target.is_file():
+            # a device or a pipe: renaming over it would destroy it (-o /dev/null --force as root)
+            raise VecloadError(f"{target}: is not a regular file (a device or a pipe?); vecload writes a file "
+                               f"and renames it into place, which would replace it", fix=_NOT_EVEN_FORCE)
         if target.exists() and not force:
             raise OutputExistsError(f"{target}: already exists", fix=_FORCE)
 
