@@ -105,6 +105,8 @@ def test_text_values_are_the_shortest_that_read_back() -> None:
     ("glove", "new york", 0, "first row"),
     ("glove", "x 1.5", 1, "followed by numbers"),
     ("projector", "a\tb", 1, "tab"),
+    ("word2vec-binary", "a\rb", 1, "control character"),
+    ("word2vec-binary", "\x00x", 0, "control character"),
 ])
 def test_refusals_name_the_row_and_the_token(tmp_path: Path, fmt: str, token: str, row: int, says: str) -> None:
     """What a reader would read differently is refused before writing, naming row and token; nothing is written."""
@@ -114,7 +116,22 @@ def test_refusals_name_the_row_and_the_token(tmp_path: Path, fmt: str, token: st
     with pytest.raises(VecloadError, match=f"^{out}: row {row}, token {re.escape(repr(token))}: .*{says}") as info:
         export(vecload.Vectors(tokens, torch.zeros(2, 3)), out, format=fmt)
     assert "nothing was written" in str(info.value)
-    assert not out.exists() or not any(out.iterdir())
+    assert not out.exists()  # a projector folder is made only once the table is read and checked
+
+
+def test_words_split_on_newlines_only_and_repeats_are_refused(tmp_path: Path) -> None:
+    """A words file is split on newlines only (a token may hold U+0085); a table with a repeated token is
+    refused, since it would read back shorter; the words file is never an output."""
+    table = vecload.Vectors(["a", "b", "a\x85b"], torch.tensor([[1.0], [2.0], [3.0]]))
+    words = tmp_path / "w.txt"
+    words.write_text("a\x85b\r\n", encoding="utf-8")
+    export(table, tmp_path / "o.txt", words=words)
+    assert vecload.load(tmp_path / "o.txt").tokens == ["a\x85b"]
+    with pytest.raises(VecloadError, match="is the source being read"):
+        export(table, words, words=words, format="glove", force=True)
+    with pytest.raises(VecloadError, match=r"d\.txt: the tokens are not distinct.*nothing was written"):
+        export(vecload.Vectors(["a", "a"], torch.eye(2)), tmp_path / "d.txt")
+    assert not (tmp_path / "d.txt").exists()
 
 
 def test_nonfinite_rows_are_refused_unless_kept(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from vecload.formats.export import (
     write_vectors,
 )
 from vecload.loader import load, source_paths
+from vecload.store import distinct
 from vecload.vectors import Vectors
 
 #: How many rows the projector gets by default (the browser's projector slows down past that).
@@ -72,7 +73,8 @@ def export(
         force: Overwrite existing outputs (never the source).
         nonfinite: ``"error"`` refuses rows with NaN or Inf; ``"keep"`` writes them.
         words: Only the rows of these words, one per line, in that order (any format).
-        limit: Only the first ``limit`` rows (for ``projector``, 10,000 unless given).
+        limit: Only the first ``limit`` rows (for ``projector``, 10,000 unless given); of a source file, the
+            first ``limit`` rows read, as ``vecload.load(..., limit=)`` counts them (repeats included).
         progress: Show a tqdm bar while writing.
         **read_options: As for :func:`vecload.load`, when ``table`` is a source file.
 
@@ -96,13 +98,21 @@ def export(
         limit = PROJECTOR_LIMIT
     wanted = _words(Path(words)) if words is not None else None  # a missing file fails before a long read
     targets = _targets(out, fmt)
-    protected = source_paths(table) if not isinstance(table, Vectors) else ()
-    check_outputs(targets, force, protected)
+    protected = (*(source_paths(table) if not isinstance(table, Vectors) else ()),
+                 *((Path(words),) if words is not None else ()))
+    folder = Path(out) if fmt == "projector" else None
+    # a projector folder that does not exist yet is made once the table is read, never for a failed read
+    check_outputs(targets if folder is None or folder.is_dir() else [folder], force, protected)
     if limit is not None and not isinstance(table, Vectors) and not is_converted(table):
         read_options.setdefault("limit", limit)  # a source: read only the rows written
     vectors = table if isinstance(table, Vectors) else open_table(table, progress=progress, **read_options)
     tokens, array = _rows(vectors, wanted, limit)
     check_table(tokens, array, fmt, nonfinite, "standard output" if not targets else str(out))
+    if not distinct(tokens):
+        raise VecloadError(f"{'standard output' if not targets else out}: the tokens are not distinct, so the "
+                           f"written table would read back shorter; nothing was written")
+    if folder is not None:
+        folder.mkdir(exist_ok=True)
     if not targets:
         write_vectors(sys.stdout.buffer, tokens, array, fmt, progress=progress)
         sys.stdout.buffer.flush()
@@ -161,15 +171,14 @@ def _targets(out: str | os.PathLike[str], fmt: str) -> list[Path]:
         return [path]
     if path.exists() and not path.is_dir():
         raise VecloadError(f"{path}: is a file; the projector writes a folder (tensors.tsv, metadata.tsv)")
-    if not path.parent.is_dir():
-        raise VecloadError(f"{path}: directory {path.parent} does not exist; create it first; nothing was read")
-    path.mkdir(exist_ok=True)
     return [path / "tensors.tsv", path / "metadata.tsv", path / "projector_config.pbtxt"]
 
 
 def _words(path: Path) -> list[str]:
-    """The words of a ``words`` file, one a line, in order, each once; blank lines skipped."""
-    return [word for word in dict.fromkeys(path.read_text(encoding="utf-8").splitlines()) if word]
+    """The words of a ``words`` file, one a line (split on newlines only, as task vocabularies are: tokens
+    may hold other line-breaking characters), in order, each once; blank lines skipped."""
+    lines = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8").split("\n")]
+    return [word for word in dict.fromkeys(lines) if word]
 
 
 def _rows(vectors: Vectors, words: list[str] | None, limit: int | None) -> tuple[list[str], np.ndarray]:

@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 import bz2
 import gzip
 import lzma
@@ -196,6 +198,12 @@ def _blocks(count: int, progress: bool) -> Iterator[tuple[int, int]]:
             bar.update(stop - start)
 
 
+#: Control characters a word2vec binary token may not hold (format detection takes them for misaligned
+#: records; a tab is fine).
+_CONTROL_IN_TOKEN = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL_OK = Wording("a text format keeps it: {}", Option("format", "glove"))
+
+
 def _token_problem(token: object, row: int, fmt: str) -> tuple[str, Wording | None] | None:
     """Why ``token`` (at ``row``) cannot be written in ``fmt`` so that readers get it back, or None."""
     if not isinstance(token, str) or not token:
@@ -214,6 +222,9 @@ def _token_problem(token: object, row: int, fmt: str) -> tuple[str, Wording | No
     if fmt != "glove":
         if " " in token:
             return f"holds a space, which {fmt} readers (gensim, word2vec) split on", _SPACES_OK
+        if fmt == "word2vec-binary" and _CONTROL_IN_TOKEN.search(token):
+            return ("holds a control character (CR, NUL, ...), which makes a binary record look misaligned to "
+                    "format detection", _CONTROL_OK)
         return None
     if row == 0 and token.startswith("\ufeff"):
         return "starts with U+FEFF, which readers drop as a byte-order mark at the start of a file", None
