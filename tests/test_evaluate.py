@@ -75,3 +75,19 @@ def test_cli_eval_json_and_text(tmp_path) -> None:
     assert result.exit_code == 0 and result.stdout.splitlines()[1].startswith("wordsim353.tsv ")
     assert "questions-words.txt" in result.stdout
     assert CliRunner().invoke(main, ["eval", src, "--restrict-vocab", "0"]).exit_code == 2
+
+
+def test_one_known_pair_a_single_path_and_a_file_without_sections(tmp_path) -> None:
+    """One pair with both words known gives no correlation and the true OOV share (gensim raises); a single
+    path is one file, not its characters; an analogy file without ': section' lines is a clear error."""
+    table = vecload.load(datapath("lee_fasttext.vec"))
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("the\tand\t5\nzzqx\tthe\t3\n", encoding="utf-8")
+    result = evaluate(table, similarity=pairs, analogies=False)["similarity"]
+    assert result == [{"file": str(pairs), "pairs": 2, "scored": 1, "spearman": None, "pearson": None, "oov": 0.5}]
+    questions = tmp_path / "questions.txt"
+    questions.write_text("the and of to\n", encoding="utf-8")
+    with pytest.raises(vecload.VecloadError, match=r"questions\.txt: is not an analogy file gensim reads"):
+        evaluate(table, similarity=[pairs], analogies=questions)
+    with pytest.raises(vecload.ArgumentError, match="similarity must be a path or a list of paths"):
+        evaluate(table, similarity=3)

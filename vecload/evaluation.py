@@ -59,8 +59,14 @@ def evaluate(
     from vecload.loader import load
     from vecload.vectors import Vectors
 
-    if restrict_vocab < 1:
-        raise ArgumentError(f"restrict_vocab must be at least 1, got {restrict_vocab}")
+    if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, int) or restrict_vocab < 1:
+        raise ArgumentError(f"restrict_vocab must be a whole number of at least 1, got {restrict_vocab!r}")
+    if not isinstance(table, (Vectors, str, os.PathLike)):
+        raise ArgumentError(f"table must be a path or vecload.Vectors, got {type(table).__name__}")
+    if isinstance(similarity, (str, os.PathLike)):
+        similarity = [similarity]  # one file
+    if similarity is not None and not all(isinstance(p, (str, os.PathLike)) for p in similarity):
+        raise ArgumentError(f"similarity must be a path or a list of paths, got {similarity!r}")
     vectors = table if isinstance(table, Vectors) else load(table)
     kv = to_keyedvectors(vectors.tokens, vectors.vectors)
     pair_files = [Path(p) for p in similarity] if similarity is not None else [_gensim_data(n) for n in SIMILARITY_SETS]
@@ -76,16 +82,23 @@ def _pairs(kv: Any, path: Path, restrict_vocab: int, case_insensitive: bool) -> 
     """gensim's ``evaluate_word_pairs`` on one file, as a dict (no correlation when no pair is known)."""
     if not path.is_file():
         raise FileNotFoundError(2, "No such file", str(path))
-    pairs = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
-                if line and not line.startswith("#") and len(line.split("\t")) == 3)
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#") and len(line.split("\t")) == 3]
+    pairs = len(rows)
     if not pairs:
         raise VecloadError(f"{path}: holds no tab-separated 'word1 word2 score' lines ('#' starts a comment)")
-    found = {"file": str(path), "pairs": pairs, "scored": 0, "spearman": None, "pearson": None, "oov": 1.0}
+    fold = str.upper if case_insensitive else str  # as gensim compares them
+    vocab = {fold(token) for token in kv.index_to_key[:restrict_vocab]}
+    known = sum(1 for a, b, _ in rows if fold(a) in vocab and fold(b) in vocab)
+    found = {"file": str(path), "pairs": pairs, "scored": known, "spearman": None, "pearson": None,
+             "oov": (pairs - known) / pairs}
+    if known < 2:  # no correlation of fewer than two pairs (gensim raises)
+        return found
     try:
         pearson, spearman, oov = kv.evaluate_word_pairs(str(path), restrict_vocab=restrict_vocab,
                                                         case_insensitive=case_insensitive)
-    except ValueError:  # gensim: no pair has both words in the table; the share out of vocabulary says it
-        return found
+    except ValueError as exc:
+        raise VecloadError(f"{path}: gensim could not score its pairs ({exc})") from exc
     return {**found, "scored": round(pairs * (1 - oov / 100)), "spearman": float(spearman[0]),
             "pearson": float(pearson[0]), "oov": float(oov) / 100}
 
@@ -111,6 +124,9 @@ def _analogies(kv: Any, path: Path, restrict_vocab: int, case_insensitive: bool,
                                                          case_insensitive=case_insensitive)
         except ZeroDivisionError as exc:  # gensim: a file of no questions
             raise VecloadError(f"{path}: holds no analogy questions") from exc
+        except ValueError as exc:  # gensim: questions before any ': section' line, and the like
+            raise VecloadError(f"{path}: is not an analogy file gensim reads ({exc}); it holds ': section' "
+                               f"lines, each followed by questions of four words") from exc
         finally:
             del kv.most_similar
     total = sections[-1]
