@@ -65,7 +65,8 @@ def evaluate(
         raise ArgumentError(f"table must be a path or vecload.Vectors, got {type(table).__name__}")
     if isinstance(similarity, (str, os.PathLike)):
         similarity = [similarity]  # one file
-    if similarity is not None and not all(isinstance(p, (str, os.PathLike)) for p in similarity):
+    if similarity is not None and (not isinstance(similarity, (list, tuple))
+                                   or not all(isinstance(p, (str, os.PathLike)) for p in similarity)):
         raise ArgumentError(f"similarity must be a path or a list of paths, got {similarity!r}")
     vectors = table if isinstance(table, Vectors) else load(table)
     kv = to_keyedvectors(vectors.tokens, vectors.vectors)
