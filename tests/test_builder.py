@@ -36,13 +36,17 @@ def test_blocks_and_reservations_give_the_same_table(block_bytes: int, expected_
 
 
 def test_filter_nonfinite_and_repeats_in_one_chunk() -> None:
-    """keep drops rows (reported), NaN rows are kept and reported, repeats after them are dropped."""
+    """keep drops rows (reported), repeats are dropped, and only NaN rows the table keeps are reported."""
     builder = TableBuilder("t.vec", "word2vec", 2, ReadOptions(keep=lambda t: t != "x"))
-    rows = np.array([[1, 1], [np.nan, 2], [3, 3], [4, 4]], dtype=np.float32)
-    builder.add_chunk(["a", "x", "b", "a"], rows, [2, 3, 4, 5])
+    rows = np.array([[1, 1], [np.nan, 2], [np.inf, 3], [np.nan, 4], [5, 5]], dtype=np.float32)
+    builder.add_chunk(["a", "x", "b", "a", "c"], rows, [2, 3, 4, 5, 6])
     table = builder.finish()
-    assert table.tokens == ["a", "b"] and table.vectors.tolist() == [[1, 1], [3, 3]]
+    assert table.tokens == ["a", "b", "c"] and table.vectors[[0, 2]].tolist() == [[1, 1], [5, 5]]
     assert (table.report.filtered, table.report.nonfinite, table.report.duplicates) == (1, 1, 1)
+    assert table.report.examples["nonfinite"] == [["b", 4]]
+    strict = TableBuilder("t.vec", "word2vec", 2, ReadOptions(keep=lambda t: t != "x", nonfinite="error"))
+    strict.add_chunk(["a", "x"], rows[:2], [2, 3])  # the NaN row is filtered out: nothing to refuse
+    assert strict.finish().tokens == ["a"]
 
 
 def test_the_first_refused_row_in_file_order_is_the_error() -> None:

@@ -83,9 +83,10 @@ class TableBuilder:
         if self.options.on_rows is not None:
             self.options.on_rows(rows)
         where = where.tolist() if isinstance(where, np.ndarray) else list(where)
-        bad = np.flatnonzero(~np.isfinite(rows).all(axis=1)).tolist()
         candidates = self._filter(tokens, where)
         selected, repeats = self._new_tokens(tokens, candidates)
+        finite = np.isfinite(rows).all(axis=1)
+        bad = [i for i in selected if not finite[i]]  # only rows the table keeps are reported or refused
         self._raise_first_error(tokens, where, bad, repeats)
         report = self.report
         for i in bad:
