@@ -546,3 +546,16 @@ def test_cli_align_flags_without_vocab_are_a_usage_error(tmp_path: Path) -> None
     assert one.exit_code == 2 and "Error: --seed only applies when aligning" in one.output and "leave it out" in one.output
     plain = CliRunner().invoke(main, ["convert", str(VEC), "-o", str(out), "-q"])
     assert plain.exit_code == 0 and out.exists()
+
+
+@pytest.mark.parametrize("oov", ["mean", "normal", "uniform"])
+def test_oov_rows_equal_for_a_file_with_repeats_its_converted_copy_and_vectors(tmp_path: Path, oov: str) -> None:
+    """A repeated token counts once in the OOV statistics, as in the converted table (which holds it once):
+    the file, the .pth and the table in memory give bit-identical aligned tables."""
+    source = tmp_path / "al.txt"
+    source.write_text("the 1 2\nThe 3 4\ncat 5 6\nthe 100 200\nDog 7 8\nbig 1000 -1000\n", encoding="utf-8")
+    converted = vecload.convert(source, tmp_path / "al.pth")
+    tables = [vecload.align(src, ["the", "zzz", "cat"], oov=oov) for src in (source, converted, vecload.load(source))]
+    for other in tables[1:]:
+        assert np.array_equal(bits(other.vectors.numpy()), bits(tables[0].vectors.numpy()))
+        assert other.meta["align"]["oov_init"]["stats_rows"] == tables[0].meta["align"]["oov_init"]["stats_rows"] == 5

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from array import array
 from typing import Any
 
 import numpy as np
@@ -90,9 +91,18 @@ def _align_file(path: str | os.PathLike[str], task: TaskRows, opts: AlignOptions
     lookup = Lookup(lookup_chain(opts.rows.lookup), task.task)
     stats = RowStats() if OOV_METHODS[opts.rows.oov].uses_stats else None
     src = open_source(path, member, opts.read.max_bytes)
-    read = dataclasses.replace(opts.read, keep=lookup.source_filter(), on_rows=stats.add if stats else None)
+    wanted = lookup.source_filter()
+    hashes = array("q")  # every row's token hash, in file order: the statistics count a token once
+
+    def keep(token: str) -> bool:
+        hashes.append(hash(token))
+        return wanted(token)
+
+    read = dataclasses.replace(opts.read, keep=keep if stats else wanted, on_rows=stats.add if stats else None)
     model = _subword_model(src, opts, format, engine)
     table = model.table(read) if model is not None else read_table(src, format=format, engine=engine, options=read)
+    if stats is not None and _repeats(hashes):
+        stats = _first_rows_stats(src, format, engine, opts.read, model, hashes)
     recorded = {f.name: getattr(opts.read, f.name) for f in dataclasses.fields(ReadOptions)
                 if f.name not in ("keep", "on_rows", "progress")}
     meta: dict[str, Any] = {
@@ -108,6 +118,32 @@ def _align_file(path: str | os.PathLike[str], task: TaskRows, opts: AlignOptions
         check.against_file(src, format=format, engine=engine, options=opts.read)
     aligned.meta["align"]["self_check"] = check.summary()
     return aligned
+
+
+def _repeats(hashes: array) -> bool:
+    """True when some token hash comes twice (a repeated token, or, once in about 10**12 files, two tokens
+    whose 64-bit hashes are equal: then the later one's row is left out of the statistics)."""
+    keys = np.frombuffer(hashes, dtype=np.int64)
+    return len(np.unique(keys)) != len(keys)
+
+
+def _first_rows_stats(src: Any, format: str | None, engine: str | None, read: ReadOptions, model: Any,
+                      hashes: array) -> RowStats:
+    """The statistics over the first row of each token, as a converted table (which holds each token once)
+    or a table in memory gives them: a second read of a file whose tokens repeat."""
+    keys = np.frombuffer(hashes, dtype=np.int64)
+    first = np.zeros(len(keys), dtype=bool)
+    first[np.unique(keys, return_index=True)[1]] = True
+    stats, position = RowStats(), [0]
+
+    def add_first(rows: np.ndarray) -> None:
+        start = position[0]
+        position[0] += len(rows)
+        stats.add(rows[first[start : position[0]]])
+
+    again = dataclasses.replace(read, keep=lambda token: False, on_rows=add_first, progress=False)
+    model.table(again) if model is not None else read_table(src, format=format, engine=engine, options=again)
+    return stats
 
 
 def _subword_model(src: Any, opts: AlignOptions, format: str | None, engine: str | None) -> Any:
