@@ -179,3 +179,29 @@ def test_empty_table_round_trips(tmp_path: Path) -> None:
     out = vecload.Vectors([], torch.zeros(0, 3)).save(tmp_path / "e.pth")
     loaded = vecload.load(out, verify=True)
     assert loaded.tokens == [] and tuple(loaded.vectors.shape) == (0, 3)
+
+
+def test_bad_arguments_are_argument_errors_and_missing_tokens_token_not_found(tmp_path: Path) -> None:
+    """Every bad argument is an ArgumentError (a ValueError too); a missing token is TokenNotFound, which is
+    also a KeyError as gensim's lookups raise; both are VecloadErrors."""
+    vectors = vecload.load(FIXTURES / "tiny.w2v.txt")
+    with pytest.raises(vecload.TokenNotFound, match=r"^'zzqx' is not in the vocabulary \(4 tokens\)$") as missing:
+        vectors["zzqx"]
+    assert isinstance(missing.value, KeyError) and isinstance(missing.value, vecload.VecloadError)
+    calls = {
+        "look up a token or a list of tokens, got int": lambda: vectors[0],
+        "a token is a str, got list": lambda: vectors.get_index(["x"]),
+        "topn must be a whole number of at least 1": lambda: vectors.most_similar(vectors.tokens[0], topn=0),
+        "freeze must be True or False": lambda: vectors.to_embedding(freeze="no"),
+        "padding_idx must be a row number of the 4 rows": lambda: vectors.to_embedding(padding_idx=4),
+        "expected a path .str or os.PathLike., got NoneType": lambda: vecload.load(None),
+        "expected a path .str or os.PathLike., got int": lambda: vecload.convert(3),
+        "keep must be a function of a token": lambda: vecload.load(FIXTURES / "tiny.w2v.txt", keep=5),
+        "limit must be a whole number of at least 1, got '5'": lambda: vecload.export(vectors, tmp_path / "x.txt",
+                                                                                      limit="5"),
+    }
+    for message, call in calls.items():
+        with pytest.raises(vecload.ArgumentError, match=message):
+            call()
+    assert ["a"] not in vectors and 0 not in vectors
+    assert list(tmp_path.iterdir()) == []

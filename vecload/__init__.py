@@ -15,6 +15,7 @@ from vecload.errors import (
     IntegrityError,
     OutputExistsError,
     ParseError,
+    TokenNotFound,
     VecloadError,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "IntegrityError",
     "OutputExistsError",
     "ParseError",
+    "TokenNotFound",
     "VecloadError",
     "__version__",
     *_LAZY,

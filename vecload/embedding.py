@@ -31,7 +31,7 @@ from torch import nn
 from vecload import _embedding_state as state
 from vecload._cast import cast_rows
 from vecload._embedding_lookup import clip, lookup_compiled, lookup_eager, renorm_
-from vecload.errors import ArgumentError
+from vecload.errors import ArgumentError, TokenNotFound
 
 if TYPE_CHECKING:
     from vecload.vectors import Vectors
@@ -167,13 +167,13 @@ class PretrainedEmbedding(nn.Module):
         """The row of ``key`` (gensim's name); ``default`` when it has none and a default is given.
 
         Raises:
-            KeyError: The token is not in the embedding and no default was given.
+            TokenNotFound: The token is not in the embedding and no default was given (a ``KeyError``).
         """
         if self._stoi is None:  # built on first use: a 400k-token dict is 37 MiB a lookup-only user never needs
             self._stoi = state.token_index(self.tokens, self.num_specials, self.num_pretrained)
         row = self._stoi.get(key, default)
         if row is None:
-            raise KeyError(f"{key!r} is not in this embedding ({self.num_embeddings} rows)")
+            raise TokenNotFound(f"{key!r} is not in this embedding ({self.num_embeddings} rows)")
         return row
 
     def __contains__(self, token: object) -> bool:

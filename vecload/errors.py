@@ -9,7 +9,8 @@ the CLI turns each into a one-paragraph message::
     ├── IntegrityError            a converted file is damaged, unsafe, or does not match its vocabulary
     ├── OutputExistsError         an output exists and ``force`` was not given
     ├── FrozenTableModified       a tensor that should be frozen changed during training
-    └── ArgumentError             a bad argument or option value (also a ``ValueError``)
+    ├── ArgumentError             a bad argument or option value (also a ``ValueError``)
+    └── TokenNotFound             a token is not in the table (also a ``KeyError``, as a dict's missing key)
 
 Paths are the exception: a missing or unreadable file raises ``FileNotFoundError`` / ``PermissionError``
 (``OSError``), as ``open`` does.
@@ -148,6 +149,13 @@ class OutputExistsError(VecloadError):
 
 class ArgumentError(VecloadError, ValueError):
     """An argument or option has a value vecload cannot use; the message names it and what is allowed."""
+
+
+class TokenNotFound(VecloadError, KeyError):
+    """A token is not in the table or embedding; also a ``KeyError``, as gensim's and a dict's lookups raise."""
+
+    def __str__(self) -> str:
+        return self.render()  # KeyError would show the message's repr
 
 
 class FrozenTableModified(VecloadError):

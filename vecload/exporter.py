@@ -92,8 +92,11 @@ def export(
     fmt = export_format(out, format)
     if words is not None and limit is not None:
         raise ArgumentError("give words or limit, not both")
-    if limit is not None and limit < 1:
-        raise ArgumentError(f"limit must be at least 1, got {limit}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ArgumentError(f"limit must be a whole number of at least 1, got {limit!r}")
+    if not isinstance(table, (Vectors, str, os.PathLike)) or not isinstance(out, (str, os.PathLike)):
+        raise ArgumentError(f"export(table, out) takes a path or vecload.Vectors and an output path, got "
+                            f"{type(table).__name__} and {type(out).__name__}")
     if fmt == "projector" and limit is None and words is None:
         limit = PROJECTOR_LIMIT
     wanted = _words(Path(words)) if words is not None else None  # a missing file fails before a long read

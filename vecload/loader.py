@@ -59,6 +59,7 @@ def load(
         >>> v = vecload.load("glove.6B.50d.txt")
         >>> emb = v.to_embedding(freeze=True)
     """
+    _check_path(path)
     if member is None and is_converted(path):
         if format or engine or read_options:
             raise ArgumentError(f"{path}: is a converted file; format, engine and read options apply to sources")
@@ -111,6 +112,7 @@ def convert(
     Example:
         >>> vecload.convert("glove.6B.50d.txt")  # -> glove.6B.50d.pth
     """
+    _check_path(src)
     extra = (Path(vocab_out),) if vocab_out is not None else ()
     source, target = prepare_output(src, out, member, force, extra, max_bytes=read_options.get("max_bytes"))
     vectors = _read(source, format, engine, read_options, refuse_empty=True)
@@ -127,6 +129,12 @@ def _read(source: Source, format: str | None, engine: str | None, read_options: 
     if refuse_empty and not table.tokens:
         raise _no_rows(source, table, read_options.get("limit"))
     return from_table(table, source, _recorded_options(format, engine, read_options))
+
+
+def _check_path(path: object) -> None:
+    """A path is a str or an os.PathLike (a KeyedVectors, say, is not: see ``Vectors.from_keyedvectors``)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError(f"expected a path (str or os.PathLike), got {type(path).__name__}")
 
 
 def default_output(source: Source) -> Path:

@@ -16,7 +16,7 @@ import torch
 import vecload.store as store
 from vecload._atomic import Writer
 from vecload._cast import cast_rows
-from vecload.errors import ArgumentError, IntegrityError
+from vecload.errors import ArgumentError, IntegrityError, TokenNotFound
 
 #: The dtypes a table may have in memory (``dtype=`` of :func:`vecload.load`); a converted file is float32.
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -77,14 +77,16 @@ class Vectors:
         """The row of ``key``, or ``default`` when given and the key is missing.
 
         Raises:
-            KeyError: The key is missing and no default was given.
+            TokenNotFound: The key is missing and no default was given (a ``KeyError``).
         """
+        if not isinstance(key, str):
+            raise ArgumentError(f"a token is a str, got {type(key).__name__} {key!r}")
         row = self.key_to_index.get(key)
         if row is not None:
             return row
         if default is not None:
             return default
-        raise KeyError(f"{key!r} is not in the vocabulary ({len(self)} tokens)")
+        raise TokenNotFound(f"{key!r} is not in the vocabulary ({len(self)} tokens)")
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -93,16 +95,18 @@ class Vectors:
         return iter(self.tokens)
 
     def __contains__(self, token: object) -> bool:
-        return token in self.key_to_index
+        return isinstance(token, str) and token in self.key_to_index
 
     def __getitem__(self, keys: str | Sequence[str]) -> torch.Tensor:
         """The vector of one token, or a ``[len(keys), vector_size]`` tensor for a list of tokens.
 
         Raises:
-            KeyError: A token is missing (see :meth:`get_vecs_by_tokens` for a default instead).
+            TokenNotFound: A token is missing (a ``KeyError``; see :meth:`get_vecs_by_tokens` for a default).
         """
         if isinstance(keys, str):
             return self.vectors[self.get_index(keys)]
+        if not isinstance(keys, (list, tuple)):
+            raise ArgumentError(f"look up a token or a list of tokens, got {type(keys).__name__} {keys!r}")
         return self.vectors[[self.get_index(key) for key in keys]]
 
     def get_vecs_by_tokens(self, tokens: str | Sequence[str], default: torch.Tensor | None = None) -> torch.Tensor:
@@ -141,7 +145,7 @@ class Vectors:
         scored in blocks, never normalised as a whole.
 
         Raises:
-            KeyError: A query word is missing.
+            TokenNotFound: A query word is missing (a ``KeyError``).
 
         Example:
             >>> vectors.most_similar("king")[:2]; vectors.most_similar(["king", "woman"], ["man"], topn=1)
@@ -152,6 +156,8 @@ class Vectors:
         neg = [negative] if isinstance(negative, str) else list(negative)
         if not pos and not neg:
             raise ArgumentError("give at least one positive or negative word")
+        if isinstance(topn, bool) or not isinstance(topn, int) or topn < 1:
+            raise ArgumentError(f"topn must be a whole number of at least 1, got {topn!r}")
         found = neighbors.most_similar(self.vectors, [self.get_index(w) for w in pos],
                                        [self.get_index(w) for w in neg], topn)
         return [(self.tokens[row], score) for row, score in found]
@@ -160,7 +166,7 @@ class Vectors:
         """The cosine similarity of two tokens (gensim's ``similarity``).
 
         Raises:
-            KeyError: A token is missing.
+            TokenNotFound: A token is missing (a ``KeyError``).
         """
         from vecload import neighbors
 
@@ -207,6 +213,11 @@ class Vectors:
         """
         from torch import nn
 
+        if not isinstance(freeze, bool):
+            raise ArgumentError(f"freeze must be True or False, got {freeze!r}")
+        if padding_idx is not None and (isinstance(padding_idx, bool) or not isinstance(padding_idx, int)
+                                        or not -len(self) <= padding_idx < len(self)):
+            raise ArgumentError(f"padding_idx must be a row number of the {len(self)} rows, got {padding_idx!r}")
         weight = cast_rows(self.vectors, dtype=check_dtype(dtype), device=device)
         if weight is self.vectors and (not freeze or kwargs.get("max_norm") is not None):
             weight = weight.clone()

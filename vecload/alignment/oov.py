@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vecload.errors import Option, VecloadError, Wording
+from vecload.errors import ArgumentError, Option, VecloadError, Wording
 
 if TYPE_CHECKING:
     from vecload.alignment.options import RowOptions
@@ -205,8 +205,8 @@ def _subword(request: OovRequest) -> OovRows:
     from vecload.formats.ngrams import subword_rows
 
     if request.model is None:
-        raise VecloadError("oov='subword' builds rows from a fastText model: the source must be a fastText .bin "
-                           "file", fix=Wording("or choose another method, e.g. {}", Option("oov", "normal")))
+        raise ArgumentError("oov='subword' builds rows from a fastText model: the source must be a fastText .bin "
+                            "file", fix=Wording("or choose another method, e.g. {}", Option("oov", "normal")))
     out = np.empty((len(request.tokens), request.dim), dtype=np.float32)
     built, found = subword_rows(request.model, request.tokens[request.specials :])
     found = np.concatenate([np.zeros(request.specials, dtype=bool), found])

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vecload.errors import ArgumentError
 from vecload.formats.builder import TableBuilder
 from vecload.formats.fasttext_layout import FASTTEXT_FORMAT
 from vecload.formats.table import ReadOptions, Table
@@ -76,7 +77,11 @@ def ngram_buckets(word: str, minn: int, maxn: int, bucket: int) -> list[int]:
         return []
     from gensim.models.fasttext import ft_ngram_hashes
 
-    return ft_ngram_hashes(word, minn, maxn, bucket)
+    try:
+        return ft_ngram_hashes(word, minn, maxn, bucket)
+    except UnicodeEncodeError:
+        raise ArgumentError(f"{word!r} cannot be encoded as UTF-8 (it holds a lone surrogate), so it has no "
+                            f"fastText n-grams") from None
 
 
 def model_table(model: FastTextModel, options: ReadOptions) -> Table:

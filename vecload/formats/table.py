@@ -233,6 +233,10 @@ class ReadOptions:
             raise ArgumentError(f"limit must be a whole number >= 0, got {self.limit!r}")
         if self.max_bytes is not None and (not isinstance(self.max_bytes, int) or self.max_bytes < 1):
             raise ArgumentError(f"max_bytes must be a whole number >= 1, got {self.max_bytes!r}")
+        for name in ("keep", "on_rows"):
+            if getattr(self, name) is not None and not callable(getattr(self, name)):
+                raise ArgumentError(f"{name} must be a function of a token (a set's __contains__ works), got "
+                                    f"{type(getattr(self, name)).__name__}")
         for name, allowed in READ_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ArgumentError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {getattr(self, name)!r}")
