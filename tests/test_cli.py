@@ -106,3 +106,11 @@ def test_usage_error_is_exit_2() -> None:
     """A bad option is a usage error (exit 2), as click reports it."""
     code, _ = run("convert", str(FIXTURES / "tiny.vec"), "--format", "nope")
     assert code == 2
+
+
+def test_convert_to_standard_output_is_a_usage_error(tmp_path: Path, monkeypatch) -> None:
+    """`-o -` names standard output, where a binary .pth does not go: exit 2, and no file named '-'."""
+    monkeypatch.chdir(tmp_path)
+    code, output = run("convert", str(FIXTURES / "tiny.vec"), "-o", "-")
+    assert code == 2 and "is not written to standard output" in output
+    assert list(tmp_path.iterdir()) == []

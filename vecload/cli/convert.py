@@ -42,6 +42,9 @@ def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet
     from vecload.loader import convert
     from vecload.store import read_meta
 
+    if out == "-":
+        raise click.UsageError("a converted file is a binary .pth and is not written to standard output; "
+                               "name a file with -o")
     options = _strict(options, strict)
     read = {"unicode_errors": options.pop("unicode_errors"), "duplicates": options.pop("duplicates"),
             "nonfinite": options.pop("nonfinite"), **_bad_rows_option(options.pop("bad_rows")), **_bound(max_bytes)}

@@ -59,13 +59,6 @@ class TableBuilder:
         self._blocks = [np.empty((max(first, 1), dim), dtype=np.float32)]
         self._filled = 0  # rows written into the last block
 
-    @property
-    def remaining(self) -> int | None:
-        """How many more rows may be read before ``limit`` is reached (None: no limit)."""
-        if self.options.limit is None:
-            return None
-        return self.options.limit - self.report.rows_read
-
     def add_chunk(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> None:
         """Add consecutive rows of the file.
 
