@@ -113,6 +113,7 @@ def main() -> None:
             print(textwrap.indent(code, "    "))
             print("  ->")
             exec(compile(code, f"<demo step {number}>", "exec"), namespace)
+    sanity_check()
     print(f"\ndemo done in {time.perf_counter() - start:.1f} s")
 
 
@@ -153,4 +154,3 @@ def sanity_check() -> None:
 
 if __name__ == "__main__":
     main()
-    sanity_check()
