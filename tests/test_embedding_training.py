@@ -367,3 +367,24 @@ def test_ddp_never_moves_the_frozen_table(tmp_path: Path) -> None:
         assert result["ours"]["bytes"] < table_bytes // 10  # the specials and nothing else
         assert result["ours"]["own_table"] and result["ours"]["extra_agree"] and result["control"]["extra_agree"]
         assert "sparse=True under torch.distributed" in result["sparse"]
+
+
+@pytest.mark.parametrize("how", ["fused", "data"])
+def test_updates_that_move_no_version_counter_still_train(how: str) -> None:
+    """A fused optimizer step, or an update through .data, writes the trainable rows without moving their
+    version counter: the next lookup and the state_dict still see them (they were silently stale)."""
+    vectors = vecload.Vectors([f"w{i}" for i in range(6)], torch.randn(6, 4, generator=torch.Generator().manual_seed(0)))
+    emb = PretrainedEmbedding(vectors, specials=("<pad>", "<unk>"), padding_idx=0)
+    frozen = emb.table[2:].clone()
+    before = emb(torch.tensor([1])).clone()
+    if how == "fused":
+        opt = torch.optim.AdamW(emb.parameters(), lr=0.1, fused=True)
+        emb(torch.tensor([1, 1])).pow(2).sum().backward()
+        opt.step()
+    else:
+        emb.extra.data += 1.0
+    after = emb(torch.tensor([1]))
+    assert not torch.equal(after, before)
+    assert torch.equal(after[0], emb.extra.detach()[emb._slot[1]].to(after.dtype))
+    assert torch.equal(emb.state_dict()["table"][1], after[0])
+    assert torch.equal(emb.table[2:], frozen) and not emb(torch.tensor([0])).any()

@@ -183,7 +183,6 @@ def load_state(emb: PretrainedEmbedding, state: dict[str, Any], prefix: str, mis
                                  f"{tuple(emb.table.shape)} one; build the module from the same vectors")
         with torch.no_grad():
             emb.table.copy_(given)
-        emb.resync()
     elif prefix + FINGERPRINT_KEY in state:
         given, own = state[prefix + FINGERPRINT_KEY], table_fingerprint(emb)
         if not torch.equal(given.cpu(), own):

@@ -21,7 +21,6 @@ Where each part lives:
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -130,7 +129,6 @@ class PretrainedEmbedding(nn.Module):
         mask = state.row_mask(trainable if trainable is not None else aligned.get("trainable"), self.num_pretrained)
         s, p = self.num_specials, self.num_pretrained
         rows = torch.cat([torch.arange(s), s + mask.nonzero().flatten(), torch.arange(s + p, self.num_embeddings)])
-        self._synced: tuple[Any, ...] = ()
 
         dtype = weight.dtype if dtype is None else dtype
         device = weight.device if device is None else torch.device(device)
@@ -231,22 +229,14 @@ class PretrainedEmbedding(nn.Module):
     def sync(self) -> None:
         """Copy the trainable rows into their places in ``table`` (done before each lookup and ``state_dict``).
 
-        Skipped when neither tensor was replaced or written since the last copy (version counters say so).
+        Always copied: a fused optimizer step, or an update through ``.data``, writes ``extra`` without
+        moving its version counter, so no cheaper test can tell that it changed.
         """
-        table, extra, synced = self.table, self.extra, self._synced
-        if (synced and synced[0]() is table and synced[1]() is extra and synced[2] == table._version
-                and synced[3] == extra._version):
-            return
         with torch.no_grad():
             if len(self._rows):
-                table.index_copy_(0, self._rows, extra.to(table.dtype))
+                self.table.index_copy_(0, self._rows, self.extra.to(self.table.dtype))
             for row in self._trainable_pad:  # a new special as padding row reads as zero, whatever extra holds
-                table[row].zero_()
-        self._synced = (weakref.ref(table), weakref.ref(extra), table._version, extra._version)
-
-    def resync(self) -> None:
-        """Forget the last copy (``table`` was written from outside, e.g. by ``load_state_dict``)."""
-        self._synced = ()
+                self.table[row].zero_()
 
     # -- construction, moves, checkpoints --------------------------------------------------------------
     def _place(self, table: torch.Tensor, extra: torch.Tensor, rows: torch.Tensor) -> None:
@@ -273,7 +263,6 @@ class PretrainedEmbedding(nn.Module):
         if not isinstance(self.table, nn.Parameter):
             self.table = fn(self.table)
         self._rows, self._slot = self._rows.to(self.table.device), self._slot.to(self.table.device)
-        self._synced = ()
         return self
 
     def _save_to_state_dict(self, destination: dict[str, Any], prefix: str, keep_vars: bool) -> None:
@@ -286,7 +275,6 @@ class PretrainedEmbedding(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
         state.load_state(self, state_dict, prefix, missing_keys, unexpected_keys)
-        self.resync()
 
     def _padding_row(self, padding_idx: int | str | None) -> int | None:
         if padding_idx is None:
@@ -297,11 +285,6 @@ class PretrainedEmbedding(nn.Module):
         if not 0 <= row < self.num_embeddings:
             raise ArgumentError(f"padding_idx {padding_idx!r} is outside the {self.num_embeddings} rows")
         return row
-
-    def __getstate__(self) -> dict[str, Any]:
-        copied = self.__dict__.copy()
-        copied["_synced"] = ()  # weak references do not pickle; the next lookup copies again
-        return copied
 
     def extra_repr(self) -> str:
         text = (f"{self.num_embeddings}, {self.embedding_dim}, specials={self.num_specials}, "
