@@ -388,3 +388,28 @@ def test_updates_that_move_no_version_counter_still_train(how: str) -> None:
     assert torch.equal(after[0], emb.extra.detach()[emb._slot[1]].to(after.dtype))
     assert torch.equal(emb.state_dict()["table"][1], after[0])
     assert torch.equal(emb.table[2:], frozen) and not emb(torch.tensor([0])).any()
+
+
+def test_a_small_checkpoint_refuses_another_vocabulary_or_layout(tmp_path) -> None:
+    """persist_frozen=False: swapped tokens (same values), other specials or extra tokens, or another padding
+    row are refused on load with IntegrityError; the same module layout loads."""
+    tokens = [f"w{i}" for i in range(6)]
+    values = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    saved = PretrainedEmbedding(vecload.Vectors(tokens, values), specials=("<pad>", "<unk>"), padding_idx="<pad>",
+                                persist_frozen=False).state_dict()
+    swapped = tokens[:]
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    others = [
+        dict(vectors=vecload.Vectors(swapped, values), specials=("<pad>", "<unk>"), padding_idx="<pad>"),
+        dict(vectors=vecload.Vectors(tokens, values), specials=("<unk>", "<pad>"), padding_idx="<pad>"),
+        dict(vectors=vecload.Vectors(tokens, values), specials=("<pad>", "<unk>"), padding_idx=None),
+        dict(vectors=vecload.Vectors(tokens, values), specials=("<pad>", "<unk>"), padding_idx="<pad>",
+             extra_tokens=["oov2"]),
+    ]
+    for kwargs in others:
+        other = PretrainedEmbedding(kwargs.pop("vectors"), persist_frozen=False, **kwargs)
+        with pytest.raises(vecload.IntegrityError):
+            other.load_state_dict(saved, strict=False)
+    same = PretrainedEmbedding(vecload.Vectors(tokens, values), specials=("<pad>", "<unk>"), padding_idx="<pad>",
+                               persist_frozen=False)
+    same.load_state_dict(saved)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -142,10 +143,12 @@ def frozen_rows(emb: PretrainedEmbedding) -> torch.Tensor:
 
 
 def table_fingerprint(emb: PretrainedEmbedding) -> torch.Tensor:
-    """sha256 of the frozen rows' dtype, shape, positions and sampled rows, as 32 uint8 values."""
+    """sha256 of the frozen rows' dtype, shape, positions and sampled rows, and of every row's token and the
+    padding row (so a checkpoint never loads into another vocabulary or layout), as 32 uint8 values."""
     rows = frozen_rows(emb)
     table = emb.table.detach()
-    digest = hashlib.sha256(f"{table.dtype} {tuple(table.shape)}".encode())
+    digest = hashlib.sha256(f"{table.dtype} {tuple(table.shape)} pad={emb.padding_idx}".encode())
+    digest.update(json.dumps(emb.tokens, ensure_ascii=False).encode("utf-8", "surrogatepass"))
     digest.update(rows.numpy().tobytes())
     picked = rows[torch.from_numpy(sample_rows(len(rows)))]
     if table.device.type != "meta":
