@@ -413,3 +413,14 @@ def test_a_small_checkpoint_refuses_another_vocabulary_or_layout(tmp_path) -> No
     same = PretrainedEmbedding(vecload.Vectors(tokens, values), specials=("<pad>", "<unk>"), padding_idx="<pad>",
                                persist_frozen=False)
     same.load_state_dict(saved)
+
+
+def test_a_meta_table_is_never_copied_as_values() -> None:
+    """A table on the meta device has no values: building a CPU embedding from it is an ArgumentError
+    (it returned uninitialised memory)."""
+    meta = vecload.load(datapath("lee_fasttext.vec"), device="meta")
+    assert meta.vectors.device.type == "meta"
+    with pytest.raises(vecload.ArgumentError, match="meta device holds no values"):
+        meta.to_embedding(device="cpu")
+    with pytest.raises(vecload.ArgumentError, match="meta device holds no values"):
+        PretrainedEmbedding(meta, device="cpu")

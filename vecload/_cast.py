@@ -18,6 +18,8 @@ import sys
 
 import torch
 
+from vecload.errors import ArgumentError
+
 CHUNK_BYTES = 4 << 20  # source bytes per copy: small against any real table, large enough to stream
 _MADV_PAGEOUT = 21  # linux/mman.h; Linux 5.4 and later (older kernels answer EINVAL, which is harmless)
 _PAGE = 4096
@@ -52,7 +54,10 @@ def cast_rows(
         if dtype == src.dtype and device == src.device:
             return src
         out = torch.empty(src.shape, dtype=dtype, device=device)
-    if out.device.type == "meta" or src.device.type == "meta" or src.numel() == 0:
+    if src.device.type == "meta" and out.device.type != "meta":
+        raise ArgumentError("a table on the meta device holds no values to copy to "
+                            f"{out.device}; load it on a real device")
+    if out.device.type == "meta" or src.numel() == 0:
         return out
     release = _file_backed(src)
     step = max(1, chunk_bytes // max(1, src[0].numel() * src.element_size()))
