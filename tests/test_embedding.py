@@ -316,3 +316,16 @@ def test_optimizer_step_is_seen_by_next_lookup() -> None:
     with torch.no_grad():
         emb.extra[1] += 1.0
     assert torch.equal(emb(torch.tensor([1]))[0], emb.extra.detach()[1])
+
+
+def test_bad_constructor_arguments_are_argument_errors() -> None:
+    """A string where a list of specials goes, an unsupported dtype, or something that is not vectors:
+    ArgumentError naming it (a str was split into one-character specials; None raised AttributeError)."""
+    vectors = vecload.Vectors(["a", "b"], torch.eye(2))
+    for kwargs, says in [({"specials": "<pad>"}, "specials must be a sequence of str tokens"),
+                         ({"extra_tokens": "ab"}, "extra_tokens must be a sequence of str tokens"),
+                         ({"dtype": torch.int64}, "dtype must be one of")]:
+        with pytest.raises(vecload.ArgumentError, match=says):
+            PretrainedEmbedding(vectors, **kwargs)
+    with pytest.raises(vecload.ArgumentError, match="PretrainedEmbedding takes vecload.Vectors"):
+        PretrainedEmbedding(None)

@@ -38,6 +38,9 @@ def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, Se
     else:
         if tokens is not None:
             raise ArgumentError("tokens is only for a plain tensor; Vectors carry their own")
+        if not isinstance(getattr(vectors, "vectors", None), torch.Tensor) or not hasattr(vectors, "tokens"):
+            raise ArgumentError(f"PretrainedEmbedding takes vecload.Vectors (vecload.load(path)), an aligned table "
+                                f"or a tensor with its tokens, got {type(vectors).__name__}")
         weight, names = vectors.vectors, vectors.tokens  # not copied: the module builds its own list
     if weight.dim() != 2 or not weight.is_floating_point():
         raise ArgumentError(f"vectors must be a 2-D float tensor, got {weight.dtype} {tuple(weight.shape)}")

@@ -31,6 +31,7 @@ from vecload import _embedding_state as state
 from vecload._cast import cast_rows
 from vecload._embedding_lookup import clip, lookup_compiled, lookup_eager, renorm_
 from vecload.errors import ArgumentError, TokenNotFound
+from vecload.vectors import DTYPES
 
 if TYPE_CHECKING:
     from vecload.vectors import Vectors
@@ -114,6 +115,11 @@ class PretrainedEmbedding(nn.Module):
             raise ArgumentError("sparse=True under torch.distributed: DDP's reducer accepts sparse gradients only "
                                 "from nn.Embedding modules and fails at the first backward; use sparse=False")
         specials = aligned.get("specials", ("<pad>", "<unk>")) if specials is None else specials
+        for name, given in (("specials", specials), ("extra_tokens", extra_tokens)):
+            if isinstance(given, str) or not all(isinstance(token, str) for token in given):
+                raise ArgumentError(f"{name} must be a sequence of str tokens (a tuple or list), got {given!r}")
+        if dtype is not None and dtype not in DTYPES:
+            raise ArgumentError(f"dtype must be one of torch.float32, torch.float16, torch.bfloat16, got {dtype!r}")
         if padding_idx is None and aligned.get("padding_idx") is not None:  # the aligned row, after added specials
             padding_idx = aligned["padding_idx"] + len(specials)
         self.freeze: FreezeMode = _FREEZE_VALUES[freeze]
