@@ -329,3 +329,9 @@ def test_bad_constructor_arguments_are_argument_errors() -> None:
             PretrainedEmbedding(vectors, **kwargs)
     with pytest.raises(vecload.ArgumentError, match="PretrainedEmbedding takes vecload.Vectors"):
         PretrainedEmbedding(None)
+
+
+def test_an_empty_batch_with_max_norm_gives_an_empty_output() -> None:
+    """max_norm over a batch of no indices returns [0, 7, dim], as nn.Embedding does (it crashed in min())."""
+    emb = PretrainedEmbedding(vecload.Vectors(["a", "b", "c"], torch.randn(3, 4)), max_norm=0.5)
+    assert emb(torch.zeros(0, 7, dtype=torch.long)).shape == (0, 7, 4)

@@ -53,6 +53,8 @@ def renorm_(indices: torch.Tensor, table: torch.Tensor, extra: torch.Tensor, slo
     its other rows; a frozen row is never written. Returns where ``indices`` point at such a row.
     """
     count = extra.shape[0]
+    if not indices.numel():  # an empty batch renormalises nothing (reductions over no rows fail)
+        return torch.zeros(indices.shape, dtype=torch.bool, device=indices.device)
     with torch.no_grad():
         slots = slot[indices]
         in_extra = slots < count
