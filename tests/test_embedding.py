@@ -335,3 +335,15 @@ def test_an_empty_batch_with_max_norm_gives_an_empty_output() -> None:
     """max_norm over a batch of no indices returns [0, 7, dim], as nn.Embedding does (it crashed in min())."""
     emb = PretrainedEmbedding(vecload.Vectors(["a", "b", "c"], torch.randn(3, 4)), max_norm=0.5)
     assert emb(torch.zeros(0, 7, dtype=torch.long)).shape == (0, 7, 4)
+
+
+def test_copy_false_never_lets_load_state_dict_write_the_callers_tensor() -> None:
+    """With copy=False the module shares the caller's tensor: a state_dict of the same rows loads (nothing is
+    written), one with other frozen rows is refused instead of overwriting the caller's memory."""
+    weight = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
+    kept = weight.clone()
+    emb = PretrainedEmbedding(weight, list("abcde"), specials=(), copy=False)
+    emb.load_state_dict(emb.state_dict())
+    with pytest.raises(vecload.IntegrityError, match=r"shares the caller's tensor \(copy=False\)"):
+        emb.load_state_dict({"table": torch.zeros(5, 3), "extra": emb.extra.detach()})
+    assert torch.equal(weight, kept)

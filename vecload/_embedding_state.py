@@ -187,6 +187,13 @@ def load_state(emb: PretrainedEmbedding, state: dict[str, Any], prefix: str, mis
         if tuple(given.shape) != tuple(emb.table.shape):
             raise IntegrityError(f"{prefix}table: the checkpoint holds a {tuple(given.shape)} table, this module a "
                                  f"{tuple(emb.table.shape)} one; build the module from the same vectors")
+        frozen = frozen_rows(emb).to(emb.table.device)
+        if torch.equal(given.to(emb.table.device, emb.table.dtype)[frozen], emb.table[frozen]):
+            return  # the same frozen rows (the trainable ones come from extra): nothing to write
+        if emb._borrowed:
+            raise IntegrityError(f"{prefix}table: the checkpoint's frozen rows differ from this module's, which "
+                                 f"shares the caller's tensor (copy=False) and never writes it; build the module "
+                                 f"from the vectors the checkpoint was trained on, or with copy=True")
         with torch.no_grad():
             emb.table.copy_(given)
     elif prefix + FINGERPRINT_KEY in state:

@@ -140,7 +140,9 @@ class PretrainedEmbedding(nn.Module):
         device = weight.device if device is None else torch.device(device)
         if not copy and not len(rows) and self.freeze != "none" and weight.is_contiguous():
             table = cast_rows(weight.detach(), dtype=dtype, device=device)  # shared when nothing changes
+            self._borrowed = table.data_ptr() == weight.data_ptr()  # the caller's memory: never written
         else:
+            self._borrowed = False
             table = torch.empty(self.num_embeddings, self.embedding_dim, dtype=dtype, device=device)
             cast_rows(weight.detach(), out=table[s : s + p])
         extra = state.initial_rows(self, table, rows, extra_vectors, init_std, seed)
