@@ -347,3 +347,18 @@ def test_copy_false_never_lets_load_state_dict_write_the_callers_tensor() -> Non
     with pytest.raises(vecload.IntegrityError, match=r"shares the caller's tensor \(copy=False\)"):
         emb.load_state_dict({"table": torch.zeros(5, 3), "extra": emb.extra.detach()})
     assert torch.equal(weight, kept)
+
+
+def test_a_trainable_pretrained_padding_row_keeps_its_value_as_in_nn_embedding() -> None:
+    """padding_idx on a pretrained row that trains keeps that row's vector and gets no gradient, as
+    nn.Embedding.from_pretrained(freeze=False, padding_idx=...) (it was zeroed)."""
+    values = torch.randn(10, 4, generator=torch.Generator().manual_seed(3))
+    trainable = torch.zeros(10, dtype=torch.bool)
+    trainable[3] = True
+    emb = PretrainedEmbedding(vecload.Vectors([f"w{i}" for i in range(10)], values), specials=(),
+                              trainable=trainable, padding_idx=3)
+    reference = torch.nn.Embedding.from_pretrained(values.clone(), freeze=False, padding_idx=3)
+    assert torch.equal(emb(torch.tensor([3])), reference(torch.tensor([3])))
+    emb(torch.tensor([3, 3])).sum().backward()
+    torch.optim.SGD(emb.parameters(), lr=1.0).step()
+    assert torch.equal(emb(torch.tensor([3]))[0], values[3])

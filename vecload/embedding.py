@@ -254,7 +254,10 @@ class PretrainedEmbedding(nn.Module):
         self._trainable_pad = ()
         if self.padding_idx is not None and slot[self.padding_idx] < len(rows):
             slot[self.padding_idx] = len(rows)  # in extra (so checkpoints keep their layout), never trained
-            self._trainable_pad = (self.padding_idx,)
+            pretrained = self.num_specials <= self.padding_idx < self.num_specials + self.num_pretrained
+            # a special or extra row as padding reads as zero; a pretrained one keeps its value, as in
+            # nn.Embedding.from_pretrained(padding_idx=...)
+            self._trainable_pad = () if pretrained else (self.padding_idx,)
         self._rows, self._slot = rows.to(table.device), slot.to(table.device)
         if self.freeze == "none":
             self.table = nn.Parameter(table)
