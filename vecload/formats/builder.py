@@ -137,10 +137,10 @@ class TableBuilder:
     def _new_tokens(self, tokens: Sequence[str], candidates: Sequence[int]) -> tuple[list[int], list[int]]:
         """Split the candidate rows into those whose token is new (the first of the chunk, not kept before)
         and repeats, both in file order, with set operations rather than a loop over the rows."""
-        names = [tokens[i] for i in candidates]
-        first = dict(zip(reversed(names), reversed(candidates)))  # each token's first candidate row
-        if len(first) == len(names) and not any(self._seen.seen(names)):
+        names = list(tokens) if isinstance(candidates, range) else [tokens[i] for i in candidates]
+        if self._seen.all_new(names):
             return list(candidates), []  # the usual chunk: nothing repeats
+        first = dict(zip(reversed(names), reversed(candidates)))  # each token's first candidate row
         fresh = [token for token, seen in zip(first, self._seen.seen(list(first))) if not seen]
         selected = sorted(first[token] for token in fresh)
         chosen = set(selected)
