@@ -100,10 +100,11 @@ def _records(
     leads: list[int] = []
     spaces: list[int] = []
     pos = 0
-    find = data.find
-    while len(leads) < most:
+    find, lead, separate = data.find, leads.append, spaces.append
+    last = size - 1 - record  # the last place a space may be for its record to end in the data
+    for _ in range(most):
         space = find(b" ", pos, size)
-        if space < 0 or size - space - 1 < record:
+        if space < 0 or space > last:
             if eof and space < 0 and not data[pos:size].strip():
                 break
             if not eof:
@@ -118,8 +119,8 @@ def _records(
             )
         while data[pos] == 10:  # the newline word2vec.c writes after a vector (pos < space: not a space)
             pos += 1
-        leads.append(pos)
-        spaces.append(space)
+        lead(pos)
+        separate(space)
         pos = space + 1 + record
     found = len(leads)
     if leads:
