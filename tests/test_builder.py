@@ -60,3 +60,26 @@ def test_the_first_refused_row_in_file_order_is_the_error() -> None:
     with pytest.raises(ParseError, match=r"^t.vec:4: a value is NaN or infinite"):
         builder.add_chunk(["a", "b", "c", "a"], np.array([[1, 1], [2, 2], [np.nan, 3], [4, 4]], dtype=np.float32),
                           [2, 3, 4, 5])
+
+
+@pytest.mark.parametrize("block_bytes,expected_rows", [(8, None), (24, 4), (1 << 20, 100)])
+def test_rows_written_in_place_give_the_same_table(block_bytes: int, expected_rows: int | None) -> None:
+    """Chunks written into room() (where it fits; an own array where not) give the table the plain add
+    path gives, repeats dropped from rows in place included; a keep filter gets no room."""
+    plain = _build(CHUNKS, ReadOptions(), block_bytes=block_bytes, expected_rows=expected_rows, trusted=True)
+    builder = TableBuilder("t.vec", "word2vec", 2, ReadOptions(), block_bytes=block_bytes,
+                           expected_rows=expected_rows, trusted=True)
+    line, placed = 2, 0
+    for tokens in CHUNKS:
+        rows = builder.room(len(tokens))
+        placed += rows is not None
+        if rows is None:
+            rows = np.empty((len(tokens), 2), dtype=np.float32)
+        rows[:] = [[float(len(t)), float(i + line)] for i, t in enumerate(tokens)]
+        builder.add_chunk(tokens, rows, list(range(line, line + len(tokens))))
+        line += len(tokens)
+    table = builder.finish()
+    assert table.tokens == plain.tokens and table.report == plain.report
+    assert np.array_equal(table.vectors, plain.vectors) and table.vectors.flags["C_CONTIGUOUS"]
+    assert placed == (0 if block_bytes == 8 else 1 if block_bytes == 24 else 3)
+    assert TableBuilder("t.vec", "word2vec", 2, ReadOptions(keep=bool), expected_rows=10).room(1) is None

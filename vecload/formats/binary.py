@@ -3,8 +3,8 @@
 A record is ``token SPACE <dim little-endian float32>``, optionally followed by a newline (which, as in
 gensim and word2vec.c, is stripped from the start of the next token). Token boundaries are found with
 one ``bytes.find`` per record, and the tokens of a block are decoded together; the floats are never
-touched in Python: each block's vectors are gathered with one numpy fancy index over a strided view of
-the bytes.
+touched in Python: each block's vectors are gathered with numpy fancy indexes over a strided view of
+the bytes, straight into the table's rows where the builder has room for them (see ``TableBuilder.room``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from vecload.formats.source import Source
 from vecload.formats.builder import TableBuilder
 from vecload.formats.table import ReadOptions, Table, Tuning
 
+#: About how many bytes of vectors are gathered at a time (well within a core's cache).
+_GATHER_BYTES = 1 << 20
 
 
 def read_binary(source: Source, options: ReadOptions, tuning: Tuning = Tuning()) -> Table:
@@ -100,10 +102,11 @@ def _records(
     leads: list[int] = []
     spaces: list[int] = []
     pos = 0
-    find = data.find
-    while len(leads) < most:
+    find, lead, separate = data.find, leads.append, spaces.append
+    last = size - 1 - record  # the last place a space may be for its record to end in the data
+    for _ in range(most):
         space = find(b" ", pos, size)
-        if space < 0 or size - space - 1 < record:
+        if space < 0 or space > last:
             if eof and space < 0 and not data[pos:size].strip():
                 break
             if not eof:
@@ -118,8 +121,8 @@ def _records(
             )
         while data[pos] == 10:  # the newline word2vec.c writes after a vector (pos < space: not a space)
             pos += 1
-        leads.append(pos)
-        spaces.append(space)
+        lead(pos)
+        separate(space)
         pos = space + 1 + record
     found = len(leads)
     if leads:
@@ -128,11 +131,23 @@ def _records(
             kept = [i for i, token in enumerate(tokens) if token is not None]
             tokens = [tokens[i] for i in kept]
             leads, spaces = [leads[i] for i in kept], [spaces[i] for i in kept]
-        buf = np.frombuffer(data, dtype=np.uint8, count=size)
-        view = np.ndarray(shape=(size - record + 1, record), dtype=np.uint8, buffer=buf, strides=(1, 1))
-        rows = view[np.asarray(spaces, dtype=np.intp) + 1].view("<f4").astype(np.float32, copy=False)
+        rows = builder.room(len(spaces))  # the rows go straight into the table where they fit
+        if rows is None:
+            rows = np.empty((len(spaces), builder.dim), dtype=np.float32)
+        _gather(data, size, record, np.asarray(spaces, dtype=np.intp) + 1, rows)
         builder.add_chunk(tokens, rows, (np.asarray(leads, dtype=np.int64) + base).tolist())
     return found, pos
+
+
+def _gather(data: bytearray, size: int, record: int, starts: np.ndarray, out: np.ndarray) -> None:
+    """Copy the little-endian float32 vectors of ``record`` bytes at ``starts`` into ``out`` (float32), a
+    slice of about :data:`_GATHER_BYTES` at a time: each slice's gathered bytes are copied on while they
+    are still in the cache, and its temporary is reused memory rather than fresh pages."""
+    buf = np.frombuffer(data, dtype=np.uint8, count=size)
+    view = np.ndarray(shape=(size - record + 1, record), dtype=np.uint8, buffer=buf, strides=(1, 1))
+    step = max(1, _GATHER_BYTES // record)
+    for at in range(0, len(starts), step):
+        out[at : at + step] = view[starts[at : at + step]].view("<f4")
 
 
 def _decode(

@@ -5,7 +5,9 @@ repeated tokens), so memory stays proportional to the rows kept whatever the str
 through the same steps, vectorised per chunk; the tokens kept so far live in a :class:`TokenSet` (16 bytes a
 token rather than a set's 40 to 60).
 
-Kept rows are copied into blocks: the first sized for the rows expected (a header's count, or an estimate
+Kept rows are copied into blocks (a reader may instead write a chunk straight into the free rows
+:meth:`TableBuilder.room` gives and pass them to the same :meth:`TableBuilder.add_chunk`, which then only
+counts them): the first sized for the rows expected (a header's count, or an estimate
 from the file's size), the next ones of :data:`BLOCK_BYTES`. A table that fits its first block is returned
 as a view of it (pages never written cost no memory); otherwise :meth:`TableBuilder.finish` copies the blocks
 into one array, freeing each block as it is copied, so the table never exists twice in memory.
@@ -58,6 +60,22 @@ class TableBuilder:
             first = min(first, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
         self._blocks = [np.empty((max(first, 1), dim), dtype=np.float32)]
         self._filled = 0  # rows written into the last block
+        self._room: np.ndarray | None = None  # the free rows last handed out by room()
+
+    def room(self, rows: int) -> np.ndarray | None:
+        """The last block's next ``rows`` free rows, for a reader to write a chunk into and then pass to
+        :meth:`add_chunk` as its ``rows``, which are then not copied again. None where they do not fit, or
+        where a ``keep`` filter may drop most of them (the reader then uses an array of its own).
+
+        Example:
+            >>> rows = builder.room(n)  # fill rows[:] in place, then
+            >>> builder.add_chunk(tokens, rows, where)
+        """
+        block = self._blocks[-1]
+        if self.options.keep is not None or len(block) - self._filled < rows:
+            return None
+        self._room = block[self._filled : self._filled + rows]
+        return self._room
 
     def add_chunk(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> None:
         """Add consecutive rows of the file.
@@ -92,7 +110,10 @@ class TableBuilder:
         self._seen.extend(kept)
         if self._first is not None:
             self._first.update((tokens[i], where[i]) for i in selected)
-        if len(selected) == len(tokens):
+        in_place, self._room = rows is self._room, None
+        if len(selected) == len(tokens) and in_place:
+            self._filled += len(rows)  # already where they belong
+        elif len(selected) == len(tokens):
             self._append(rows)
         elif selected:
             self._append(rows[np.asarray(selected, dtype=np.intp)])
@@ -137,10 +158,10 @@ class TableBuilder:
     def _new_tokens(self, tokens: Sequence[str], candidates: Sequence[int]) -> tuple[list[int], list[int]]:
         """Split the candidate rows into those whose token is new (the first of the chunk, not kept before)
         and repeats, both in file order, with set operations rather than a loop over the rows."""
-        names = [tokens[i] for i in candidates]
-        first = dict(zip(reversed(names), reversed(candidates)))  # each token's first candidate row
-        if len(first) == len(names) and not any(self._seen.seen(names)):
+        names = list(tokens) if isinstance(candidates, range) else [tokens[i] for i in candidates]
+        if self._seen.all_new(names):
             return list(candidates), []  # the usual chunk: nothing repeats
+        first = dict(zip(reversed(names), reversed(candidates)))  # each token's first candidate row
         fresh = [token for token, seen in zip(first, self._seen.seen(list(first))) if not seen]
         selected = sorted(first[token] for token in fresh)
         chosen = set(selected)

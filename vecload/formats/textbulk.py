@@ -87,7 +87,9 @@ def _rows(reader: Any, data: bytes, buf: np.ndarray, bounds: np.ndarray, starts:
     """Parse rows whose separators are known: row r's ``dim`` value-separating spaces, then its newline."""
     n, dim = len(bounds), reader.dim
     raw = [data[a:b] for a, b in zip(starts.tolist(), bounds[:, 0].tolist())]
-    values = np.empty((n, dim), dtype=np.float32)
+    values = reader.builder.room(n)  # parsed straight into the table's rows where they fit
+    if values is None:
+        values = np.empty((n, dim), dtype=np.float32)
     try:
         parse_rows(buf, data, bounds, values, reader.pool, reader.tuning.batch_values)
     except BadNumber as exc:

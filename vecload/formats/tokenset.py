@@ -58,6 +58,21 @@ class TokenSet:
         self._recent.update(tokens)
         self._maybe_merge()
 
+    def all_new(self, tokens: Sequence[str]) -> bool:
+        """True when the tokens are distinct and none is in the set (the usual chunk), settled with one
+        vectorised pass over their hashes: equal tokens have equal hashes, so distinct hashes that the set
+        does not hold prove it. False means "maybe not" (a repeat, or only equal hashes): ask :meth:`seen`."""
+        if not self._recent.isdisjoint(tokens):
+            return False
+        hashes = np.fromiter(map(self._key, tokens), dtype=np.int64, count=len(tokens))
+        hashes.sort()
+        if len(hashes) > 1 and not (hashes[1:] != hashes[:-1]).all():
+            return False
+        if not len(self._hashes):
+            return True
+        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        return not (self._hashes[at] == hashes).any()
+
     def seen(self, tokens: Sequence[str]) -> list[bool]:
         """For each token, whether it is in the set (a chunk at a time: one vectorised search)."""
         if self._recent.isdisjoint(tokens):  # the usual case, in C
@@ -93,9 +108,11 @@ class TokenSet:
         order = np.argsort(hashes, kind="stable")
         hashes = hashes[order]
         rows = order + self._merged
-        at = np.searchsorted(self._hashes, hashes)
-        self._hashes = np.insert(self._hashes, at, hashes)
-        self._rows = np.insert(self._rows, at, rows)
+        # Two sorted runs: a stable sort of their concatenation is a linear merge (timsort finds the runs).
+        merged = np.concatenate((self._hashes, hashes))
+        order = np.argsort(merged, kind="stable")
+        self._hashes = merged[order]
+        self._rows = np.concatenate((self._rows, rows))[order]
         self._merged = len(self.tokens)
         self._recent = set()
 
