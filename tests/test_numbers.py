@@ -6,6 +6,7 @@ fields take the byte-column path) and through the text reader (the bulk path of 
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -96,7 +97,7 @@ FIELD = st.from_regex(r"\A[+-]?[0-9]{0,24}(\.[0-9]{0,24})?([eE][+-]?[0-9]{1,3})?
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=int(os.environ.get("VECLOAD_FUZZ_EXAMPLES", 100)), deadline=None)
 @given(st.lists(FIELD, min_size=1, max_size=64))
 def test_generated_fields_parse_exactly(fields: list[str]) -> None:
     """Any decimal field hypothesis makes parses to float32(float(text)) on one and two threads."""
