@@ -270,6 +270,16 @@ def section_align(cfg: Config) -> None:
     )
 
 
+def section_training(cfg: Config) -> None:
+    """Checkpoint size, DDP synchronisation and the bfloat16 build's peak (scripts/bench_training.py)."""
+    print("training", file=sys.stderr)
+    import bench_training
+
+    bench_training.OUT.mkdir(exist_ok=True)
+    cfg.tables.append("Training (scripts/bench_training.py):\n\n" + "\n".join(
+        bench_training.SECTIONS[name]() for name in ("checkpoint", "ddp", "bf16")))
+
+
 #: The benchmark sections, in order; add new ones here.
 SECTIONS: dict[str, Callable[[Config], None]] = {
     "baseline": bare_torch,
@@ -279,6 +289,7 @@ SECTIONS: dict[str, Callable[[Config], None]] = {
     "load": section_load,
     "align": section_align,
     "forward": section_forward,
+    "training": section_training,
 }
 
 
