@@ -100,7 +100,7 @@ def _align_file(path: str | os.PathLike[str], task: TaskRows, opts: AlignOptions
 
     read = dataclasses.replace(opts.read, keep=keep if stats else wanted, on_rows=stats.add if stats else None)
     model = _subword_model(src, opts, format, engine)
-    table = model.table(read) if model is not None else read_table(src, format=format, engine=engine, options=read)
+    table = _read_rows(src, model, format, engine, read)
     if stats is not None and _repeats(hashes):
         stats = _first_rows_stats(src, format, engine, opts.read, model, hashes)
     recorded = {f.name: getattr(opts.read, f.name) for f in dataclasses.fields(ReadOptions)
@@ -142,8 +142,15 @@ def _first_rows_stats(src: Any, format: str | None, engine: str | None, read: Re
         stats.add(rows[first[start : position[0]]])
 
     again = dataclasses.replace(read, keep=lambda token: False, on_rows=add_first, progress=False)
-    model.table(again) if model is not None else read_table(src, format=format, engine=engine, options=again)
+    _read_rows(src, model, format, engine, again)
     return stats
+
+
+def _read_rows(src: Any, model: Any, format: str | None, engine: str | None, read: ReadOptions) -> Any:
+    """The source's rows through ``read``: from the fastText model already read, or by the readers."""
+    if model is not None:
+        return model.table(read)
+    return read_table(src, format=format, engine=engine, options=read)
 
 
 def _subword_model(src: Any, opts: AlignOptions, format: str | None, engine: str | None) -> Any:
