@@ -1,18 +1,17 @@
-"""Writing a converted file: the tensor by ``torch.save``, the tokens and metadata records beside it, atomically."""
+"""Writing a converted file: the tensor's archive (as ``torch.save`` writes it, without torch), the tokens and
+metadata records beside it, atomically."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import torch
+import numpy as np
 
 from vecload._atomic import Writer, write_files
-from vecload._pth import root as _root
 from vecload._version import __version__
 from vecload.errors import VecloadError
 from vecload.store.layout import (
@@ -29,11 +28,15 @@ from vecload.store.layout import (
     fingerprint,
     record_cap,
 )
+from vecload.store.archive import write_archive
+
+if TYPE_CHECKING:
+    import torch
 
 def save(
     path: Path,
     tokens: list[str],
-    vectors: torch.Tensor,
+    vectors: np.ndarray | torch.Tensor,
     meta: dict[str, Any],
     *,
     force: bool = False,
@@ -47,7 +50,7 @@ def save(
     Args:
         path: The ``.pth`` to write.
         tokens: One distinct string per row.
-        vectors: The float32 table.
+        vectors: The float32 table (an array, or a tensor, copied to the CPU if it is elsewhere).
         meta: Metadata to record (source, format, report, options, ...).
         force: Overwrite existing outputs.
         progress: Show a tqdm bar while the tensor is written.
@@ -63,7 +66,9 @@ def save(
         OutputExistsError: An output exists and ``force`` is False.
         VecloadError: The tokens are not distinct strings, or writing failed (nothing was written).
     """
-    vectors = vectors.detach().cpu().contiguous()
+    vectors = as_array(vectors)
+    if vectors.dtype != np.float32 or vectors.ndim != 2:
+        raise VecloadError(f"{path}: a converted file holds a 2-D float32 table, not {vectors.ndim}-D {vectors.dtype}")
     if not all_strings(tokens):
         raise VecloadError(f"{path}: every token must be a str")
     if not distinct(tokens):
@@ -88,16 +93,25 @@ def save(
     return written
 
 
-def write_table(fh: BinaryIO, vectors: torch.Tensor, tokens_record: bytes, meta_record: bytes, progress: bool) -> None:
-    """``torch.save`` the bare tensor into ``fh``, then add vecload's records to the same archive."""
-    _save_tensor(vectors, fh, progress)
-    fh.seek(0)
-    with zipfile.ZipFile(fh, "a") as archive:  # type: ignore[arg-type]
-        root = _root(archive.namelist())
-        if root is None:
-            raise VecloadError("torch.save wrote an archive without data.pkl")
-        archive.writestr(f"{root}/{TOKENS_RECORD}", tokens_record)
-        archive.writestr(f"{root}/{META_RECORD}", meta_record)
+def write_table(fh: BinaryIO, vectors: np.ndarray, tokens_record: bytes, meta_record: bytes, progress: bool) -> None:
+    """The bare tensor's archive (:mod:`vecload.store.archive`) with vecload's records in the same archive."""
+    array = as_array(vectors)
+    serial = str(int(hashlib.sha256(meta_record).hexdigest()[:32], 16)).zfill(40)[:40]
+    records = [(TOKENS_RECORD, tokens_record), (META_RECORD, meta_record)]
+    if not progress:
+        write_archive(fh, array, serial, records)
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=array.nbytes, unit="B", unit_scale=True, desc="writing", leave=False) as bar:
+        write_archive(fh, array, serial, records, bar.update)
+
+
+def as_array(vectors: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The table as a C-contiguous float32 numpy array (a tensor's own memory where it can be)."""
+    if not isinstance(vectors, np.ndarray):
+        vectors = vectors.detach().cpu().contiguous().numpy()
+    return np.ascontiguousarray(vectors)
 
 
 def write_token_lines(fh: BinaryIO, tokens: list[str]) -> None:
@@ -120,25 +134,3 @@ def write_json(fh: BinaryIO, document: Any, indent: int | None = None) -> None:
     """A JSON document in UTF-8 (compact unless ``indent``), ending in a newline."""
     separators = (",", ":") if indent is None else None
     fh.write(json.dumps(document, ensure_ascii=False, indent=indent, separators=separators).encode("utf-8") + b"\n")
-
-
-def _save_tensor(vectors: torch.Tensor, fh: BinaryIO, progress: bool) -> None:
-    """torch.save the bare tensor, with a byte-count progress bar if asked."""
-    if not progress:
-        torch.save(vectors, fh)
-        return
-    from tqdm import tqdm
-
-    total = vectors.numel() * vectors.element_size()
-    with tqdm(total=total, unit="B", unit_scale=True, desc="writing", leave=False) as bar:
-
-        class _Counting:
-            def write(self, data) -> int:
-                written = fh.write(data)
-                bar.update(min(written, max(total - bar.n, 0)))
-                return written
-
-            def flush(self) -> None:
-                fh.flush()
-
-        torch.save(vectors, _Counting())
