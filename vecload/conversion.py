@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,33 +66,36 @@ def convert(
     check_path(src)
     extra = (Path(vocab_out),) if vocab_out is not None else ()
     source, target = prepare_output(src, out, member, force, extra, max_bytes=read_options.get("max_bytes"))
-    table = read_source(source, format, engine, read_options)
+    table, meta = read_source(source, format, engine, read_options)
     if not table.tokens:
         raise _no_rows(source, table, read_options.get("limit"))
-    store.save(target, table.tokens, table.vectors, table_meta(table, source, format, engine, read_options),
-               force=force, progress=bool(read_options.get("progress")), vocab_out=Path(vocab_out) if vocab_out else None,
+    store.save(target, table.tokens, table.vectors, meta, force=force, progress=bool(read_options.get("progress")), vocab_out=Path(vocab_out) if vocab_out else None,
                sources=source_paths(src, source))
     return target
 
 
-def read_source(source: Source, format: str | None, engine: str | None, read_options: dict[str, Any]) -> Table:
-    """Read an opened source with the readers (:func:`vecload.formats.read_table`)."""
+def read_source(source: Source, format: str | None, engine: str | None,
+                read_options: dict[str, Any]) -> tuple[Table, dict[str, Any]]:
+    """Read an opened source with the readers (:func:`vecload.formats.read_table`); return the table and the
+    metadata to record: format, parse report, the source file's name, size and sha256, the options.
+
+    The sha256 is computed on a second thread while the table is read (hashlib releases the GIL), so it
+    costs no wall time where a core is free. The thread is joined before this returns, and stops at its
+    next block when the read fails.
+    """
     from vecload.formats import ReadOptions, read_table
 
-    return read_table(source, format=format, engine=engine, options=ReadOptions.of(**read_options))
-
-
-def table_meta(table: Table, source: Source | None, format: str | None = None, engine: str | None = None,
-               read_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The metadata recorded for a table read from ``source``: format, parse report, the source's name, size
-    and sha256, and the options it was read with."""
-    meta: dict[str, Any] = {"format": table.format, "report": table.report.to_dict()}
-    if source is not None:
-        meta["source"] = describe_source(source)
-    if read_options is not None:
-        meta["options"] = _recorded_options(format, engine, read_options)
-    return meta
-
+    stop = threading.Event()
+    with ThreadPoolExecutor(1, thread_name_prefix="vecload-hash") as pool:
+        described = pool.submit(describe_source, source, stop)
+        try:
+            table = read_table(source, format=format, engine=engine, options=ReadOptions.of(**read_options))
+        except BaseException:
+            stop.set()
+            raise
+        meta = {"format": table.format, "report": table.report.to_dict(), "source": described.result(),
+                "options": _recorded_options(format, engine, read_options)}
+    return table, meta
 
 
 def check_path(path: object) -> None:
@@ -99,18 +104,18 @@ def check_path(path: object) -> None:
         raise ArgumentError(f"expected a path (str or os.PathLike), got {type(path).__name__}")
 
 
-
 def default_output(source: Source) -> Path:
     """Where ``convert`` writes by default: beside the source, ``glove.6B.50d.txt.gz`` -> ``glove.6B.50d.pth``."""
     return source.path.with_name(source.stem + ".pth")
 
 
-
-def describe_source(source: Source) -> dict[str, Any]:
-    """Name, size and sha256 of the stored source file."""
+def describe_source(source: Source, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Name, size and sha256 of the stored source file (None once ``stop`` is set)."""
     digest = hashlib.sha256()
     with open(source.path, "rb") as fh:
         while block := fh.read(1 << 22):
+            if stop is not None and stop.is_set():
+                return None  # type: ignore[return-value]
             digest.update(block)
     return {
         "name": source.path.name,
@@ -119,7 +124,6 @@ def describe_source(source: Source) -> dict[str, Any]:
         "size": source.path.stat().st_size,
         "sha256": digest.hexdigest(),
     }
-
 
 
 def _no_rows(source: Source, table: Table, limit: int | None) -> VecloadError:
@@ -134,7 +138,6 @@ def _no_rows(source: Source, table: Table, limit: int | None) -> VecloadError:
     if not report.rows_read:
         return VecloadError(f"{where} (it holds no data rows)")
     return VecloadError(f"{where} (all {report.rows_read} rows read were left out: {report.summary()})")
-
 
 
 def prepare_output(
@@ -172,7 +175,6 @@ def prepare_output(
     return source, target
 
 
-
 def source_paths(src: str | os.PathLike[str], source: Source | None = None) -> tuple[Path, ...]:
     """The files a source names: the path as given, the archive of ``archive.zip:member``, the opened file."""
     text = os.fspath(src)
@@ -183,7 +185,6 @@ def source_paths(src: str | os.PathLike[str], source: Source | None = None) -> t
     if source is not None:
         paths.append(source.path)
     return tuple(paths)
-
 
 
 def _recorded_options(format: str | None, engine: str | None, read_options: dict[str, Any]) -> dict[str, Any]:

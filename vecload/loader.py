@@ -13,7 +13,7 @@ import torch
 import vecload.store as store
 from vecload._cast import cast_rows
 from vecload._pth import is_converted
-from vecload.conversion import check_path, read_source, table_meta
+from vecload.conversion import check_path, read_source
 from vecload.errors import ArgumentError
 from vecload.vectors import Vectors, check_dtype
 
@@ -73,8 +73,8 @@ def load(
 
 def _read(source: Source, format: str | None, engine: str | None, read_options: dict[str, Any]) -> Vectors:
     """Read an opened source into :class:`Vectors` recording its provenance."""
-    table = read_source(source, format, engine, read_options)
-    return Vectors(table.tokens, torch.from_numpy(table.vectors), table_meta(table, source, format, engine, read_options))
+    table, meta = read_source(source, format, engine, read_options)
+    return Vectors(table.tokens, torch.from_numpy(table.vectors), meta)
 
 
 def load_converted(path: str | os.PathLike[str], *, verify: bool = False) -> Vectors:
