@@ -161,7 +161,7 @@ def test_exception_inside_the_writer_leaves_nothing_new(tmp_path: Path, monkeypa
     def failing_write(*args, **kwargs):
         raise OSError(122, "Disk quota exceeded")
 
-    monkeypatch.setattr(vecload.store.write, "write_table", failing_write)
+    monkeypatch.setattr(vecload.store.write, "_write", failing_write)
     with pytest.raises(VecloadError, match=r"n\.pth: could not be written: Disk quota exceeded; nothing was written"):
         vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "n.pth")
     assert list(tmp_path.iterdir()) == []

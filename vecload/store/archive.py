@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 import numpy as np
@@ -33,7 +33,7 @@ _LOCAL_HEADER = 30
 _ZIP64_EXTRA = 20  # what zipfile appends to a local header written with force_zip64
 
 
-def write_archive(fh: BinaryIO, array: np.ndarray, serial: str, records: list[tuple[str, bytes]],
+def write_archive(fh: BinaryIO, array: np.ndarray, serial: str, records: Iterable[tuple[str, bytes]],
                   progress: Callable[[int], None] | None = None) -> None:
     """Write the archive of the bare tensor ``array`` (2-D float32), then ``records`` under the same root.
 
@@ -41,7 +41,8 @@ def write_archive(fh: BinaryIO, array: np.ndarray, serial: str, records: list[tu
         fh: A seekable binary file, at its start.
         array: The table (C-contiguous float32, two dimensions).
         serial: Decimal digits for the serialization id record.
-        records: More ``(name, bytes)`` records, named under the root folder (``vecload/tokens.json``).
+        records: More ``(name, bytes)`` records, named under the root folder (``vecload/tokens.json``),
+            taken once the values are written (so a record may depend on work done meanwhile).
         progress: Called with the number of bytes of values written, chunk by chunk.
     """
     rows, dim = array.shape

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -76,16 +77,24 @@ def save(
     tokens_record = encode_tokens(tokens)
     written = dict(meta)
     written.update(count=len(tokens), dim=int(vectors.shape[1]), vecload_version=__version__,
-                   tensor=fingerprint(vectors), tokens_sha256=hashlib.sha256(tokens_record).hexdigest())
-    meta_record = json.dumps({"kind": KIND, "layout": LAYOUT, "meta": written}, ensure_ascii=False,
-                             separators=(",", ":")).encode("utf-8")
+                   tensor=_fingerprint_sized(vectors), tokens_sha256=hashlib.sha256(tokens_record).hexdigest())
     cap = record_cap(len(tokens))
-    if max(len(tokens_record), len(meta_record)) > cap:
+    if max(len(tokens_record), len(_meta_record(written))) > cap:  # the real fingerprint has the same size
         raise VecloadError(f"{path}: the tokens or metadata take more than {cap:,} bytes, more than a converted "
                            f"file may hold ({CAP_FIXED >> 20} MiB + {CAP_PER_ROW} bytes a row)")
-    outputs: list[tuple[Path, Writer]] = [
-        (Path(path), lambda fh: write_table(fh, vectors, tokens_record, meta_record, progress))
-    ]
+
+    def records(hashed: Future) -> Iterator[tuple[str, bytes]]:
+        yield TOKENS_RECORD, tokens_record
+        written["tensor"] = hashed.result()
+        yield META_RECORD, _meta_record(written)
+
+    def write_converted(fh: BinaryIO) -> None:
+        # The fingerprint hashes every byte of the table (hashlib releases the GIL) on a thread while the
+        # values are written; the metadata record, written after them, waits for it.
+        with ThreadPoolExecutor(1, thread_name_prefix="vecload-hash") as pool:
+            _write(fh, vectors, records(pool.submit(fingerprint, vectors)), progress)
+
+    outputs: list[tuple[Path, Writer]] = [(Path(path), write_converted)]
     if vocab_out is not None:
         outputs.append((Path(vocab_out), lambda fh: write_token_lines(fh, tokens)))
     outputs.extend(extra)
@@ -94,10 +103,13 @@ def save(
 
 
 def write_table(fh: BinaryIO, vectors: np.ndarray, tokens_record: bytes, meta_record: bytes, progress: bool) -> None:
-    """The bare tensor's archive (:mod:`vecload.store.archive`) with vecload's records in the same archive."""
-    array = as_array(vectors)
-    serial = str(int(hashlib.sha256(meta_record).hexdigest()[:32], 16)).zfill(40)[:40]
-    records = [(TOKENS_RECORD, tokens_record), (META_RECORD, meta_record)]
+    """The bare tensor's archive (:mod:`vecload.store.archive`) with the given vecload records in it."""
+    _write(fh, as_array(vectors), [(TOKENS_RECORD, tokens_record), (META_RECORD, meta_record)], progress)
+
+
+def _write(fh: BinaryIO, array: np.ndarray, records: Iterable[tuple[str, bytes]], progress: bool) -> None:
+    """The archive, its serialization id derived from the shape (the same table always gives the same file)."""
+    serial = str(int(hashlib.sha256(repr(array.shape).encode()).hexdigest()[:32], 16)).zfill(40)
     if not progress:
         write_archive(fh, array, serial, records)
         return
@@ -105,6 +117,16 @@ def write_table(fh: BinaryIO, vectors: np.ndarray, tokens_record: bytes, meta_re
 
     with tqdm(total=array.nbytes, unit="B", unit_scale=True, desc="writing", leave=False) as bar:
         write_archive(fh, array, serial, records, bar.update)
+
+
+def _meta_record(meta: dict[str, Any]) -> bytes:
+    return json.dumps({"kind": KIND, "layout": LAYOUT, "meta": meta}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def _fingerprint_sized(array: np.ndarray) -> dict[str, Any]:
+    """A stand-in for :func:`fingerprint` with the same keys and lengths, for checking the record's size."""
+    return {"dtype": "float32", "shape": list(array.shape), "sample_sha256": "0" * 64, "sha256": "0" * 64}
 
 
 def as_array(vectors: np.ndarray | torch.Tensor) -> np.ndarray:
