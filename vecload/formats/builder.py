@@ -15,6 +15,7 @@ into one array, freeing each block as it is copied, so the table never exists tw
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +27,8 @@ from vecload.formats.tokenset import TokenSet
 #: The size of the blocks rows are copied into after the first, and the most an unchecked count (a header
 #: of a compressed stream, only a claim) reserves at first.
 BLOCK_BYTES = 1 << 26
+#: Arrays of at least this many bytes get a mapping of their own (see :func:`empty_rows`).
+_OWN_MAPPING = 1 << 22
 _RESERVE_BYTES = 1 << 28
 
 
@@ -58,7 +61,7 @@ class TableBuilder:
         first = expected_rows or self._block_rows
         if not trusted:
             first = min(first, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
-        self._blocks = [np.empty((max(first, 1), dim), dtype=np.float32)]
+        self._blocks = [empty_rows(max(first, 1), dim)]
         self._filled = 0  # rows written into the last block
         self._room: np.ndarray | None = None  # the free rows last handed out by room()
 
@@ -126,7 +129,7 @@ class TableBuilder:
         if len(blocks) == 1:
             out = blocks[0]
         else:
-            out = np.empty((total, self.dim), dtype=np.float32)
+            out = empty_rows(total, self.dim)
             start = 0
             while blocks:
                 block = blocks.pop(0)  # freed once copied: the table never exists twice
@@ -192,7 +195,7 @@ class TableBuilder:
         while start < len(rows):
             block = self._blocks[-1]
             if self._filled == len(block):
-                self._blocks.append(np.empty((self._block_rows, self.dim), dtype=np.float32))
+                self._blocks.append(empty_rows(self._block_rows, self.dim))
                 self._filled, block = 0, self._blocks[-1]
             take = min(len(block) - self._filled, len(rows) - start)
             block[self._filled : self._filled + take] = rows[start : start + take]
@@ -203,3 +206,19 @@ class TableBuilder:
         if self.unit == "line":
             return ParseError(self.name, message, line=int(where), fix=fix)
         return ParseError(self.name, message, offset=int(where), fix=fix)
+
+
+def empty_rows(rows: int, dim: int) -> np.ndarray:
+    """An uninitialised float32 ``[rows, dim]`` array; a large one in its own private anonymous mapping.
+
+    numpy asks the kernel for transparent huge pages on every large array (``madvise(MADV_HUGEPAGE)``),
+    and where the kernel compacts memory to find them on first touch (``defrag=madvise``, a common
+    default), filling a fresh 480 MB table took 1.0-1.3 s on this project's machines against 0.27-0.31 s
+    in ordinary pages. A mapping of our own gets ordinary pages (untouched rows still cost nothing) and is
+    unmapped when the last array using it goes.
+    """
+    nbytes = rows * dim * 4
+    if nbytes < _OWN_MAPPING or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.empty((rows, dim), dtype=np.float32)
+    memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(memory, dtype=np.float32).reshape(rows, dim)
