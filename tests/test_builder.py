@@ -97,7 +97,7 @@ def test_large_rows_live_in_their_own_mapping_as_long_as_any_view() -> None:
 
     big = empty_rows(1 << 12, 300)
     assert big.shape == (4096, 300) and big.dtype == np.float32 and big.flags.writeable and big.flags.c_contiguous
-    assert isinstance(big.base.base, mmap.mmap)  # reshape of frombuffer of the mapping
+    assert isinstance(big.base.base.obj, mmap.mmap)  # a reshape of frombuffer's view of the mapping
     big[:] = np.arange(300, dtype=np.float32)
     view = torch.from_numpy(big[4000:])
     del big
