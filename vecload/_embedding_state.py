@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from vecload._cast import release_pages
 from vecload.errors import ArgumentError, IntegrityError
 from vecload.store import sample_rows
 
@@ -106,11 +107,9 @@ def added_row(emb: PretrainedEmbedding, token: str) -> int:
 
 
 def initial_rows(emb: PretrainedEmbedding, table: torch.Tensor, rows: torch.Tensor,
-                 extra_vectors: torch.Tensor | None, init_std: float | None, seed: int) -> torch.Tensor:
+                 extra_vectors: torch.Tensor | None, init_std: float, seed: int) -> torch.Tensor:
     """The trainable rows' initial values: random new rows, the marked rows' own values, extra_vectors."""
     s, p, x = emb.num_specials, emb.num_pretrained, emb.num_extra
-    if init_std is None:
-        init_std = spread(table[s : s + p])
     generator = torch.Generator().manual_seed(seed)
     new = torch.randn(s + x, emb.embedding_dim, generator=generator).mul_(init_std)
     if extra_vectors is not None:
@@ -128,14 +127,24 @@ def initial_rows(emb: PretrainedEmbedding, table: torch.Tensor, rows: torch.Tens
     return out
 
 
-def spread(rows: torch.Tensor) -> float:
-    """The std of the finite values of up to ``STD_ROWS`` evenly spaced rows (1.0 when there are none)."""
-    if rows.device.type == "meta" or rows.shape[0] == 0:
+def spread(rows: torch.Tensor, dtype: torch.dtype, device: torch.device) -> float:
+    """The std of the finite values of up to ``STD_ROWS`` evenly spaced rows, as the table will hold them
+    (``dtype`` on ``device``); 1.0 when there are none.
+
+    Taken from the source rows before the table is allocated, so its scratch tensors never add to the
+    construction's peak (the same values as reading the finished table: the cast is elementwise).
+    """
+    if rows.device.type == "meta" or device.type == "meta" or rows.shape[0] == 0:
         return 1.0
     picks = torch.linspace(0, rows.shape[0] - 1, min(rows.shape[0], STD_ROWS)).long().to(rows.device)
-    values = rows[picks].float()
-    finite = values[torch.isfinite(values)]  # a NaN or Inf row must not poison every new row
-    return float(finite.std()) if finite.numel() > 1 else 1.0
+    values = rows[picks]
+    release_pages(rows)  # the readahead of those scattered reads
+    values = values.to(device=device, dtype=dtype).float()
+    finite = torch.isfinite(values)
+    if bool(finite.all()):  # the usual case, without a masked copy
+        return float(values.std()) if values.numel() > 1 else 1.0
+    kept = values[finite]  # a NaN or Inf row must not poison every new row
+    return float(kept.std()) if kept.numel() > 1 else 1.0
 
 
 def frozen_rows(emb: PretrainedEmbedding) -> torch.Tensor:

@@ -138,6 +138,7 @@ class PretrainedEmbedding(nn.Module):
 
         dtype = weight.dtype if dtype is None else dtype
         device = weight.device if device is None else torch.device(device)
+        std = state.spread(weight.detach(), dtype, device) if init_std is None else init_std
         if not copy and not len(rows) and self.freeze != "none" and weight.is_contiguous():
             table = cast_rows(weight.detach(), dtype=dtype, device=device)  # shared when nothing changes
             self._borrowed = table.data_ptr() == weight.data_ptr()  # the caller's memory: never written
@@ -145,7 +146,7 @@ class PretrainedEmbedding(nn.Module):
             self._borrowed = False
             table = torch.empty(self.num_embeddings, self.embedding_dim, dtype=dtype, device=device)
             cast_rows(weight.detach(), out=table[s : s + p])
-        extra = state.initial_rows(self, table, rows, extra_vectors, init_std, seed)
+        extra = state.initial_rows(self, table, rows, extra_vectors, std, seed)
         self._place(table, extra, rows)
 
     @classmethod
