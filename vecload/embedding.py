@@ -126,7 +126,7 @@ class PretrainedEmbedding(nn.Module):
         self.num_specials, self.num_extra = len(specials), len(extra_tokens)
         self.num_pretrained, self.embedding_dim = int(weight.shape[0]), int(weight.shape[1])
         self.num_embeddings = self.num_specials + self.num_pretrained + self.num_extra
-        self.tokens: list[str] = [*specials, *pretrained_tokens, *extra_tokens]
+        self.tokens = state.RowTokens(specials, pretrained_tokens, extra_tokens)
         self._stoi = state.check_tokens(self.tokens, self.num_specials, self.num_pretrained,
                                         eager=isinstance(vectors, torch.Tensor))
         self.max_norm, self.norm_type, self.sparse = max_norm, norm_type, sparse
@@ -250,8 +250,10 @@ class PretrainedEmbedding(nn.Module):
     # -- construction, moves, checkpoints --------------------------------------------------------------
     def _place(self, table: torch.Tensor, extra: torch.Tensor, rows: torch.Tensor) -> None:
         """Register ``table`` (plain attribute, or a parameter), ``extra`` and the row maps."""
-        slot = torch.full((self.num_embeddings,), len(rows), dtype=torch.long)
-        slot[rows] = torch.arange(len(rows))
+        # one entry per row: int32 (1.6 MB for 400k rows, against 3.2 MB in int64) unless the table is larger
+        small = self.num_embeddings < 2**31 - 1
+        slot = torch.full((self.num_embeddings,), len(rows), dtype=torch.int32 if small else torch.long)
+        slot[rows] = torch.arange(len(rows), dtype=slot.dtype)
         self._trainable_pad = ()
         if self.padding_idx is not None and slot[self.padding_idx] < len(rows):
             slot[self.padding_idx] = len(rows)  # in extra (so checkpoints keep their layout), never trained

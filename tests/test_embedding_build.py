@@ -1,0 +1,57 @@
+"""Tests of how PretrainedEmbedding builds its table and index space: the token view, the new rows' std
+read from the source, and the aligned-table entry points (issue 13's review)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import vecload
+from vecload import PretrainedEmbedding
+from vecload._cast import cast_rows
+from vecload._embedding_state import STD_ROWS
+
+
+def _table(rows: int = 12, dim: int = 5, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(rows, dim, generator=generator), [f"w{i}" for i in range(rows)]
+
+
+def test_tokens_view_reads_as_the_list_it_replaces() -> None:
+    """emb.tokens shares the vectors' list yet indexes, slices, iterates and compares as the copied list did."""
+    weight, tokens = _table()
+    vectors = vecload.Vectors(tokens, weight)
+    emb = PretrainedEmbedding(vectors, specials=("<pad>", "<unk>"), extra_tokens=["oov"])
+    expected = ["<pad>", "<unk>", *tokens, "oov"]
+    assert emb.tokens == expected and expected == emb.tokens and emb.tokens != expected[:-1]
+    assert list(emb.tokens) == expected and len(emb.tokens) == 15
+    assert [emb.tokens[i] for i in (0, 2, 13, 14, -1, -15)] == ["<pad>", "w0", "w11", "oov", "oov", "<pad>"]
+    assert emb.tokens[1:4] == ["<unk>", "w0", "w1"] and emb.tokens[::-5] == expected[::-5]
+    assert emb.tokens.index("w3") == 5 and "oov" in emb.tokens
+    with pytest.raises(IndexError, match="row 15 is outside the 15 rows"):
+        emb.tokens[15]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_new_rows_std_is_that_of_the_finished_table(dtype: torch.dtype) -> None:
+    """The default std (read from the source before the table exists) is the std of the table's sampled rows."""
+    weight, tokens = _table(rows=2 * STD_ROWS + 7, dim=3)
+    weight[5] = float("nan")  # a non-finite value is left out, as before
+    emb = PretrainedEmbedding(weight, tokens, specials=("<pad>", "<unk>"), extra_tokens=["oov"], dtype=dtype, seed=4)
+    rows = emb.pretrained[torch.linspace(0, len(tokens) - 1, STD_ROWS).long()].float()
+    std = float(rows[torch.isfinite(rows)].std())
+    expected = (torch.randn(3, 3, generator=torch.Generator().manual_seed(4)) * std).to(dtype)
+    assert torch.equal(emb.extra.detach(), expected)
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="madvise on Linux only")
+def test_cast_of_a_mapped_file_in_small_chunks_is_exact(tmp_path: Path) -> None:
+    """A converted file cast chunk by chunk (readahead off, pages handed back) equals one .to(), and the
+    mapping still reads the same values afterwards."""
+    weight, tokens = _table(rows=3000, dim=7)
+    vecload.Vectors(tokens, weight).save(tmp_path / "t.pth")
+    vectors = vecload.load(tmp_path / "t.pth")
+    out = cast_rows(vectors.vectors, dtype=torch.bfloat16, chunk_bytes=1000)
+    assert torch.equal(out, weight.to(torch.bfloat16)) and torch.equal(vectors.vectors, weight)
