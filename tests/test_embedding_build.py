@@ -10,7 +10,7 @@ import torch
 
 import vecload
 from vecload import PretrainedEmbedding
-from vecload._cast import cast_rows
+from vecload._cast import _clean_file_mapping, cast_rows, take_rows
 from vecload._embedding_state import STD_ROWS
 
 
@@ -48,10 +48,26 @@ def test_new_rows_std_is_that_of_the_finished_table(dtype: torch.dtype) -> None:
 
 @pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="madvise on Linux only")
 def test_cast_of_a_mapped_file_in_small_chunks_is_exact(tmp_path: Path) -> None:
-    """A converted file cast chunk by chunk (readahead off, pages handed back) equals one .to(), and the
-    mapping still reads the same values afterwards."""
+    """A converted file cast chunk by chunk (read with pread) equals one .to(); the mapping reads the same after."""
     weight, tokens = _table(rows=3000, dim=7)
     vecload.Vectors(tokens, weight).save(tmp_path / "t.pth")
     vectors = vecload.load(tmp_path / "t.pth")
+    assert _clean_file_mapping(vectors.vectors) is not None  # read with pread, not through the mapping
     out = cast_rows(vectors.vectors, dtype=torch.bfloat16, chunk_bytes=1000)
     assert torch.equal(out, weight.to(torch.bfloat16)) and torch.equal(vectors.vectors, weight)
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="pread of the mapping on Linux only")
+def test_cast_reads_what_the_mapping_holds_not_what_the_file_holds(tmp_path: Path) -> None:
+    """A mapped table written in place, or whose file was replaced after loading, casts to the values in memory."""
+    weight, tokens = _table(rows=500, dim=6)
+    vecload.Vectors(tokens, weight).save(tmp_path / "t.pth")
+    edited = vecload.load(tmp_path / "t.pth")
+    edited.vectors[7] = 42.0  # copied on write: the file still holds the old row
+    assert _clean_file_mapping(edited.vectors) is None
+    assert torch.equal(cast_rows(edited.vectors, dtype=torch.bfloat16), edited.vectors.to(torch.bfloat16))
+    assert float(take_rows(edited.vectors, torch.tensor([7, 3]))[0, 0]) == 42.0
+    kept = vecload.load(tmp_path / "t.pth")
+    vecload.Vectors(tokens, weight + 1).save(tmp_path / "t.pth", force=True)  # renamed over the mapped file
+    assert torch.equal(cast_rows(kept.vectors, dtype=torch.float16, chunk_bytes=700), weight.half())
+    assert torch.equal(take_rows(kept.vectors, torch.tensor([499, 0])), weight[[499, 0]])

@@ -2,12 +2,13 @@
 
 :class:`vecload.PretrainedEmbedding` builds its table with it, and ``vecload.load(..., dtype=, device=)``
 can. A converted file's tensor is memory-mapped: casting it whole makes every page of it resident (a
-float32 400k x 300 table is 458 MiB) on top of the bfloat16 copy (229 MiB). Copying ``chunk_bytes`` at a
-time and handing each chunk's source pages back to the kernel (``madvise(MADV_PAGEOUT)``, only on
-file-backed mappings, where it loses nothing: an unwritten page is read again from the file if touched)
-keeps the cast at the target table plus one chunk. Measured in ``scripts/bench_training.py``: building a
-bfloat16 400k x 300 PretrainedEmbedding adds 1.09 x the bf16 table to a process that loaded the file;
-``.to(torch.bfloat16)`` of the mapped tensor adds 3.0 x.
+float32 400k x 300 table is 458 MiB) on top of the bfloat16 copy (229 MiB). When the tensor is a clean
+file mapping (no page of it written in this process), the rows are read from the file with ``pread`` into
+one reused ``chunk_bytes`` buffer: the file passes through the page cache once, in order, with the
+kernel's readahead, and no page of the mapping becomes resident. Otherwise the mapping is read chunk by
+chunk and each chunk's pages are handed back (``madvise(MADV_PAGEOUT)``). Measured in
+``scripts/bench_training.py``: building a bfloat16 400k x 300 PretrainedEmbedding adds 1.18 x the bf16
+table to a bare ``import torch`` process (``.to(torch.bfloat16)`` of the mapped tensor adds 3.0 x).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
 from vecload.errors import ArgumentError
 
 CHUNK_BYTES = 1 << 20  # source bytes per copy: small against any real table, large enough to stream
-# linux/mman.h; MADV_PAGEOUT needs Linux 5.4 (older kernels answer EINVAL, which is harmless)
-_MADV_NORMAL, _MADV_RANDOM, _MADV_WILLNEED, _MADV_PAGEOUT = 0, 1, 3, 21
+_MADV_PAGEOUT = 21  # linux/mman.h; Linux 5.4 and later (older kernels answer EINVAL, which is harmless)
 _PAGE = 4096
 
 
@@ -61,33 +64,93 @@ def cast_rows(
                             f"{out.device}; load it on a real device")
     if out.device.type == "meta" or src.numel() == 0:
         return out
-    release = _file_backed(src)
     step = max(1, chunk_bytes // max(1, src[0].numel() * src.element_size()))
-    if release:  # no kernel readahead past the chunk asked for (8 MiB on some disks): it would stay resident
-        _madvise(src, _MADV_RANDOM)
-    try:
-        with torch.no_grad():
-            for start in range(0, src.shape[0], step):
-                part = src[start : start + step]
-                if release:
-                    _madvise(part, _MADV_WILLNEED)  # the chunk read in one go, as readahead would
-                out[start : start + step].copy_(part)
-                if release:
-                    _madvise(part, _MADV_PAGEOUT)
-    finally:
-        if release:
-            _madvise(src, _MADV_NORMAL)
+    with torch.no_grad(), _rows_reader(src, step) as read:
+        for start in range(0, src.shape[0], step):
+            out[start : start + step].copy_(read(start, min(step, src.shape[0] - start)))
     return out
 
 
-def release_pages(tensor: torch.Tensor) -> None:
-    """Hand the resident pages of a memory-mapped tensor back to the kernel (a no-op for any other tensor).
+def take_rows(src: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``src[rows]`` (a few rows), read with ``pread`` from a clean file mapping so that no readahead
+    window of the mapping stays resident (2,000 scattered rows of a 400k x 300 float32 file would leave
+    about 128 MiB of it)."""
+    if not _clean_file_mapping(src):
+        return src[rows.to(src.device)]
+    out = torch.empty(len(rows), *src.shape[1:], dtype=src.dtype)
+    with _rows_reader(src, 1) as read:
+        for i, row in enumerate(rows.tolist()):
+            out[i] = read(row, 1)[0]
+    return out
 
-    For a few rows read from a mapped table (a sample): each read faults in a readahead window, so 2,000
-    scattered rows of a 400k x 300 float32 file leave about 128 MiB of it resident.
-    """
-    if _file_backed(tensor):
-        _madvise(tensor, _MADV_PAGEOUT)
+
+@contextmanager
+def _rows_reader(src: torch.Tensor, step: int) -> Iterator:
+    """A function ``read(start, count)`` giving ``src[start : start + count]`` (``count <= step``)."""
+    where = _clean_file_mapping(src)
+    if where is None:
+        release = _file_backed(src)
+
+        def from_mapping(start: int, count: int) -> torch.Tensor:
+            if release and start:  # the chunk read before this one: hand its pages back
+                _page_out(src[max(0, start - step) : start])
+            return src[start : start + count]
+
+        yield from_mapping
+        if release:
+            _page_out(src)
+        return
+    path, offset = where
+    row_bytes = src[0].numel() * src.element_size()
+    buffer = torch.empty(step, *src.shape[1:], dtype=src.dtype)
+    view = memoryview(buffer.numpy()).cast("B")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        def from_file(start: int, count: int) -> torch.Tensor:
+            done, size = 0, count * row_bytes
+            while done < size:
+                got = os.preadv(fd, [view[done:size]], offset + start * row_bytes + done)
+                if got <= 0:
+                    raise OSError(f"{path}: ends before row {start + count} of its table (truncated while open)")
+                done += got
+            return buffer[:count]
+
+        yield from_file
+        _page_out(src)  # what the load's fingerprint check read through the mapping (the sampled rows)
+    finally:
+        os.close(fd)
+
+
+def _clean_file_mapping(tensor: torch.Tensor) -> tuple[str, int] | None:
+    """``(path, byte offset)`` of a CPU tensor lying in a private file mapping of which no page was written
+    in this process (so the file holds its values), the path still naming that file; else None."""
+    if not sys.platform.startswith("linux") or tensor.device.type != "cpu" or not tensor.is_contiguous():
+        return None
+    start, size = tensor.data_ptr(), tensor.numel() * tensor.element_size()
+    try:
+        with open("/proc/self/smaps", encoding="utf-8", errors="surrogateescape") as smaps:
+            found = None
+            for line in smaps:
+                fields = line.split(maxsplit=5)
+                if found is None:
+                    if "-" in fields[0] and ":" not in fields[0]:
+                        low, high = (int(part, 16) for part in fields[0].split("-"))
+                        if low <= start < high:
+                            if start + size > high or len(fields) < 6 or not fields[5].startswith("/"):
+                                return None
+                            found = (fields[5].rstrip("\n"), int(fields[2], 16) + start - low, int(fields[4]))
+                elif fields[0] == "Anonymous:":  # pages copied on write: the file no longer holds them
+                    if int(fields[1]) != 0:
+                        return None
+                    break
+        if found is None:
+            return None
+        path, offset, inode = found
+        if os.stat(path).st_ino != inode:  # replaced since it was mapped (convert --force renames over it)
+            return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return path, offset
 
 
 def _file_backed(tensor: torch.Tensor) -> bool:
@@ -108,19 +171,19 @@ def _file_backed(tensor: torch.Tensor) -> bool:
     return False
 
 
-def _madvise(part: torch.Tensor, advice: int) -> None:
-    """``madvise`` over the pages of ``part`` (a hint: an error, such as an old kernel's EINVAL, is ignored)."""
+def _page_out(part: torch.Tensor) -> None:
+    """Ask the kernel to drop the resident pages of a read chunk (file pages: read again if touched again)."""
     libc = _libc()
-    if libc is None:
+    if libc is None or not part.numel():
         return
     start = part.data_ptr() // _PAGE * _PAGE
     end = part.data_ptr() + part.numel() * part.element_size()
-    libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), ctypes.c_int(advice))
+    libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), ctypes.c_int(_MADV_PAGEOUT))
 
 
 @functools.cache
 def _libc() -> ctypes.CDLL | None:
-    """The C library, for ``madvise`` (looked up once: ``find_library`` runs ``ldconfig``); None where there is none."""
+    """The C library, for ``madvise`` (looked up once: ``find_library`` runs ``ldconfig``); None if none."""
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name, use_errno=True) if name else None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from vecload._cast import release_pages
+from vecload._cast import take_rows
 from vecload.errors import ArgumentError, IntegrityError
 from vecload.store import sample_rows
 
@@ -182,11 +182,10 @@ def spread(rows: torch.Tensor, dtype: torch.dtype, device: torch.device) -> floa
     if rows.device.type == "meta" or device.type == "meta" or rows.shape[0] == 0:
         return 1.0
     count = min(rows.shape[0], STD_ROWS)
-    picks = torch.linspace(0, rows.shape[0] - 1, count).long().to(rows.device)
+    picks = torch.linspace(0, rows.shape[0] - 1, count).long()
     values = torch.empty(count, rows.shape[1], dtype=torch.float32, device=device)
     for start in range(0, count, _STD_STEP):
-        values[start : start + _STD_STEP] = rows[picks[start : start + _STD_STEP]].to(device=device, dtype=dtype)
-    release_pages(rows)  # the kernel's readahead around those scattered reads (128 MiB of a 400k x 300 file)
+        values[start : start + _STD_STEP] = take_rows(rows, picks[start : start + _STD_STEP]).to(device, dtype)
     if bool(values.sum().isfinite()):  # every value finite (a NaN or Inf would make the sum one): no mask
         return float(values.std()) if values.numel() > 1 else 1.0
     kept = values[torch.isfinite(values)]  # a NaN or Inf row must not poison every new row
