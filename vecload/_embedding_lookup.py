@@ -28,20 +28,20 @@ def lookup_compiled(indices: torch.Tensor, table: torch.Tensor, extra: torch.Ten
                     options: tuple[int, bool, bool]) -> torch.Tensor:
     """The same lookup from two gathers and a select, which ``torch.compile`` traces into one kernel.
 
-    The gather from ``table`` comes first, so an index out of range raises as in eager mode.
+    The gather from ``table`` comes first, so an index out of range raises as in eager mode. Dense gradients
+    only: a sparse one could not leave out the rows a batch does not read (the module runs its eager
+    lookup outside the graph for ``sparse=True``).
     """
-    padding_idx, by_freq, sparse = options
+    padding_idx, by_freq, _ = options
     out = F.embedding(indices, table, padding_idx=None if padding_idx < 0 else padding_idx,
-                      scale_grad_by_freq=by_freq, sparse=sparse)
+                      scale_grad_by_freq=by_freq)
     count = extra.shape[0]
     if count == 0:
         return out
     slots = slot[indices].long()
-    if sparse:  # a sparse gradient cannot flow back through the cat below; clamped rows get zero gradient
-        rows = F.embedding(slots.clamp(max=count - 1), extra, scale_grad_by_freq=by_freq, sparse=True)
-    else:  # one zero row more, as padding: rows that are not trained read it and give it no gradient
-        padded = torch.cat([extra, extra.new_zeros(1, extra.shape[1])])
-        rows = F.embedding(slots, padded, padding_idx=count, scale_grad_by_freq=by_freq)
+    # one zero row more, as padding: rows that are not trained read it and give it no gradient
+    padded = torch.cat([extra, extra.new_zeros(1, extra.shape[1])])
+    rows = F.embedding(slots, padded, padding_idx=count, scale_grad_by_freq=by_freq)
     return torch.where((slots < count).unsqueeze(-1), rows, out)
 
 

@@ -67,7 +67,9 @@ class PretrainedEmbedding(nn.Module):
         norm_type: The p of the p-norm for ``max_norm``.
         scale_grad_by_freq: Divide each row's gradient by its count in the batch, as ``nn.Embedding``.
         sparse: Sparse gradients for the trainable rows (``SparseAdam``; ``SGD``/``Adagrad`` without
-            weight decay). Refused under DDP, whose reducer takes sparse gradients only from ``nn.Embedding``.
+            weight decay); with ``scale_grad_by_freq`` too. Refused under DDP, whose reducer takes sparse
+            gradients only from ``nn.Embedding``. Under ``torch.compile`` the lookup runs eagerly, outside
+            the graph (a graph break), so that only the rows a batch reads get a gradient entry.
         init_std: Standard deviation of the random new rows; default that of the pretrained values (of up
             to 2,000 evenly spaced rows, finite values only).
         seed: Seed of the random new rows (a private generator: the global RNG is untouched).
@@ -228,12 +230,18 @@ class PretrainedEmbedding(nn.Module):
         options = (-1 if self.padding_idx is None else self.padding_idx, self.scale_grad_by_freq, self.sparse)
         if self.max_norm is not None:  # before the lookup, as nn.Embedding: trainable rows only
             renormed = renorm_(indices, self.table, self.extra, self._slot, self.max_norm, self.norm_type)
-        if torch.compiler.is_compiling():
+        if torch.compiler.is_compiling() and not self.sparse:
             out = lookup_compiled(indices, self.table, self.extra, self._slot, options)
         else:
-            self.sync()
-            out = lookup_eager(indices, self.table, self.extra, self._slot, options)
+            out = self._lookup_eager(indices, options)
         return out if self.max_norm is None else clip(out, self.max_norm, self.norm_type, renormed)
+
+    @torch.compiler.disable
+    def _lookup_eager(self, indices: torch.Tensor, options: tuple[int, bool, bool]) -> torch.Tensor:
+        """The eager lookup, run outside any compiled graph: a sparse gradient that holds only the rows a
+        batch reads (as ``nn.Embedding``'s) needs its own backward, which ``torch.compile`` cannot trace."""
+        self.sync()
+        return lookup_eager(indices, self.table, self.extra, self._slot, options)
 
     def sync(self) -> None:
         """Copy the trainable rows into their places in ``table`` (done before each lookup and ``state_dict``).
