@@ -71,3 +71,47 @@ def test_cast_reads_what_the_mapping_holds_not_what_the_file_holds(tmp_path: Pat
     vecload.Vectors(tokens, weight + 1).save(tmp_path / "t.pth", force=True)  # renamed over the mapped file
     assert torch.equal(cast_rows(kept.vectors, dtype=torch.float16, chunk_bytes=700), weight.half())
     assert torch.equal(take_rows(kept.vectors, torch.tensor([499, 0])), weight[[499, 0]])
+
+
+def _aligned(tmp_path: Path) -> tuple[vecload.Aligned, Path]:
+    """An alignment of three task words to gensim's lee_fasttext.vec (one OOV), saved and its path."""
+    from gensim.test.utils import datapath
+
+    aligned = vecload.align(datapath("lee_fasttext.vec"), ["the", "of", "zzzq"], specials=("<pad>", "<unk>"))
+    return aligned, aligned.save(tmp_path / "task.pth")
+
+
+def test_aligned_file_loaded_back_becomes_an_embedding_without_from_vectors(tmp_path: Path) -> None:
+    """PretrainedEmbedding(vecload.load(aligned file)) reads the alignment from the file's metadata: the same
+    module as from the Aligned itself (vecload 0.3: '<pad>' is both a special and a pretrained row)."""
+    aligned, path = _aligned(tmp_path)
+    loaded = vecload.load(path)
+    for emb in (PretrainedEmbedding(loaded), PretrainedEmbedding.from_aligned(loaded)):
+        assert emb.tokens == ["<pad>", "<unk>", "the", "of", "zzzq"] and emb.padding_idx == 0
+        assert emb.trainable_rows.tolist() == [1, 4] and torch.equal(emb.weight, aligned.vectors)
+
+
+def test_from_aligned_padding_idx_none_opts_out_of_the_pad_row(tmp_path: Path) -> None:
+    """from_aligned / to_embedding / the constructor: padding_idx=None means no padding row; the default the pad's."""
+    aligned, _ = _aligned(tmp_path)
+    assert aligned.to_embedding().padding_idx == 0 and PretrainedEmbedding(aligned).padding_idx == 0
+    for emb in (PretrainedEmbedding.from_aligned(aligned, padding_idx=None), aligned.to_embedding(padding_idx=None),
+                PretrainedEmbedding(aligned, padding_idx=None)):
+        assert emb.padding_idx is None and emb.trainable_rows.tolist() == [1, 4]
+    trained = PretrainedEmbedding.from_aligned(aligned, padding_idx=None, trainable=torch.tensor([True, True, False,
+                                                                                                False, True]))
+    trained(torch.tensor([0, 0])).sum().backward()  # the pad row, no longer padding, trains when marked
+    assert trained.extra.grad[0].abs().sum() > 0
+
+
+def test_to_embedding_has_from_aligneds_arguments() -> None:
+    """Aligned.to_embedding takes exactly from_aligned's arguments (keyword-only after the first) and calls it."""
+    import inspect
+
+    def rest(function: object) -> list[tuple[str, object, object]]:
+        parameters = list(inspect.signature(function).parameters.values())[1:]
+        return [(p.name, p.kind, p.default) for p in parameters]
+
+    assert rest(vecload.Aligned.to_embedding) == rest(PretrainedEmbedding.from_aligned)
+    with pytest.raises(TypeError, match="positional"):
+        PretrainedEmbedding.from_aligned(None, True)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from vecload._cast import take_rows
+from vecload.alignment.meta import check_metadata, trainable_mask
 from vecload.errors import ArgumentError, IntegrityError
 from vecload.store import sample_rows
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from vecload.embedding import PretrainedEmbedding
 
 FINGERPRINT_KEY = "table_fingerprint"
+LAYOUT_KEY = "table_layout"  # beside the fingerprint: how to rebuild the module from its vectors (check-frozen)
 STD_ROWS = 2_000  # rows whose spread sets the new rows' default std (all rows of a smaller table)
 _STD_STEP = 250  # of those rows read at a time
 
@@ -49,10 +51,33 @@ def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, Se
         raise ArgumentError(f"vectors must be a 2-D float tensor, got {weight.dtype} {tuple(weight.shape)}")
     if weight.shape[0] != len(names):
         raise ArgumentError(f"{len(names)} tokens for {weight.shape[0]} rows")
-    defaults: dict[str, Any] = {}
-    if hasattr(vectors, "trainable_mask") and hasattr(vectors, "pad_index"):  # an aligned table
-        defaults = {"specials": (), "trainable": vectors.trainable_mask, "padding_idx": vectors.pad_index}
-    return weight, names, defaults
+    return weight, names, aligned_defaults(vectors) or {}
+
+
+class _AlignedPad:
+    """The default ``padding_idx``: an aligned table's pad row (None for any other vectors)."""
+
+    def __repr__(self) -> str:
+        return "ALIGNED_PAD"
+
+
+ALIGNED_PAD: Any = _AlignedPad()
+
+
+def aligned_defaults(vectors: Any) -> dict[str, Any] | None:
+    """What an aligned table brings (no added specials, its OOV rows and specials trainable, its pad row), or
+    None for other vectors. An aligned file loaded again with ``vecload.load`` is one: its metadata holds it.
+
+    Raises:
+        IntegrityError: The file's alignment metadata is damaged.
+    """
+    if hasattr(vectors, "trainable_mask") and hasattr(vectors, "pad_index"):  # what vecload.align returns
+        return {"specials": (), "trainable": vectors.trainable_mask, "padding_idx": vectors.pad_index}
+    meta = getattr(vectors, "meta", None)
+    if not isinstance(meta, dict) or "align" not in meta:
+        return None
+    check_metadata(meta["align"], len(vectors.tokens))
+    return {"specials": (), "trainable": trainable_mask(meta["align"]), "padding_idx": meta["align"].get("pad_index")}
 
 
 class RowTokens(Sequence[str]):
@@ -222,6 +247,20 @@ def save_state(emb: PretrainedEmbedding, destination: dict[str, Any], prefix: st
         destination[prefix + "table"] = emb.table if keep_vars else emb.table.detach()
     else:
         destination[prefix + FINGERPRINT_KEY] = table_fingerprint(emb)
+        destination[prefix + LAYOUT_KEY] = table_layout(emb)
+
+
+def table_layout(emb: PretrainedEmbedding) -> torch.Tensor:
+    """The constructor's arguments beside the vectors (specials, extra tokens, trainable rows, padding row,
+    freeze, dtype) as UTF-8 JSON in a uint8 tensor, so that ``vecload check-frozen`` can rebuild the module
+    from the vectors it is given and compare fingerprints."""
+    s, p = emb.num_specials, emb.num_pretrained
+    rows = emb.trainable_rows.cpu()
+    layout = {"specials": emb.tokens[:s], "extra_tokens": emb.tokens[s + p :], "padding_idx": emb.padding_idx,
+              "freeze": emb.freeze, "dtype": str(emb.table.dtype).removeprefix("torch."),
+              "trainable": (rows[(rows >= s) & (rows < s + p)] - s).tolist()}
+    data = json.dumps(layout, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
 
 
 def load_state(emb: PretrainedEmbedding, state: dict[str, Any], prefix: str, missing: list[str],
@@ -233,7 +272,7 @@ def load_state(emb: PretrainedEmbedding, state: dict[str, Any], prefix: str, mis
     """
     if isinstance(emb.table, torch.nn.Parameter):
         return
-    for key in (prefix + "table", prefix + FINGERPRINT_KEY):
+    for key in (prefix + "table", prefix + FINGERPRINT_KEY, prefix + LAYOUT_KEY):
         if key in unexpected:
             unexpected.remove(key)
     if prefix + "table" in state:

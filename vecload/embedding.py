@@ -60,6 +60,7 @@ class PretrainedEmbedding(nn.Module):
         padding_idx: A row (int, or its token) that gets no gradient, as in ``nn.Embedding``: a new
             special there starts at zero (as ``nn.Embedding(n, d, padding_idx=...)``), a pretrained row
             keeps its value (as ``nn.Embedding.from_pretrained``; an aligned table's pad row is zero).
+            Default: an aligned table's pad row, none for other vectors; ``None``: no padding row.
         max_norm: Looked-up rows with a larger ``norm_type``-norm are scaled down to it, as in ``nn.Embedding``:
             a trainable row is renormalised in place before the lookup (same values, same gradient as
             ``nn.Embedding``); a frozen row never is (that would change the frozen table): its output is
@@ -97,7 +98,7 @@ class PretrainedEmbedding(nn.Module):
         extra_vectors: torch.Tensor | None = None,
         trainable: torch.Tensor | None = None,
         freeze: bool | str = True,
-        padding_idx: int | str | None = None,
+        padding_idx: int | str | None = state.ALIGNED_PAD,
         max_norm: float | None = None,
         norm_type: float = 2.0,
         scale_grad_by_freq: bool = False,
@@ -122,8 +123,8 @@ class PretrainedEmbedding(nn.Module):
                 raise ArgumentError(f"{name} must be a sequence of str tokens (a tuple or list), got {given!r}")
         if dtype is not None and dtype not in DTYPES:
             raise ArgumentError(f"dtype must be one of torch.float32, torch.float16, torch.bfloat16, got {dtype!r}")
-        if padding_idx is None and aligned.get("padding_idx") is not None:  # the aligned row, after added specials
-            padding_idx = aligned["padding_idx"] + len(specials)
+        if padding_idx is state.ALIGNED_PAD:  # an aligned table's pad row, after added specials; else none
+            padding_idx = None if aligned.get("padding_idx") is None else aligned["padding_idx"] + len(specials)
         self.freeze: FreezeMode = _FREEZE_VALUES[freeze]
         self.num_specials, self.num_extra = len(specials), len(extra_tokens)
         self.num_pretrained, self.embedding_dim = int(weight.shape[0]), int(weight.shape[1])
@@ -152,24 +153,31 @@ class PretrainedEmbedding(nn.Module):
         self._place(table, extra, rows)
 
     @classmethod
-    def from_aligned(cls, aligned: Any, freeze: bool | str = True, **kwargs: Any) -> PretrainedEmbedding:
+    def from_aligned(cls, aligned: Any, *, freeze: bool | str = True, padding_idx: int | str | None = state.ALIGNED_PAD,
+                     **kwargs: Any) -> PretrainedEmbedding:
         """The embedding of an aligned table: found rows frozen, OOV rows and specials trainable, pad row zero.
 
+        ``Aligned.to_embedding`` calls this, with the same arguments.
+
         Args:
-            aligned: What :func:`vecload.align` returns (anything with ``tokens``, ``vectors``,
-                ``trainable_mask`` and ``pad_index``).
+            aligned: What :func:`vecload.align` returns, or an aligned file loaded with :func:`vecload.load`.
             freeze: As in the constructor.
+            padding_idx: The aligned table's pad row by default; ``None`` for no padding row (the pad row
+                then stays a frozen row of zeros, which ``trainable=`` can make trainable); or another row.
             **kwargs: The constructor's other arguments (``trainable=`` overrides the aligned mask).
+
+        Raises:
+            ArgumentError: ``aligned`` is not an aligned table.
 
         Example:
             >>> aligned = vecload.align("glove.6B.300d.pth", task_tokens, specials=("<pad>", "<unk>"))
             >>> emb = PretrainedEmbedding.from_aligned(aligned, dtype=torch.bfloat16)
         """
-        lacking = [name for name in ("tokens", "vectors", "trainable_mask", "pad_index") if not hasattr(aligned, name)]
-        if lacking:
-            raise ArgumentError(f"from_aligned needs what vecload.align returns; this {type(aligned).__name__} "
-                                f"has no {', '.join(lacking)}")
-        return cls(aligned, freeze=freeze, **kwargs)
+        if state.aligned_defaults(aligned) is None:
+            raise ArgumentError(f"from_aligned needs an aligned table (what vecload.align returns, or an aligned file "
+                                f"loaded with vecload.load); this {type(aligned).__name__} carries no alignment: "
+                                f"use PretrainedEmbedding(vectors, ...) instead")
+        return cls(aligned, freeze=freeze, padding_idx=padding_idx, **kwargs)
 
     # -- the index space -------------------------------------------------------------------------------
     def get_index(self, key: str, default: int | None = None) -> int:
