@@ -71,16 +71,16 @@ def cast_rows(
     return out
 
 
-def take_rows(src: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """``src[rows]`` (a few rows), read with ``pread`` from a clean file mapping so that no readahead
-    window of the mapping stays resident (2,000 scattered rows of a 400k x 300 float32 file would leave
-    about 128 MiB of it)."""
-    if not _clean_file_mapping(src):
-        return src[rows.to(src.device)]
-    out = torch.empty(len(rows), *src.shape[1:], dtype=src.dtype)
+def take_rows(src: torch.Tensor, rows: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``src[rows]`` (a few rows) copied into ``out`` (cast as ``copy_`` casts), read with ``pread`` from a
+    clean file mapping, so that no readahead window of the mapping stays resident (2,000 scattered rows of a
+    400k x 300 float32 file would leave about 128 MiB of it)."""
+    if _clean_file_mapping(src) is None:
+        out.copy_(src[rows.to(src.device)])
+        return out
     with _rows_reader(src, 1) as read:
         for i, row in enumerate(rows.tolist()):
-            out[i] = read(row, 1)[0]
+            out[i].copy_(read(row, 1)[0])
     return out
 
 

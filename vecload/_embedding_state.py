@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 FINGERPRINT_KEY = "table_fingerprint"
 LAYOUT_KEY = "table_layout"  # beside the fingerprint: how to rebuild the module from its vectors (check-frozen)
 STD_ROWS = 2_000  # rows whose spread sets the new rows' default std (all rows of a smaller table)
-_STD_STEP = 250  # of those rows read at a time
 
 
 def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, Sequence[str], dict[str, Any]]:
@@ -200,17 +199,14 @@ def spread(rows: torch.Tensor, dtype: torch.dtype, device: torch.device) -> floa
     """The std of the finite values of up to ``STD_ROWS`` evenly spaced rows, as the table will hold them
     (``dtype`` on ``device``); 1.0 when there are none.
 
-    Read from the source rows before the table is allocated, a few rows at a time into one float32 sample,
-    so its scratch stays small and never adds to the construction's peak; the same values as reading the
-    finished table (the cast is elementwise).
+    Read from the source rows before the table is allocated, so its scratch never adds to the construction's
+    peak; the same values as reading the finished table (the cast is elementwise).
     """
     if rows.device.type == "meta" or device.type == "meta" or rows.shape[0] == 0:
         return 1.0
     count = min(rows.shape[0], STD_ROWS)
     picks = torch.linspace(0, rows.shape[0] - 1, count).long()
-    values = torch.empty(count, rows.shape[1], dtype=torch.float32, device=device)
-    for start in range(0, count, _STD_STEP):
-        values[start : start + _STD_STEP] = take_rows(rows, picks[start : start + _STD_STEP]).to(device, dtype)
+    values = take_rows(rows, picks, torch.empty(count, rows.shape[1], dtype=dtype, device=device)).float()
     if bool(values.sum().isfinite()):  # every value finite (a NaN or Inf would make the sum one): no mask
         return float(values.std()) if values.numel() > 1 else 1.0
     kept = values[torch.isfinite(values)]  # a NaN or Inf row must not poison every new row

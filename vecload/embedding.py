@@ -238,13 +238,14 @@ class PretrainedEmbedding(nn.Module):
         options = (-1 if self.padding_idx is None else self.padding_idx, self.scale_grad_by_freq, self.sparse)
         if self.max_norm is not None:  # before the lookup, as nn.Embedding: trainable rows only
             renormed = renorm_(indices, self.table, self.extra, self._slot, self.max_norm, self.norm_type)
-        if torch.compiler.is_compiling() and not self.sparse:
-            out = lookup_compiled(indices, self.table, self.extra, self._slot, options)
-        else:
+        if not torch.compiler.is_compiling():
             out = self._lookup_eager(indices, options)
+        elif self.sparse:  # disabled here, not with a decorator: that would import torch._dynamo (70 MiB) on import
+            out = torch.compiler.disable(self._lookup_eager)(indices, options)
+        else:
+            out = lookup_compiled(indices, self.table, self.extra, self._slot, options)
         return out if self.max_norm is None else clip(out, self.max_norm, self.norm_type, renormed)
 
-    @torch.compiler.disable
     def _lookup_eager(self, indices: torch.Tensor, options: tuple[int, bool, bool]) -> torch.Tensor:
         """The eager lookup, run outside any compiled graph: a sparse gradient that holds only the rows a
         batch reads (as ``nn.Embedding``'s) needs its own backward, which ``torch.compile`` cannot trace."""
