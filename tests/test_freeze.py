@@ -272,11 +272,13 @@ def test_saved_small_checkpoint_is_compared_with_the_vectors_given(tmp_path: Pat
         other_path = other.save(tmp_path / f"{name}.pth")
         with pytest.raises(vecload.IntegrityError, match="does not match the frozen table built from"):
             check_saved_model(tmp_path / "m.pt", other_path)
-        run = CliRunner().invoke(main, ["check-frozen", "--model", str(tmp_path / "m.pt"), "--vectors", str(other_path)])
+        args = ["check-frozen", "--model", str(tmp_path / "m.pt"), "--vectors", str(other_path)]
+        run = CliRunner().invoke(main, args)
         assert run.exit_code == 1 and "give the converted file it was built from" in run.output
     wrong = dict(emb.state_dict(), extra=torch.zeros(2, 4))
     torch.save(wrong, tmp_path / "w.pt")
-    with pytest.raises(vecload.IntegrityError, match=r"trainable rows of shape \(2, 4\); the module built from .* has \(3, 4\)"):
+    shapes = r"trainable rows of shape \(2, 4\); the module built from .* has \(3, 4\)"
+    with pytest.raises(vecload.IntegrityError, match=shapes):
         check_saved_model(tmp_path / "w.pt", path)
     old = {k: v for k, v in emb.state_dict().items() if k != "table_layout"}
     torch.save(old, tmp_path / "old.pt")

@@ -165,8 +165,9 @@ def format_saved(result: SavedCheck, model: str | os.PathLike[str], vectors: str
         return (f"{model}: no tensor holds the {result.rows} rows of {vectors} (tensors of a fitting shape: {shown}); "
                 f"was the model built from these vectors?")
     if result.offset is None:
-        return (f"{model}: '{result.key}' stands in for the frozen rows (saved with persist_frozen=False) and matches "
-                f"the table built from {vectors}: the frozen rows are not in the file, so they cannot have changed there")
+        return (f"{model}: '{result.key}' stands in for the frozen rows (saved with persist_frozen=False) and "
+                f"matches the table built from {vectors}: the frozen rows are not in the file, so they cannot have "
+                f"changed there")
     where = f"{model}: '{result.key}' holds the {result.rows} pretrained rows at rows {result.offset}..{result.offset + result.rows - 1}"
     if not result.changed:
         return f"{where}: all bit-identical (untouched)"
