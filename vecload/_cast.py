@@ -19,7 +19,7 @@ import ctypes.util
 import functools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -73,12 +73,11 @@ def cast_rows(
 
 
 def take_rows(src: torch.Tensor, rows: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """``src[rows]`` (a few rows) copied into ``out`` (cast as ``copy_`` casts), read with ``pread`` from a
-    clean file mapping, so that no readahead window of the mapping stays resident (2,000 scattered rows of a
-    400k x 300 float32 file would leave about 128 MiB of it)."""
-    if _clean_file_mapping(src) is None:
-        out.copy_(src[rows.to(src.device)])
-        return out
+    """``src[rows]`` (a few rows) copied into ``out`` (cast as ``copy_`` casts). From a file mapping they are
+    read one by one (with ``pread`` when the mapping is clean), so that no readahead window of the mapping
+    stays resident: 2,000 scattered rows of a 400k x 300 float32 file would leave about 128 MiB of it."""
+    if not _file_backed(src):
+        return out.copy_(src[rows.to(src.device)])
     with _rows_reader(src, 1) as read:
         for i, row in enumerate(rows.tolist()):
             out[i].copy_(read(row, 1)[0])
@@ -86,26 +85,28 @@ def take_rows(src: torch.Tensor, rows: torch.Tensor, out: torch.Tensor) -> torch
 
 
 @contextmanager
-def _rows_reader(src: torch.Tensor, step: int) -> Iterator:
-    """A function ``read(start, count)`` giving ``src[start : start + count]`` (``count <= step``)."""
-    where = _clean_file_mapping(src)
-    if where is None:
-        release = _file_backed(src)
+def _rows_reader(src: torch.Tensor, step: int) -> Iterator[Callable[[int, int], torch.Tensor]]:
+    """A function ``read(start, count)`` giving ``src[start : start + count]`` (``count <= step``): read from
+    the file into one reused buffer when ``src`` is a clean file mapping, else from ``src``, handing the
+    pages of each part read back to the kernel (file mappings only) once the next part is asked for."""
+    opened = _open_clean(src)
+    if opened is None:
+        release, last = _file_backed(src), []
 
         def from_mapping(start: int, count: int) -> torch.Tensor:
-            if release and start:  # the chunk read before this one: hand its pages back
-                _page_out(src[max(0, start - step) : start])
-            return src[start : start + count]
+            if release and last:
+                _page_out(last.pop())
+            last.append(src[start : start + count])
+            return last[-1]
 
         yield from_mapping
         if release:
             _page_out(src)
         return
-    path, offset = where
+    fd, offset, path = opened
     row_bytes = src[0].numel() * src.element_size()
     buffer = torch.empty(step, *src.shape[1:], dtype=src.dtype)
     view = memoryview(buffer.numpy()).cast("B")
-    fd = os.open(path, os.O_RDONLY)
     try:
         def from_file(start: int, count: int) -> torch.Tensor:
             done, size = 0, count * row_bytes
@@ -122,9 +123,27 @@ def _rows_reader(src: torch.Tensor, step: int) -> Iterator:
         os.close(fd)
 
 
-def _clean_file_mapping(tensor: torch.Tensor) -> tuple[str, int] | None:
-    """``(path, byte offset)`` of a CPU tensor lying in a private file mapping of which no page was written
-    in this process (so the file holds its values), the path still naming that file; else None."""
+def _open_clean(tensor: torch.Tensor) -> tuple[int, int, str] | None:
+    """``(descriptor, byte offset, path)`` of the file that holds ``tensor``'s values, opened for reading, when
+    it lies in a private file mapping of which no page was written in this process and the path still
+    names the mapped file (``convert --force`` renames a new file over it); else None."""
+    found = _clean_file_mapping(tensor)
+    if found is None:
+        return None
+    path, offset, inode = found
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    if os.fstat(fd).st_ino != inode:
+        os.close(fd)
+        return None
+    return fd, offset, path
+
+
+def _clean_file_mapping(tensor: torch.Tensor) -> tuple[str, int, int] | None:
+    """``(path, byte offset, inode)`` of a CPU tensor lying in a file mapping of which no page was copied on
+    write (the file holds its values); else None."""
     if not sys.platform.startswith("linux") or tensor.device.type != "cpu" or not tensor.is_contiguous():
         return None
     start, size = tensor.data_ptr(), tensor.numel() * tensor.element_size()
@@ -141,17 +160,10 @@ def _clean_file_mapping(tensor: torch.Tensor) -> tuple[str, int] | None:
                                 return None
                             found = (fields[5].rstrip("\n"), int(fields[2], 16) + start - low, int(fields[4]))
                 elif fields[0] == "Anonymous:":  # pages copied on write: the file no longer holds them
-                    if int(fields[1]) != 0:
-                        return None
-                    break
-        if found is None:
-            return None
-        path, offset, inode = found
-        if os.stat(path).st_ino != inode:  # replaced since it was mapped (convert --force renames over it)
-            return None
+                    return found if int(fields[1]) == 0 else None
     except (OSError, ValueError, IndexError):
         return None
-    return path, offset
+    return None
 
 
 def _file_backed(tensor: torch.Tensor) -> bool:
