@@ -77,7 +77,8 @@ class PretrainedEmbedding(nn.Module):
         copy: Copy the pretrained rows (default). ``False`` shares the caller's memory when nothing is
             added, nothing trains and no dtype or device change; the module never writes those rows.
         persist_frozen: ``False`` keeps the frozen rows out of ``state_dict()``: it holds the trainable
-            rows and ``table_fingerprint``, which ``load_state_dict`` checks against the module's table.
+            rows, ``table_fingerprint``, which ``load_state_dict`` checks against the module's table, and
+            ``table_layout`` (these arguments, for ``vecload check-frozen`` to rebuild the module).
         device: Where to build the table (default: the vectors' device); ``"meta"`` allocates nothing.
         dtype: The table's dtype (default: the vectors'), e.g. ``torch.bfloat16``; converted chunk by chunk.
 
