@@ -64,6 +64,8 @@ def save(
         VecloadError: The tokens are not distinct strings, or writing failed (nothing was written).
     """
     vectors = vectors.detach().cpu().contiguous()
+    if vectors.storage_offset() or vectors.untyped_storage().nbytes() != vectors.numel() * vectors.element_size():
+        vectors = vectors.clone()  # a view: torch.save would write its whole storage, which load refuses
     if not all_strings(tokens):
         raise VecloadError(f"{path}: every token must be a str")
     if not distinct(tokens):
