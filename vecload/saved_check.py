@@ -112,7 +112,7 @@ def _check_fingerprint(model: Path, vectors: str | os.PathLike[str], tensors: di
         raise IntegrityError(f"{model}: '{key}' does not match the frozen table built from {vectors} with the "
                              f"checkpoint's layout (specials, extra tokens, trainable rows, dtype): the model was "
                              f"trained on other vectors (another file, or other rows); give the converted file it "
-                             f"was built from")
+                             f"was built from (for an aligned table, the aligned file)")
 
 
 def _flatten(state: Any, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
