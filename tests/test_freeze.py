@@ -330,3 +330,16 @@ def test_audit_sparse_pretrained_embedding_with_adam() -> None:
     emb = PretrainedEmbedding(torch.randn(4, 2), list("abcd"), sparse=True)
     assert _codes(emb, torch.optim.Adam(emb.parameters())) == [("sparse", "<model>")]
     assert _codes(emb, torch.optim.SparseAdam(emb.parameters())) == []
+
+
+def test_saved_small_checkpoint_of_an_aligned_table(tmp_path: Path) -> None:
+    """A persist_frozen=False checkpoint of an aligned table checks against the aligned file, not its source."""
+    from gensim.test.utils import datapath
+
+    aligned = vecload.align(datapath("lee_fasttext.vec"), ["the", "of", "zzzq"], specials=("<pad>", "<unk>"))
+    task = aligned.save(tmp_path / "task.pth")
+    torch.save(aligned.to_embedding(persist_frozen=False, dtype=torch.bfloat16).state_dict(), tmp_path / "m.pt")
+    assert check_saved_model(tmp_path / "m.pt", task).untouched
+    source = vecload.convert(datapath("lee_fasttext.vec"), tmp_path / "lee.pth")
+    with pytest.raises(vecload.IntegrityError, match="for an aligned table, the aligned file"):
+        check_saved_model(tmp_path / "m.pt", source)
