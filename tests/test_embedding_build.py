@@ -127,3 +127,13 @@ def test_building_an_embedding_does_not_import_torch_dynamo() -> None:
             "assert 'torch._dynamo' not in sys.modules, 'torch._dynamo was imported'\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-500:]
+
+
+def test_tokens_slices_in_every_direction() -> None:
+    """Slices of emb.tokens (any start, stop and step, empty ones included) equal those of the list."""
+    weight, tokens = _table(rows=6)
+    emb = PretrainedEmbedding(weight, tokens, specials=("<pad>", "<unk>"), extra_tokens=["x", "y"])
+    expected = ["<pad>", "<unk>", *tokens, "x", "y"]
+    for index in (slice(None), slice(1, 9), slice(7, 3), slice(-3, None), slice(None, None, -2), slice(8, 1, -3),
+                  slice(2, 100), slice(-100, 2)):
+        assert emb.tokens[index] == expected[index]

@@ -96,7 +96,10 @@ class RowTokens(Sequence[str]):
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+            start, stop, step = index.indices(len(self))
+            if step == 1:  # at C speed: emb.tokens[s : s + p] is the vectors' 400k tokens
+                return list(itertools.islice(self, start, max(start, stop)))
+            return [self[i] for i in range(start, stop, step)]
         row = operator.index(index)
         row = row + len(self) if row < 0 else row
         if not 0 <= row < len(self):
