@@ -180,7 +180,7 @@ def added_row(emb: PretrainedEmbedding, token: str) -> int:
 def initial_rows(emb: PretrainedEmbedding, table: torch.Tensor, rows: torch.Tensor,
                  extra_vectors: torch.Tensor | None, init_std: float, seed: int) -> torch.Tensor:
     """The trainable rows' initial values: random new rows, the marked rows' own values, extra_vectors."""
-    s, p, x = emb.num_specials, emb.num_pretrained, emb.num_extra
+    s, x = emb.num_specials, emb.num_extra
     generator = torch.Generator().manual_seed(seed)
     new = torch.randn(s + x, emb.embedding_dim, generator=generator).mul_(init_std)
     if extra_vectors is not None:
