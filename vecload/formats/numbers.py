@@ -31,7 +31,7 @@ _LUT[ord("+")] = _SIGN
 _POW10_U64 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
 _MAX_EXACT = np.uint64(1 << 53)
-BATCH = 1 << 15
+BATCH = 1 << 14  # see Tuning.batch_values
 
 
 def default_threads() -> int:
