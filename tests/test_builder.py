@@ -104,3 +104,6 @@ def test_large_rows_live_in_their_own_mapping_as_long_as_any_view() -> None:
     gc.collect()
     assert torch.equal(view[-1], torch.arange(300, dtype=torch.float32))
     assert empty_rows(10, 3).base is None
+    populated = empty_rows(1 << 12, 300, populate=True)
+    populated[-1] = 7.0
+    assert populated.flags.writeable and float(populated[-1].sum()) == 2100.0

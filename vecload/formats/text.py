@@ -156,7 +156,7 @@ class _TextReader:
         if self.dim <= 0:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
         self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block),
-                                    trusted=self.source.compression is None)
+                                    trusted=self.source.compression is None, exact=self.header_count is not None)
         self.builder.report.bom = self._bom
         if self.header_count is not None:
             self.builder.report.header = [self.header_count, self.dim]
