@@ -69,8 +69,8 @@ def convert(
     table, meta = read_source(source, format, engine, read_options)
     if not table.tokens:
         raise _no_rows(source, table, read_options.get("limit"))
-    store.save(target, table.tokens, table.vectors, meta, force=force, progress=bool(read_options.get("progress")), vocab_out=Path(vocab_out) if vocab_out else None,
-               sources=source_paths(src, source))
+    store.save(target, table.tokens, table.vectors, meta, force=force, progress=bool(read_options.get("progress")),
+               vocab_out=Path(vocab_out) if vocab_out is not None else None, sources=source_paths(src, source))
     return target
 
 
