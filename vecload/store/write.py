@@ -70,6 +70,8 @@ def save(
     vectors = as_array(vectors)
     if vectors.dtype != np.float32 or vectors.ndim != 2:
         raise VecloadError(f"{path}: a converted file holds a 2-D float32 table, not {vectors.ndim}-D {vectors.dtype}")
+    if len(tokens) != len(vectors):
+        raise VecloadError(f"{path}: {len(tokens)} tokens for {len(vectors)} rows; each row needs its token")
     if not all_strings(tokens):
         raise VecloadError(f"{path}: every token must be a str")
     if not distinct(tokens):
