@@ -168,7 +168,8 @@ def child(mode: str, *args: str) -> dict:
 
     return {
         "exact": diff or f"exact, {count:,} values",
-        "os_threads": [threads_before, _os_threads()],
+        "os_threads": [len(threads_before), len(after := _os_threads())],
+        "new_threads": _new_names(threads_before, after),
         "py_threads": threading.active_count(),
         "side_effects": _changes(effects, _side_effects()),
         "fork": _fork_read(variant, dim),
@@ -176,9 +177,15 @@ def child(mode: str, *args: str) -> dict:
     }
 
 
-def _os_threads() -> int:
-    """Threads of this process as the OS counts them (Python's, and those a library started on its own)."""
-    return len(os.listdir("/proc/self/task"))
+def _os_threads() -> list[str]:
+    """The names of this process's threads as the OS lists them (Python's, and those a library started)."""
+    names = []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            names.append(Path(f"/proc/self/task/{task}/comm").read_text().strip())
+        except OSError:  # ended meanwhile
+            pass
+    return sorted(names)
 
 
 def _rss_mib() -> float:
@@ -211,6 +218,14 @@ def _side_effects() -> dict:
         "sys.excepthook": repr(sys.excepthook),
         "numpy errstate": repr(np.geterr()),
     }
+
+
+def _new_names(before: list[str], after: list[str]) -> str:
+    """The threads started since ``before``, as ``name x count``."""
+    from collections import Counter
+
+    new = Counter(after) - Counter(before)
+    return ", ".join(f"{name} x{count}" if count > 1 else name for name, count in sorted(new.items()))
 
 
 def _changes(before: dict, after: dict) -> list[str]:
@@ -285,7 +300,7 @@ def report(variants: list[str], files: list[Path], timings: dict, checks: dict, 
         if "error" in k:
             k = next((checks[(v, f)] for f in files if "error" not in checks[(v, f)]), k)
         imp = f"{t['import_s']:.2f} | {t['import_mib']:.0f}" if "error" not in t else " | "
-        threads = " -> ".join(map(str, k.get("os_threads", [])))
+        threads = " -> ".join(map(str, k.get("os_threads", []))) + (f" ({k['new_threads']})" if k.get("new_threads") else "")
         warn = "; ".join(sorted(set(c.get("warnings", [])))) or "none"
         out.append(f"| {v} | {k.get('version', c.get('version', ''))} | {imp} | {threads} | {k.get('py_threads', '')} | "
                    f"{k.get('fork', _cell(k.get('error', '')))} | {', '.join(k.get('side_effects', [])) or 'none'} | "
