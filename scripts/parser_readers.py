@@ -51,7 +51,9 @@ def read_vecload(path: str, header: bool, dim: int, *, threads: int | None = Non
 
 def read_pandas(path: str, header: bool, dim: int, *, precision: str | None = "round_trip",
                 dtype: str = "float64") -> tuple[list, np.ndarray]:
-    """pandas' C reader; ``precision`` is its float_precision (None: the default parser)."""
+    """pandas' C reader; ``precision`` is its float_precision (None: the default parser). pandas 3.1 reads a
+    local file of 5 MB or more on a thread per core (at most its mode.max_threads) by itself, and its
+    float_precision is deprecated ("all float precision modes now use the same converter")."""
     import csv
     from collections import defaultdict
 
