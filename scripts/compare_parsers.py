@@ -168,6 +168,7 @@ def child(mode: str, *args: str) -> dict:
 
     return {
         "exact": diff or f"exact, {count:,} values",
+        "values": count,
         "os_threads": [len(threads_before), len(after := _os_threads())],
         "new_threads": _new_names(threads_before, after),
         "py_threads": threading.active_count(),
@@ -267,9 +268,13 @@ def _fork_read(variant, dim: int, timeout: float = 10.0) -> str:
 
 def report(variants: list[str], files: list[Path], timings: dict, checks: dict, cases: dict) -> str:
     """Three markdown tables (speed and memory, exactness, process costs) and the cases each parser missed."""
-    out = ["Speed and memory (read alone, to str tokens + C-contiguous float32; peak RSS of the whole child):", "",
-           "| parser | file | median s | of which the library's call | MB/s | vs vecload | peak RSS MiB | runs |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    out = ["Speed and memory (read alone, to str tokens + C-contiguous float32; peak RSS of the whole child):", ""]
+    for f in files:
+        counts = [c["values"] for (_, g), c in checks.items() if g == f and "values" in c]
+        table = f"its float32 table {counts[0] * 4 / 2**20:.0f} MiB" if counts else "no parser read it"
+        out.append(f"- {f.name}: {f.stat().st_size / 1e6:.0f} MB, {table}")
+    out += ["", "| parser | file | median s | of which the library's call | MB/s | vs vecload | peak RSS MiB | runs |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
     for f in files:
         size = f.stat().st_size
         base = timings.get(("vecload", f), {}).get("read_s")
