@@ -16,11 +16,8 @@ nearest double, then to float32) and the same token bytes, rows and order as a p
 in a child and cached beside it (``*.ref-*.npy``). Besides the bench files, each parser reads the number
 parser's differential cases (``tests/test_numbers.py``), decimals whose float32 differs when rounded
 directly (the double-rounding rule), special spellings (nan, inf, ``1_000``, subnormals, overflow) and
-odd tokens (spaces, quotes, ``#``, non-UTF-8 bytes, a word2vec header); see :mod:`parser_cases`.
-
-The alternatives are read with the settings a vector file needs: delimiter ' ', no quoting, no comment
-character, no NA strings, the token column as text (or bytes) and every value column as float64, then
-cast to float32; the ``-f32`` variants parse straight to float32 to show why that is not allowed.
+odd tokens (spaces, quotes, ``#``, non-UTF-8 bytes, a word2vec header); see :mod:`parser_cases`. The
+parsers and their settings are in :mod:`parser_readers` (the ``-f32`` ones parse straight to float32).
 """
 
 from __future__ import annotations
@@ -30,14 +27,16 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling bench and parser_cases modules
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench and the parser_* modules beside this one
 from bench import PY, ROOT, machine, run_child  # noqa: E402
 from parser_cases import CASES_NOTE, child_cases, compare, field_count, reference_arrays  # noqa: E402
+from parser_probes import changes, fork_read, new_names, os_threads, rss_mib, side_effects  # noqa: E402
 from parser_readers import PARSED, VARIANTS, library_version  # noqa: E402
 
 SCRIPT = str(Path(__file__).resolve())
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from: {', '.join(VARIANTS)}")
     parser.add_argument("--bench-dir", type=Path, default=ROOT / "bench-out", help="where the bench files are")
     parser.add_argument("--files", default=",".join(FILES), help="bench files (names in --bench-dir)")
-    parser.add_argument("--cache", type=Path, default=None, help="where the cached references go (default: --bench-dir)")
+    parser.add_argument("--cache", type=Path, help="where the cached references go (default: --bench-dir)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -97,7 +96,8 @@ def _reference(path: Path, cache: Path) -> str:
 
 
 def _time_all(variants: list[str], files: list[Path], runs: int) -> dict:
-    """{(variant, file): {"seconds", "peak_mib", "import_s", "import_mib"} or {"error"}}, runs interleaved."""
+    """{(variant, file): medians of each child's figures, the fastest read and the run count, or {"error"}};
+    the runs go round every parser and file in turn, so a busy spell on the machine hits them all alike."""
     samples: dict = {(v, f): [] for v in variants for f in files}
     for run in range(runs):
         for f in files:
@@ -112,8 +112,10 @@ def _time_all(variants: list[str], files: list[Path], runs: int) -> dict:
         if not good:
             out[key] = runs_[0]
             continue
-        out[key] = {name: statistics.median(r[name] for r in good) for name in ("read_s", "parse_s", "peak_mib", "import_s", "import_mib")}
+        names = ("read_s", "parse_s", "peak_mib", "import_s", "import_mib")
+        out[key] = {name: statistics.median(r[name] for r in good) for name in names}
         out[key]["runs"] = len(good)
+        out[key]["fastest_s"] = min(r["read_s"] for r in good)
     return out
 
 
@@ -145,12 +147,12 @@ def child(mode: str, *args: str) -> dict:
         return child_cases(variant)
     path = args[1]
     dim = field_count(path)
-    threads_before = _os_threads()
-    effects = _side_effects()
+    threads_before = os_threads()
+    effects = side_effects()
     start = time.perf_counter()
     variant.load()
     imported = time.perf_counter()
-    import_mib = _rss_mib()
+    import_mib = rss_mib()
     PARSED.clear()
     tokens, values = variant.read(path, False, dim)
     read_s = time.perf_counter() - imported
@@ -164,103 +166,16 @@ def child(mode: str, *args: str) -> dict:
     diff = compare(tokens, values, want_tokens, want, lambda r: Path(path).read_bytes().split(b"\n")[r])
     count = values.size
     del tokens, values, want
-    import threading
-
     return {
         "exact": diff or f"exact, {count:,} values",
         "values": count,
-        "os_threads": [len(threads_before), len(after := _os_threads())],
-        "new_threads": _new_names(threads_before, after),
+        "os_threads": [len(threads_before), len(after := os_threads())],
+        "new_threads": new_names(threads_before, after),
         "py_threads": threading.active_count(),
-        "side_effects": _changes(effects, _side_effects()),
-        "fork": _fork_read(variant, dim),
+        "side_effects": changes(effects, side_effects()),
+        "fork": fork_read(variant, dim),
         "version": library_version(variant.module),
     }
-
-
-def _os_threads() -> list[str]:
-    """The names of this process's threads as the OS lists them (Python's, and those a library started)."""
-    names = []
-    for task in os.listdir("/proc/self/task"):
-        try:
-            names.append(Path(f"/proc/self/task/{task}/comm").read_text().strip())
-        except OSError:  # ended meanwhile
-            pass
-    return sorted(names)
-
-
-def _rss_mib() -> float:
-    """This process's resident set size now, MiB."""
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
-
-
-def _side_effects() -> dict:
-    """Process-wide state a library could change on import or on a read."""
-    import locale
-    import logging
-    import signal
-    import warnings
-
-    handlers = {}
-    for sig in signal.valid_signals():
-        try:
-            handlers[f"signal {sig!s}"] = repr(signal.getsignal(sig))
-        except (ValueError, OSError):
-            pass
-    return {
-        **handlers,
-        **{f"os.environ[{k!r}]": v for k, v in os.environ.items()},
-        "warnings.filters": repr(warnings.filters),
-        "logging root": repr((logging.root.level, logging.root.handlers)),
-        "locale": locale.setlocale(locale.LC_ALL, None),
-        "recursion limit": sys.getrecursionlimit(),
-        "switch interval": sys.getswitchinterval(),
-        "sys.excepthook": repr(sys.excepthook),
-        "numpy errstate": repr(np.geterr()),
-    }
-
-
-def _new_names(before: list[str], after: list[str]) -> str:
-    """The threads started since ``before``, as ``name x count``."""
-    from collections import Counter
-
-    new = Counter(after) - Counter(before)
-    return ", ".join(f"{name} x{count}" if count > 1 else name for name, count in sorted(new.items()))
-
-
-def _changes(before: dict, after: dict) -> list[str]:
-    """The names of the process-wide settings that differ (set, changed or removed)."""
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-
-
-def _fork_read(variant, dim: int, timeout: float = 10.0) -> str:
-    """Fork after the read and read a small file in the child: "ok", or how it failed (a hang is killed)."""
-    import signal
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        small = Path(folder) / "small.txt"
-        small.write_text("".join(f"w{i} " + " ".join(["0.5"] * dim) + "\n" for i in range(200)))
-        pid = os.fork()
-        if pid == 0:  # the child: never return into the caller's code
-            code = 1
-            try:
-                signal.alarm(int(timeout) + 5)
-                tokens, _ = variant.read(str(small), False, dim)
-                code = 0 if len(tokens) == 200 else 3
-            finally:
-                os._exit(code)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                code = os.waitstatus_to_exitcode(status)
-                return "ok" if code == 0 else f"failed (exit {code})"
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        return f"hung (killed after {timeout:.0f} s)"
 
 
 # ---------------------------------------------------------------- report
@@ -268,48 +183,8 @@ def _fork_read(variant, dim: int, timeout: float = 10.0) -> str:
 
 def report(variants: list[str], files: list[Path], timings: dict, checks: dict, cases: dict) -> str:
     """Three markdown tables (speed and memory, exactness, process costs) and the cases each parser missed."""
-    out = ["Speed and memory (read alone, to str tokens + C-contiguous float32; peak RSS of the whole child):", ""]
-    for f in files:
-        counts = [c["values"] for (_, g), c in checks.items() if g == f and "values" in c]
-        table = f"its float32 table {counts[0] * 4 / 2**20:.0f} MiB" if counts else "no parser read it"
-        out.append(f"- {f.name}: {f.stat().st_size / 1e6:.0f} MB, {table}")
-    out += ["", "| parser | file | median s | of which the library's call | MB/s | vs vecload | peak RSS MiB | runs |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for f in files:
-        size = f.stat().st_size
-        base = timings.get(("vecload", f), {}).get("read_s")
-        for v in variants:
-            t = timings[(v, f)]
-            if "error" in t:
-                out.append(f"| {v} | {f.name} | refused: {_cell(t['error'])} | | | | | |")
-                continue
-            ratio = f"{base / t['read_s']:.2f}x" if base else ""
-            out.append(f"| {v} | {f.name} | {t['read_s']:.2f} | {t['parse_s']:.2f} | {size / t['read_s'] / 1e6:.0f} | {ratio} | "
-                       f"{t['peak_mib']:.0f} | {t['runs']} |")
-    out += ["", "Exactness (bit-identical to float32(float(text)), same token bytes, rows and order):", "",
-            "| parser | settings | " + " | ".join(f.name for f in files) + " | differential | double rounding | "
-            "special spellings | tokens and rows |", "|---|---|" + "---|" * (len(files) + 4)]
-    for v in variants:
-        c = cases[v]
-        bench = [_cell(checks[(v, f)]["exact"]) if "error" not in checks[(v, f)] else
-                 "refused: " + _cell(checks[(v, f)]["error"]) for f in files]
-        groups = [_group(c, g) for g in ("differential", "double rounding", "special", "tokens")]
-        out.append(f"| {v} | {VARIANTS[v].settings} | " + " | ".join(bench + groups) + " |")
-    out += ["", "Process costs (after one read of the first file; OS threads from /proc/self/task, the 2 before the "
-            "import being Python's main thread and numpy's OpenBLAS thread):", "",
-            "| parser | version | import s | RSS after import MiB | OS threads before import -> after read | "
-            "Python threads after read | read after fork | process-wide changes | warnings |",
-            "|---|---|---:|---:|---|---:|---|---|---|"]
-    for v in variants:
-        t, k, c = timings[(v, files[0])], checks[(v, files[0])], cases[v]
-        if "error" in k:
-            k = next((checks[(v, f)] for f in files if "error" not in checks[(v, f)]), k)
-        imp = f"{t['import_s']:.2f} | {t['import_mib']:.0f}" if "error" not in t else " | "
-        threads = " -> ".join(map(str, k.get("os_threads", []))) + (f" ({k['new_threads']})" if k.get("new_threads") else "")
-        warn = "; ".join(sorted(set(c.get("warnings", [])))) or "none"
-        out.append(f"| {v} | {k.get('version', c.get('version', ''))} | {imp} | {threads} | {k.get('py_threads', '')} | "
-                   f"{k.get('fork', _cell(k.get('error', '')))} | {', '.join(k.get('side_effects', [])) or 'none'} | "
-                   f"{_cell(warn)} |")
+    out = _speed(variants, files, timings, checks) + [""] + _exactness(variants, files, checks, cases) + [""]
+    out += _costs(variants, files, timings, checks, cases)
     out += ["", CASES_NOTE, "", "Cases each parser did not read as expected:"]
     for v in variants:
         misses = cases[v].get("misses") or ([cases[v]["error"]] if "error" in cases[v] else [])
@@ -318,13 +193,72 @@ def report(variants: list[str], files: list[Path], timings: dict, checks: dict, 
     return "\n".join(out)
 
 
+def _speed(variants: list[str], files: list[Path], timings: dict, checks: dict) -> list[str]:
+    """The speed and memory table, one row per parser and file."""
+    out = ["Speed and memory (the read alone, to str tokens and C-contiguous float32 rows; medians, MB/s and the "
+           "ratio from the median, the fastest run being the one least disturbed by other work; peak RSS of the "
+           "whole child process):", ""]
+    for f in files:
+        counts = [c["values"] for (_, g), c in checks.items() if g == f and "values" in c]
+        table = f"its float32 table {counts[0] * 4 / 2**20:.0f} MiB" if counts else "no parser read it"
+        out.append(f"- {f.name}: {f.stat().st_size / 1e6:.0f} MB, {table}")
+    out += ["", "| parser | file | median s | fastest s | of which the library's call | MB/s | vs vecload | "
+            "peak RSS MiB | runs |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for f in files:
+        size = f.stat().st_size
+        base = timings.get(("vecload", f), {}).get("read_s")
+        for v in variants:
+            t = timings[(v, f)]
+            if "error" in t:
+                out.append(f"| {v} | {f.name} | refused: {_cell(t['error'])} | | | | | | |")
+                continue
+            ratio = f"{base / t['read_s']:.2f}x" if base else ""
+            out.append(f"| {v} | {f.name} | {t['read_s']:.2f} | {t['fastest_s']:.2f} | {t['parse_s']:.2f} | "
+                       f"{size / t['read_s'] / 1e6:.0f} | {ratio} | {t['peak_mib']:.0f} | {t['runs']} |")
+    return out
+
+
+def _exactness(variants: list[str], files: list[Path], checks: dict, cases: dict) -> list[str]:
+    """The exactness table: the bench files value by value, then each group of cases."""
+    out = ["Exactness (bit-identical to float32(float(text)), same token bytes, rows and order):", "",
+           "| parser | settings | " + " | ".join(f.name for f in files) + " | differential | double rounding | "
+           "special spellings | tokens and rows |", "|---|---|" + "---|" * (len(files) + 4)]
+    for v in variants:
+        bench = [_cell(checks[(v, f)]["exact"]) if "error" not in checks[(v, f)] else
+                 "refused: " + _cell(checks[(v, f)]["error"]) for f in files]
+        groups = [_group(cases[v], g) for g in ("differential", "double rounding", "special", "tokens")]
+        out.append(f"| {v} | {VARIANTS[v].settings} | " + " | ".join(bench + groups) + " |")
+    return out
+
+
+def _costs(variants: list[str], files: list[Path], timings: dict, checks: dict, cases: dict) -> list[str]:
+    """The process costs table: import, threads left, fork, process-wide changes, warnings."""
+    out = ["Process costs (after one read of the first file; OS threads from /proc/self/task, the 2 before the "
+           "import being Python's main thread and numpy's OpenBLAS thread):", "",
+           "| parser | version | import s | RSS after import MiB | OS threads before import -> after read | "
+           "Python threads after read | read after fork | process-wide changes | warnings |",
+           "|---|---|---:|---:|---|---:|---|---|---|"]
+    for v in variants:
+        t, c = timings[(v, files[0])], cases[v]
+        k = next((checks[(v, f)] for f in files if "error" not in checks[(v, f)]), checks[(v, files[0])])
+        imp = f"{t['import_s']:.2f} | {t['import_mib']:.0f}" if "error" not in t else " | "
+        threads = " -> ".join(map(str, k.get("os_threads", [])))
+        threads += f" ({k['new_threads']})" if k.get("new_threads") else ""
+        warn = "; ".join(sorted(set(c.get("warnings", [])))) or "none"
+        version = k.get("version", c.get("version", ""))
+        out.append(f"| {v} | {version} | {imp} | {threads} | {k.get('py_threads', '')} | "
+                   f"{k.get('fork', _cell(k.get('error', '')))} | {', '.join(k.get('side_effects', [])) or 'none'} | "
+                   f"{_cell(warn)} |")
+    return out
+
+
 def _group(cases: dict, group: str) -> str:
-    """One exactness cell for a group of cases: "all N as expected" or how many missed."""
+    """One exactness cell for a group of cases: all as expected, or how many were refused and how many wrong."""
     if "error" in cases:
         return "n/a"
     n = cases["groups"][group]
     if n["expected"] == n["total"]:
-        return f"all {n['total']} as expected ({n['values']:,} values)"
+        return f"exact, {n['values']:,} values" if n["total"] == 1 else f"all {n['total']} as expected"
     wrong = f"**{n['wrong']} wrong**" if n["wrong"] else "0 wrong"
     return f"{n['expected']} of {n['total']} as expected, {n['refused']} refused, {wrong}"
 

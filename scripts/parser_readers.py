@@ -96,7 +96,8 @@ def read_pyarrow(path: str, header: bool, dim: int, *, threads: bool = True,
             for chunk in column.chunks:  # the value buffer itself: to_numpy() would import pandas (0.5 s)
                 assert chunk.null_count == 0
                 width = chunk.type.byte_width
-                values = np.frombuffer(chunk.buffers()[1], dtype=f"<f{width}", count=len(chunk), offset=chunk.offset * width)
+                buffer = chunk.buffers()[1]
+                values = np.frombuffer(buffer, f"<f{width}", len(chunk), chunk.offset * width)
                 out[start : start + len(chunk), j] = values
                 start += len(chunk)
     tokens = [t.decode("utf-8", "surrogateescape") for t in table.column(0).to_pylist()]
