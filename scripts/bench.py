@@ -5,6 +5,7 @@ Usage::
     python scripts/bench.py                 # full sizes, 3 runs each, markdown table on stdout
     python scripts/bench.py --quick         # small files, 1 run: a smoke test of the script
     python scripts/bench.py --runs 5 --gensim-runs 1 --sections text50,binary
+    python scripts/bench.py --sections big   # the glove.840B-shaped convert (5.6 GB, made on first use)
 
 Generated files are cached in ``bench-out/`` (git-ignored). Every row is the median of its runs. Times
 "in-process" are the read alone, after imports; "whole process" rows time a complete command as a user
@@ -280,6 +281,14 @@ def section_training(cfg: Config) -> None:
         bench_training.SECTIONS[name]() for name in ("checkpoint", "ddp", "bf16")))
 
 
+def section_big(cfg: Config) -> None:
+    """A glove.840B-shaped convert, 2.2M x 300 (scripts/bench_big.py; the 5.6 GB file is made on first use)."""
+    print("big", file=sys.stderr)
+    from bench_big import bench_big, format_big
+
+    cfg.tables.append(format_big(bench_big(cfg.out, rows=22_000 if cfg.quick else 2_200_000, runs=cfg.runs)))
+
+
 #: The benchmark sections, in order; add new ones here.
 SECTIONS: dict[str, Callable[[Config], None]] = {
     "baseline": bare_torch,
@@ -290,7 +299,10 @@ SECTIONS: dict[str, Callable[[Config], None]] = {
     "align": section_align,
     "forward": section_forward,
     "training": section_training,
+    "big": section_big,
 }
+#: What runs without --sections: all but "big" (5.6 GB of disk and a few minutes).
+DEFAULT_SECTIONS = [name for name in SECTIONS if name != "big"]
 
 
 # ---------------------------------------------------------------- report
@@ -352,7 +364,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small files and one run each (a smoke test)")
     parser.add_argument("--runs", type=int, default=3, help="runs per vecload measurement (median reported)")
     parser.add_argument("--gensim-runs", type=int, default=None, help="runs per gensim measurement (default: --runs)")
-    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, from: {', '.join(SECTIONS)}")
+    parser.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
+                        help=f"comma-separated, from: {', '.join(SECTIONS)} (default: all but big)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out", help="where generated files go")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs

@@ -21,8 +21,9 @@ Stages:
 * builder: the builder's own work per chunk (finite check, options, bookkeeping);
 * repeats: checking the chunk's tokens against those kept (the token set's hashing and merges);
 * copy: copying rows into the builder's blocks, and ``finish`` joining them;
-* write checks / fingerprint / write: the convert's checks of the tokens, the tensor's and tokens'
-  hashes, and ``torch.save`` with the records.
+* write checks / write: the convert's checks of the tokens, then writing the archive (the tensor's
+  fingerprint is hashed on a thread meanwhile, as is the source's sha256 during the read: neither is a
+  stage of its own).
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def instrumented(profile: Profile) -> Iterator[None]:
         profile.wrap(text._TextReader, "_block", "lines"),
         profile.wrap(text._TextReader, "read_lines", "per-line path"),
         profile.wrap(textbulk, "_bulk", "separators"),
+        profile.wrap(textbulk.Controls, "of", "separators"),
         profile.wrap(textbulk, "_rows", "tokens"),  # its own work: cutting out the tokens' bytes
         profile.wrap(textbulk, "parse_rows", "numbers"),
         profile.wrap(text, "decode_tokens", "tokens"),
@@ -149,7 +151,6 @@ def instrumented(profile: Profile) -> Iterator[None]:
         profile.wrap(write, "all_strings", "write checks"),
         profile.wrap(write, "distinct", "write checks"),
         profile.wrap(write, "encode_tokens", "write checks"),
-        profile.wrap(write, "fingerprint", "fingerprint"),
         profile.wrap(write, "write_files", "write"),
     ]
     original_open = source.Source.open

@@ -121,17 +121,19 @@ def records(pth: Path) -> tuple[bytes, bytes]:
 
 
 def rewrite(pth: Path, *, tensor=None, tokens_record: bytes | None = None, meta_record: bytes | None = None) -> None:
-    """Write ``pth`` again as vecload would, with some parts replaced (no fingerprint is updated)."""
+    """Write ``pth`` again with some parts replaced (no fingerprint is updated): ``torch.save`` of the tensor
+    (any object), then vecload's records added to its archive, as vecload 0.3 wrote its files."""
     import torch
-
-    from vecload.store import write_table
 
     old_tokens, old_meta = records(pth)
     if tensor is None:
         tensor = torch.load(pth, weights_only=True).clone()
     with open(pth, "w+b") as fh:
-        write_table(fh, tensor, old_tokens if tokens_record is None else tokens_record,
-                    old_meta if meta_record is None else meta_record, False)
+        torch.save(tensor, fh)
+        fh.seek(0)
+        with zipfile.ZipFile(fh, "a") as archive:
+            archive.writestr("archive/vecload/tokens.json", old_tokens if tokens_record is None else tokens_record)
+            archive.writestr("archive/vecload/meta.json", old_meta if meta_record is None else meta_record)
 
 
 def edit_tokens(pth: Path, tokens: list, rehash: bool = False) -> None:

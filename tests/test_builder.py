@@ -83,3 +83,27 @@ def test_rows_written_in_place_give_the_same_table(block_bytes: int, expected_ro
     assert np.array_equal(table.vectors, plain.vectors) and table.vectors.flags["C_CONTIGUOUS"]
     assert placed == (0 if block_bytes == 8 else 1 if block_bytes == 24 else 3)
     assert TableBuilder("t.vec", "word2vec", 2, ReadOptions(keep=bool), expected_rows=10).room(1) is None
+
+
+def test_large_rows_live_in_their_own_mapping_as_long_as_any_view() -> None:
+    """empty_rows: a large table is a writable float32 array over a private mapping that outlives the call
+    and stays valid through views and torch.from_numpy; a small one is a plain array."""
+    import gc
+    import mmap
+
+    import torch
+
+    from vecload.formats.builder import empty_rows
+
+    big = empty_rows(1 << 12, 300)
+    assert big.shape == (4096, 300) and big.dtype == np.float32 and big.flags.writeable and big.flags.c_contiguous
+    assert isinstance(big.base.base.obj, mmap.mmap)  # a reshape of frombuffer's view of the mapping
+    big[:] = np.arange(300, dtype=np.float32)
+    view = torch.from_numpy(big[4000:])
+    del big
+    gc.collect()
+    assert torch.equal(view[-1], torch.arange(300, dtype=torch.float32))
+    assert empty_rows(10, 3).base is None
+    populated = empty_rows(1 << 12, 300, populate=True)
+    populated[-1] = 7.0
+    assert populated.flags.writeable and float(populated[-1].sum()) == 2100.0

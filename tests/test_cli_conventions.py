@@ -119,7 +119,7 @@ EXIT_CASES: dict[str, dict[int, Callable[[Path], list[object]]]] = {
     },
 }
 # the library call each command makes, interrupted by Ctrl-C for the 130 case
-INTERRUPTED = {"convert": ("vecload.loader", "convert"), "info": ("vecload.describe", "peek"),
+INTERRUPTED = {"convert": ("vecload.conversion", "convert"), "info": ("vecload.describe", "peek"),
                "check-frozen": ("vecload.saved_check", "check_saved_model"), "export": ("vecload.exporter", "export"),
                "neighbors": ("vecload.exporter", "open_table"), "eval": ("vecload.exporter", "open_table")}
 MISSING = [["convert", "/nonexistent/v.txt"], ["convert", FIXTURES / "tiny.vec", "--vocab", "/nonexistent/v.txt"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import hashlib
 import gzip
 import io
 import lzma
@@ -22,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
+import vecload
 
 from vecload.errors import FormatError, ParseError
 from vecload.formats import ReadOptions, Tuning, open_source, read_table
@@ -630,6 +633,20 @@ def test_no_parser_thread_outlives_a_read(tmp_path: Path) -> None:
     keep = ReadOptions(keep={"w5", "w2999"}.__contains__)
     assert read_table(path, options=keep, tuning=tuning).tokens == ["w5", "w2999"]
     assert [t.name for t in threading.enumerate() if t.name.startswith("vecload")] == []
+
+
+def test_the_source_hash_read_beside_the_table_is_the_files(tmp_path: Path) -> None:
+    """The source's sha256, computed on a thread during the read, is hashlib's of the file; a read that fails
+    stops that thread: no vecload-* thread is alive after either."""
+    path = _wide_file(tmp_path / "wide.txt")
+    meta = vecload.load(path).meta["source"]
+    assert meta["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and meta["size"] == path.stat().st_size
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(path.read_bytes() + b"w x 1\n")
+    with pytest.raises(ParseError, match=r"bad\.txt:3001: 2 values, expected 50"):
+        vecload.convert(bad, tmp_path / "bad.pth")
+    assert [t.name for t in threading.enumerate() if t.name.startswith("vecload")] == []
+    assert not (tmp_path / "bad.pth").exists()
 
 
 def test_forked_workers_convert_after_a_read_in_the_parent(tmp_path: Path) -> None:

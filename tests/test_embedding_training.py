@@ -83,7 +83,7 @@ def test_plain_constructor_takes_an_aligned_table(aligned_30k) -> None:
     assert torch.equal(emb.trainable_rows, other.trainable_rows)
     shifted = PretrainedEmbedding(aligned_30k, specials=("<cls>",))
     assert shifted.padding_idx == 1 and shifted.trainable_rows.tolist() == [0, *(emb.trainable_rows + 1).tolist()]
-    with pytest.raises(vecload.ArgumentError, match="has no trainable_mask, pad_index"):
+    with pytest.raises(vecload.ArgumentError, match="this Vectors carries no alignment"):
         PretrainedEmbedding.from_aligned(vecload.load(_lee()))
 
 
@@ -129,7 +129,7 @@ def test_persist_frozen_false_is_small_and_checks_the_table(tmp_path: Path) -> N
     emb = PretrainedEmbedding(weight, tokens, specials=("<pad>", "<unk>", "<cls>"), padding_idx="<pad>",
                               persist_frozen=False)
     _train(emb, torch.tensor([1, 2, 7]), steps=2)
-    assert sorted(emb.state_dict()) == ["extra", "table_fingerprint"]
+    assert sorted(emb.state_dict()) == ["extra", "table_fingerprint", "table_layout"]
     torch.save(emb.state_dict(), tmp_path / "ckpt.pt")
     assert (tmp_path / "ckpt.pt").stat().st_size < 5_000
     fresh = PretrainedEmbedding(weight.clone(), tokens, specials=("<pad>", "<unk>", "<cls>"), padding_idx="<pad>")

@@ -252,14 +252,38 @@ def test_saved_pretrained_embedding_untouched(tmp_path: Path) -> None:
     assert (result.key, result.offset, result.changed, result.untouched) == ("model.0.table", 3, [], True)
 
 
-def test_saved_small_checkpoint_has_no_frozen_rows(tmp_path: Path) -> None:
-    """A persist_frozen=False checkpoint holds no frozen row: reported as such, untouched, never 'not found'."""
+def test_saved_small_checkpoint_is_compared_with_the_vectors_given(tmp_path: Path) -> None:
+    """A persist_frozen=False checkpoint is rebuilt from the vectors given and its fingerprint compared: the
+    same file passes; other values, other tokens, another dtype or missing rows fail with exit status 1
+    (vecload 0.3 reported any file untouched)."""
     path, vectors = _vectors(tmp_path)
-    emb = PretrainedEmbedding(vectors, specials=("<pad>", "<unk>"), persist_frozen=False)
-    torch.save(emb.state_dict(), tmp_path / "m.pt")
+    emb = PretrainedEmbedding(vectors, specials=("<pad>", "<unk>"), padding_idx="<pad>", extra_tokens=["oov"],
+                              dtype=torch.bfloat16, persist_frozen=False)
+    torch.save({"model": {"emb": emb.state_dict()}}, tmp_path / "m.pt")
     result = check_saved_model(tmp_path / "m.pt", path)
-    assert (result.key, result.offset, result.untouched) == ("table_fingerprint", None, True)
-    assert "saved with persist_frozen=False" in format_saved(result, tmp_path / "m.pt", path)
+    assert (result.key, result.offset, result.untouched) == ("model.emb.table_fingerprint", None, True)
+    assert "matches the table built from" in format_saved(result, tmp_path / "m.pt", path)
+    changed = vectors.vectors.clone()
+    changed[-1, 0] += 1  # the last row is always sampled
+    others = {"values": vecload.Vectors(vectors.tokens, changed),
+              "tokens": vecload.Vectors([f"x{i}" for i in range(30)], vectors.vectors),
+              "rows": vecload.Vectors(vectors.tokens[:29], vectors.vectors[:29].clone())}
+    for name, other in others.items():
+        other_path = other.save(tmp_path / f"{name}.pth")
+        with pytest.raises(vecload.IntegrityError, match="does not match the frozen table built from"):
+            check_saved_model(tmp_path / "m.pt", other_path)
+        args = ["check-frozen", "--model", str(tmp_path / "m.pt"), "--vectors", str(other_path)]
+        run = CliRunner().invoke(main, args)
+        assert run.exit_code == 1 and "give the converted file it was built from" in run.output
+    wrong = dict(emb.state_dict(), extra=torch.zeros(2, 4))
+    torch.save(wrong, tmp_path / "w.pt")
+    shapes = r"trainable rows of shape \(2, 4\); the module built from .* has \(3, 4\)"
+    with pytest.raises(vecload.IntegrityError, match=shapes):
+        check_saved_model(tmp_path / "w.pt", path)
+    old = {k: v for k, v in emb.state_dict().items() if k != "table_layout"}
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.raises(vecload.IntegrityError, match="records no 'table_layout'.*call load_state_dict"):
+        check_saved_model(tmp_path / "old.pt", path)
 
 
 def test_saved_plain_embedding_with_changed_rows(tmp_path: Path) -> None:
@@ -306,3 +330,16 @@ def test_audit_sparse_pretrained_embedding_with_adam() -> None:
     emb = PretrainedEmbedding(torch.randn(4, 2), list("abcd"), sparse=True)
     assert _codes(emb, torch.optim.Adam(emb.parameters())) == [("sparse", "<model>")]
     assert _codes(emb, torch.optim.SparseAdam(emb.parameters())) == []
+
+
+def test_saved_small_checkpoint_of_an_aligned_table(tmp_path: Path) -> None:
+    """A persist_frozen=False checkpoint of an aligned table checks against the aligned file, not its source."""
+    from gensim.test.utils import datapath
+
+    aligned = vecload.align(datapath("lee_fasttext.vec"), ["the", "of", "zzzq"], specials=("<pad>", "<unk>"))
+    task = aligned.save(tmp_path / "task.pth")
+    torch.save(aligned.to_embedding(persist_frozen=False, dtype=torch.bfloat16).state_dict(), tmp_path / "m.pt")
+    assert check_saved_model(tmp_path / "m.pt", task).untouched
+    source = vecload.convert(datapath("lee_fasttext.vec"), tmp_path / "lee.pth")
+    with pytest.raises(vecload.IntegrityError, match="for an aligned table, the aligned file"):
+        check_saved_model(tmp_path / "m.pt", source)

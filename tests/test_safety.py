@@ -138,14 +138,16 @@ def test_exception_inside_the_writer_leaves_old_output_intact(tmp_path: Path, mo
     """If writing fails half-way (a full disk), even with force=True the old file stays and no temp remains."""
     out = _converted(tmp_path)
     before = out.read_bytes()
-    real_save = torch.save
+    import vecload.store.archive as archive
 
-    def failing_save(obj, fh, *args, **kwargs):
-        real_save(obj, fh, *args, **kwargs)
+    real_values = archive._values
+
+    def failing_values(zipped, fh, *args, **kwargs):
+        real_values(zipped, fh, *args, **kwargs)
         fh.truncate(10)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(torch, "save", failing_save)
+    monkeypatch.setattr(archive, "_values", failing_values)
     with pytest.raises(VecloadError, match=r"t\.pth: could not be written: No space left on device; nothing was written"):
         vecload.convert(FIXTURES / "tiny.w2v.txt", out, force=True)
     assert out.read_bytes() == before
@@ -159,7 +161,7 @@ def test_exception_inside_the_writer_leaves_nothing_new(tmp_path: Path, monkeypa
     def failing_write(*args, **kwargs):
         raise OSError(122, "Disk quota exceeded")
 
-    monkeypatch.setattr(vecload.store.write, "write_table", failing_write)
+    monkeypatch.setattr(vecload.store.write, "_write", failing_write)
     with pytest.raises(VecloadError, match=r"n\.pth: could not be written: Disk quota exceeded; nothing was written"):
         vecload.convert(FIXTURES / "tiny.glove.txt", tmp_path / "n.pth")
     assert list(tmp_path.iterdir()) == []

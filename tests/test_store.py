@@ -482,3 +482,12 @@ def test_force_never_replaces_a_device_or_a_pipe(tmp_path: Path, kind: str) -> N
     with pytest.raises(VecloadError, match=r"is not a regular file \(a device or a pipe\?\).*refuses even with force"):
         vecload.convert(FIXTURES / "tiny.glove.txt", target, force=True)
     assert not target.is_file() and (target.is_fifo() or target.is_char_device())
+
+
+def test_a_view_of_a_larger_table_saves_as_its_own_rows(tmp_path: Path) -> None:
+    """Saving a slice (rows 2..6 of a table) writes those rows only, and the file loads (vecload 0.3 wrote the
+    whole storage, which load refused as 'a view into a larger storage')."""
+    table = torch.arange(40, dtype=torch.float32).reshape(10, 4)
+    vecload.Vectors([f"w{i}" for i in range(2, 6)], table[2:6]).save(tmp_path / "part.pth")
+    loaded = vecload.load(tmp_path / "part.pth", verify=True)
+    assert loaded.tokens == ["w2", "w3", "w4", "w5"] and torch.equal(loaded.vectors, table[2:6])

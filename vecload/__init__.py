@@ -24,7 +24,7 @@ from vecload._version import __version__
 # name -> module that defines it; imported on first use (these modules import torch).
 _LAZY = {
     "Vectors": "vecload.vectors",
-    "convert": "vecload.loader",
+    "convert": "vecload.conversion",
     "load": "vecload.loader",
     "ReadOptions": "vecload.formats.table",
     "align": "vecload.alignment",
@@ -61,7 +61,8 @@ if TYPE_CHECKING:
     from vecload.freeze import Finding, FreezeWarning, assert_frozen, audit, fingerprint_frozen
     from vecload.evaluation import evaluate
     from vecload.exporter import export
-    from vecload.loader import convert, load
+    from vecload.conversion import convert
+    from vecload.loader import load
     from vecload.subword import SubwordEmbedding
     from vecload.vectors import Vectors
 

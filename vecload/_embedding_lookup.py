@@ -2,7 +2,7 @@
 
 Both read the same two tensors: ``table`` (every row, in the index space's order) and ``extra`` (the
 trainable rows), tied by ``slot`` (per row of ``table``: its row in ``extra``, or ``len(extra)`` for a row
-that is not trained: a frozen row, or the padding row).
+that is not trained: a frozen row, or the padding row; int32 below 2**31 rows, widened per batch).
 """
 
 from __future__ import annotations
@@ -28,20 +28,20 @@ def lookup_compiled(indices: torch.Tensor, table: torch.Tensor, extra: torch.Ten
                     options: tuple[int, bool, bool]) -> torch.Tensor:
     """The same lookup from two gathers and a select, which ``torch.compile`` traces into one kernel.
 
-    The gather from ``table`` comes first, so an index out of range raises as in eager mode.
+    The gather from ``table`` comes first, so an index out of range raises as in eager mode. Dense gradients
+    only: a sparse one could not leave out the rows a batch does not read (the module runs its eager
+    lookup outside the graph for ``sparse=True``).
     """
-    padding_idx, by_freq, sparse = options
+    padding_idx, by_freq, _ = options
     out = F.embedding(indices, table, padding_idx=None if padding_idx < 0 else padding_idx,
-                      scale_grad_by_freq=by_freq, sparse=sparse)
+                      scale_grad_by_freq=by_freq)
     count = extra.shape[0]
     if count == 0:
         return out
-    slots = slot[indices]
-    if sparse:  # a sparse gradient cannot flow back through the cat below; clamped rows get zero gradient
-        rows = F.embedding(slots.clamp(max=count - 1), extra, scale_grad_by_freq=by_freq, sparse=True)
-    else:  # one zero row more, as padding: rows that are not trained read it and give it no gradient
-        padded = torch.cat([extra, extra.new_zeros(1, extra.shape[1])])
-        rows = F.embedding(slots, padded, padding_idx=count, scale_grad_by_freq=by_freq)
+    slots = slot[indices].long()
+    # one zero row more, as padding: rows that are not trained read it and give it no gradient
+    padded = torch.cat([extra, extra.new_zeros(1, extra.shape[1])])
+    rows = F.embedding(slots, padded, padding_idx=count, scale_grad_by_freq=by_freq)
     return torch.where((slots < count).unsqueeze(-1), rows, out)
 
 
@@ -56,7 +56,7 @@ def renorm_(indices: torch.Tensor, table: torch.Tensor, extra: torch.Tensor, slo
     if not indices.numel():  # an empty batch renormalises nothing (reductions over no rows fail)
         return torch.zeros(indices.shape, dtype=torch.bool, device=indices.device)
     with torch.no_grad():
-        slots = slot[indices]
+        slots = slot[indices].long()
         in_extra = slots < count
         trains = in_extra & extra.requires_grad
         if count and extra.requires_grad:
@@ -111,7 +111,7 @@ class _Lookup(torch.autograd.Function):
         if by_freq:  # as nn.Embedding: each row's gradient divided by how often it occurs in the batch
             _, inverse, counts = torch.unique(flat, return_inverse=True, return_counts=True)
             grad = grad / counts[inverse].unsqueeze(1).to(grad.dtype)
-        slots = slot[flat]
+        slots = slot[flat].long()
         grad_table = grad_extra = None
         if ctx.needs_input_grad[2]:
             grad_extra = _scatter(grad, slots, slots < extra_rows, extra_rows, sparse)

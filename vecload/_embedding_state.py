@@ -14,11 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import itertools
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from vecload._cast import take_rows
+from vecload.alignment.meta import check_metadata, trainable_mask
 from vecload.errors import ArgumentError, IntegrityError
 from vecload.store import sample_rows
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from vecload.embedding import PretrainedEmbedding
 
 FINGERPRINT_KEY = "table_fingerprint"
+LAYOUT_KEY = "table_layout"  # beside the fingerprint: how to rebuild the module from its vectors (check-frozen)
 STD_ROWS = 2_000  # rows whose spread sets the new rows' default std (all rows of a smaller table)
 
 
@@ -41,15 +45,83 @@ def unpack(vectors: Any, tokens: Sequence[str] | None) -> tuple[torch.Tensor, Se
         if not isinstance(getattr(vectors, "vectors", None), torch.Tensor) or not hasattr(vectors, "tokens"):
             raise ArgumentError(f"PretrainedEmbedding takes vecload.Vectors (vecload.load(path)), an aligned table "
                                 f"or a tensor with its tokens, got {type(vectors).__name__}")
-        weight, names = vectors.vectors, vectors.tokens  # not copied: the module builds its own list
+        weight, names = vectors.vectors, vectors.tokens  # not copied: the module's RowTokens share it
     if weight.dim() != 2 or not weight.is_floating_point():
         raise ArgumentError(f"vectors must be a 2-D float tensor, got {weight.dtype} {tuple(weight.shape)}")
     if weight.shape[0] != len(names):
         raise ArgumentError(f"{len(names)} tokens for {weight.shape[0]} rows")
-    defaults: dict[str, Any] = {}
-    if hasattr(vectors, "trainable_mask") and hasattr(vectors, "pad_index"):  # an aligned table
-        defaults = {"specials": (), "trainable": vectors.trainable_mask, "padding_idx": vectors.pad_index}
-    return weight, names, defaults
+    return weight, names, aligned_defaults(vectors) or {}
+
+
+class _AlignedPad:
+    """The default ``padding_idx``: an aligned table's pad row (None for any other vectors)."""
+
+    def __repr__(self) -> str:
+        return "ALIGNED_PAD"
+
+
+ALIGNED_PAD: Any = _AlignedPad()
+
+
+def aligned_defaults(vectors: Any) -> dict[str, Any] | None:
+    """What an aligned table brings (no added specials, its OOV rows and specials trainable, its pad row), or
+    None for other vectors. An aligned file loaded again with ``vecload.load`` is one: its metadata holds it.
+
+    Raises:
+        IntegrityError: The file's alignment metadata is damaged.
+    """
+    if hasattr(vectors, "trainable_mask") and hasattr(vectors, "pad_index"):  # what vecload.align returns
+        return {"specials": (), "trainable": vectors.trainable_mask, "padding_idx": vectors.pad_index}
+    meta = getattr(vectors, "meta", None)
+    if not isinstance(meta, dict) or "align" not in meta:
+        return None
+    check_metadata(meta["align"], len(vectors.tokens))
+    return {"specials": (), "trainable": trainable_mask(meta["align"]), "padding_idx": meta["align"].get("pad_index")}
+
+
+class RowTokens(Sequence[str]):
+    """Every row's token (specials, the vectors' tokens, extra tokens), read-only, without copying the
+    vectors' list (a copy is 3.2 MB of pointers for 400k tokens). Compares equal to a list or tuple of the
+    same tokens; a slice is a list. The vectors' list is shared: a ``Vectors`` is not to be edited in place.
+    """
+
+    __slots__ = ("_parts", "_sizes")
+
+    def __init__(self, specials: Sequence[str], pretrained: Sequence[str], extra: Sequence[str]) -> None:
+        self._parts = (tuple(specials), pretrained, tuple(extra))
+        self._sizes = (len(self._parts[0]), len(pretrained), len(self._parts[2]))
+
+    def __len__(self) -> int:
+        return sum(self._sizes)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step == 1:  # at C speed: emb.tokens[s : s + p] is the vectors' 400k tokens
+                return list(itertools.islice(self, start, max(start, stop)))
+            return [self[i] for i in range(start, stop, step)]
+        row = operator.index(index)
+        row = row + len(self) if row < 0 else row
+        if not 0 <= row < len(self):
+            raise IndexError(f"row {index} is outside the {len(self)} rows")
+        for part, size in zip(self._parts, self._sizes):
+            if row < size:
+                return part[row]
+            row -= size
+        raise AssertionError("unreachable")
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain(*self._parts)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, tuple, RowTokens)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RowTokens({len(self)} tokens: {self[:3]}...)"
 
 
 def row_mask(trainable: Any, rows: int) -> torch.Tensor:
@@ -63,7 +135,7 @@ def row_mask(trainable: Any, rows: int) -> torch.Tensor:
     return mask.cpu()
 
 
-def check_tokens(tokens: list[str], specials: int, pretrained: int, eager: bool) -> dict[str, int] | None:
+def check_tokens(tokens: Sequence[str], specials: int, pretrained: int, eager: bool) -> dict[str, int] | None:
     """Refuse a token that appears twice; the token index when ``eager`` (else None: built on first use).
 
     Without ``eager`` the vectors' own tokens are taken as distinct (``Vectors`` are) and only the added
@@ -78,7 +150,7 @@ def check_tokens(tokens: list[str], specials: int, pretrained: int, eager: bool)
     return None
 
 
-def token_index(tokens: list[str], specials: int, pretrained: int) -> dict[str, int]:
+def token_index(tokens: Sequence[str], specials: int, pretrained: int) -> dict[str, int]:
     """Token to row; a token may appear only once across specials, pretrained and extra rows."""
     index: dict[str, int] = {}
     for row, token in enumerate(tokens):
@@ -106,11 +178,9 @@ def added_row(emb: PretrainedEmbedding, token: str) -> int:
 
 
 def initial_rows(emb: PretrainedEmbedding, table: torch.Tensor, rows: torch.Tensor,
-                 extra_vectors: torch.Tensor | None, init_std: float | None, seed: int) -> torch.Tensor:
+                 extra_vectors: torch.Tensor | None, init_std: float, seed: int) -> torch.Tensor:
     """The trainable rows' initial values: random new rows, the marked rows' own values, extra_vectors."""
-    s, p, x = emb.num_specials, emb.num_pretrained, emb.num_extra
-    if init_std is None:
-        init_std = spread(table[s : s + p])
+    s, x = emb.num_specials, emb.num_extra
     generator = torch.Generator().manual_seed(seed)
     new = torch.randn(s + x, emb.embedding_dim, generator=generator).mul_(init_std)
     if extra_vectors is not None:
@@ -128,14 +198,22 @@ def initial_rows(emb: PretrainedEmbedding, table: torch.Tensor, rows: torch.Tens
     return out
 
 
-def spread(rows: torch.Tensor) -> float:
-    """The std of the finite values of up to ``STD_ROWS`` evenly spaced rows (1.0 when there are none)."""
-    if rows.device.type == "meta" or rows.shape[0] == 0:
+def spread(rows: torch.Tensor, dtype: torch.dtype, device: torch.device) -> float:
+    """The std of the finite values of up to ``STD_ROWS`` evenly spaced rows, as the table will hold them
+    (``dtype`` on ``device``); 1.0 when there are none.
+
+    Read from the source rows before the table is allocated, so its scratch never adds to the construction's
+    peak; the same values as reading the finished table (the cast is elementwise).
+    """
+    if rows.device.type == "meta" or device.type == "meta" or rows.shape[0] == 0:
         return 1.0
-    picks = torch.linspace(0, rows.shape[0] - 1, min(rows.shape[0], STD_ROWS)).long().to(rows.device)
-    values = rows[picks].float()
-    finite = values[torch.isfinite(values)]  # a NaN or Inf row must not poison every new row
-    return float(finite.std()) if finite.numel() > 1 else 1.0
+    count = min(rows.shape[0], STD_ROWS)
+    picks = torch.linspace(0, rows.shape[0] - 1, count).long()
+    values = take_rows(rows, picks, torch.empty(count, rows.shape[1], dtype=dtype, device=device)).float()
+    if bool(values.sum().isfinite()):  # every value finite (a NaN or Inf would make the sum one): no mask
+        return float(values.std()) if values.numel() > 1 else 1.0
+    kept = values[torch.isfinite(values)]  # a NaN or Inf row must not poison every new row
+    return float(kept.std()) if kept.numel() > 1 else 1.0
 
 
 def frozen_rows(emb: PretrainedEmbedding) -> torch.Tensor:
@@ -151,7 +229,7 @@ def table_fingerprint(emb: PretrainedEmbedding) -> torch.Tensor:
     rows = frozen_rows(emb)
     table = emb.table.detach()
     digest = hashlib.sha256(f"{table.dtype} {tuple(table.shape)} pad={emb.padding_idx}".encode())
-    digest.update(json.dumps(emb.tokens, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    digest.update(json.dumps(list(emb.tokens), ensure_ascii=False).encode("utf-8", "surrogatepass"))
     digest.update(rows.numpy().tobytes())
     picked = rows[torch.from_numpy(sample_rows(len(rows)))]
     if table.device.type != "meta":
@@ -168,6 +246,20 @@ def save_state(emb: PretrainedEmbedding, destination: dict[str, Any], prefix: st
         destination[prefix + "table"] = emb.table if keep_vars else emb.table.detach()
     else:
         destination[prefix + FINGERPRINT_KEY] = table_fingerprint(emb)
+        destination[prefix + LAYOUT_KEY] = table_layout(emb)
+
+
+def table_layout(emb: PretrainedEmbedding) -> torch.Tensor:
+    """The constructor's arguments beside the vectors (specials, extra tokens, trainable rows, padding row,
+    freeze, dtype) as UTF-8 JSON in a uint8 tensor, so that ``vecload check-frozen`` can rebuild the module
+    from the vectors it is given and compare fingerprints."""
+    s, p = emb.num_specials, emb.num_pretrained
+    rows = emb.trainable_rows.cpu()
+    layout = {"specials": emb.tokens[:s], "extra_tokens": emb.tokens[s + p :], "padding_idx": emb.padding_idx,
+              "freeze": emb.freeze, "dtype": str(emb.table.dtype).removeprefix("torch."),
+              "trainable": (rows[(rows >= s) & (rows < s + p)] - s).tolist()}
+    data = json.dumps(layout, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
 
 
 def load_state(emb: PretrainedEmbedding, state: dict[str, Any], prefix: str, missing: list[str],
@@ -179,7 +271,7 @@ def load_state(emb: PretrainedEmbedding, state: dict[str, Any], prefix: str, mis
     """
     if isinstance(emb.table, torch.nn.Parameter):
         return
-    for key in (prefix + "table", prefix + FINGERPRINT_KEY):
+    for key in (prefix + "table", prefix + FINGERPRINT_KEY, prefix + LAYOUT_KEY):
         if key in unexpected:
             unexpected.remove(key)
     if prefix + "table" in state:

@@ -60,6 +60,7 @@ class PretrainedEmbedding(nn.Module):
         padding_idx: A row (int, or its token) that gets no gradient, as in ``nn.Embedding``: a new
             special there starts at zero (as ``nn.Embedding(n, d, padding_idx=...)``), a pretrained row
             keeps its value (as ``nn.Embedding.from_pretrained``; an aligned table's pad row is zero).
+            Default: an aligned table's pad row, none for other vectors; ``None``: no padding row.
         max_norm: Looked-up rows with a larger ``norm_type``-norm are scaled down to it, as in ``nn.Embedding``:
             a trainable row is renormalised in place before the lookup (same values, same gradient as
             ``nn.Embedding``); a frozen row never is (that would change the frozen table): its output is
@@ -67,14 +68,17 @@ class PretrainedEmbedding(nn.Module):
         norm_type: The p of the p-norm for ``max_norm``.
         scale_grad_by_freq: Divide each row's gradient by its count in the batch, as ``nn.Embedding``.
         sparse: Sparse gradients for the trainable rows (``SparseAdam``; ``SGD``/``Adagrad`` without
-            weight decay). Refused under DDP, whose reducer takes sparse gradients only from ``nn.Embedding``.
+            weight decay); with ``scale_grad_by_freq`` too. Refused under DDP, whose reducer takes sparse
+            gradients only from ``nn.Embedding``. Under ``torch.compile`` the lookup runs eagerly, outside
+            the graph (a graph break), so that only the rows a batch reads get a gradient entry.
         init_std: Standard deviation of the random new rows; default that of the pretrained values (of up
             to 2,000 evenly spaced rows, finite values only).
         seed: Seed of the random new rows (a private generator: the global RNG is untouched).
         copy: Copy the pretrained rows (default). ``False`` shares the caller's memory when nothing is
             added, nothing trains and no dtype or device change; the module never writes those rows.
         persist_frozen: ``False`` keeps the frozen rows out of ``state_dict()``: it holds the trainable
-            rows and ``table_fingerprint``, which ``load_state_dict`` checks against the module's table.
+            rows, ``table_fingerprint``, which ``load_state_dict`` checks against the module's table, and
+            ``table_layout`` (these arguments, for ``vecload check-frozen`` to rebuild the module).
         device: Where to build the table (default: the vectors' device); ``"meta"`` allocates nothing.
         dtype: The table's dtype (default: the vectors'), e.g. ``torch.bfloat16``; converted chunk by chunk.
 
@@ -95,7 +99,7 @@ class PretrainedEmbedding(nn.Module):
         extra_vectors: torch.Tensor | None = None,
         trainable: torch.Tensor | None = None,
         freeze: bool | str = True,
-        padding_idx: int | str | None = None,
+        padding_idx: int | str | None = state.ALIGNED_PAD,
         max_norm: float | None = None,
         norm_type: float = 2.0,
         scale_grad_by_freq: bool = False,
@@ -120,13 +124,13 @@ class PretrainedEmbedding(nn.Module):
                 raise ArgumentError(f"{name} must be a sequence of str tokens (a tuple or list), got {given!r}")
         if dtype is not None and dtype not in DTYPES:
             raise ArgumentError(f"dtype must be one of torch.float32, torch.float16, torch.bfloat16, got {dtype!r}")
-        if padding_idx is None and aligned.get("padding_idx") is not None:  # the aligned row, after added specials
-            padding_idx = aligned["padding_idx"] + len(specials)
+        if padding_idx is state.ALIGNED_PAD:  # an aligned table's pad row, after added specials; else none
+            padding_idx = None if aligned.get("padding_idx") is None else aligned["padding_idx"] + len(specials)
         self.freeze: FreezeMode = _FREEZE_VALUES[freeze]
         self.num_specials, self.num_extra = len(specials), len(extra_tokens)
         self.num_pretrained, self.embedding_dim = int(weight.shape[0]), int(weight.shape[1])
         self.num_embeddings = self.num_specials + self.num_pretrained + self.num_extra
-        self.tokens: list[str] = [*specials, *pretrained_tokens, *extra_tokens]
+        self.tokens = state.RowTokens(specials, pretrained_tokens, extra_tokens)
         self._stoi = state.check_tokens(self.tokens, self.num_specials, self.num_pretrained,
                                         eager=isinstance(vectors, torch.Tensor))
         self.max_norm, self.norm_type, self.sparse = max_norm, norm_type, sparse
@@ -138,6 +142,7 @@ class PretrainedEmbedding(nn.Module):
 
         dtype = weight.dtype if dtype is None else dtype
         device = weight.device if device is None else torch.device(device)
+        std = state.spread(weight.detach(), dtype, device) if init_std is None else init_std
         if not copy and not len(rows) and self.freeze != "none" and weight.is_contiguous():
             table = cast_rows(weight.detach(), dtype=dtype, device=device)  # shared when nothing changes
             self._borrowed = table.data_ptr() == weight.data_ptr()  # the caller's memory: never written
@@ -145,28 +150,35 @@ class PretrainedEmbedding(nn.Module):
             self._borrowed = False
             table = torch.empty(self.num_embeddings, self.embedding_dim, dtype=dtype, device=device)
             cast_rows(weight.detach(), out=table[s : s + p])
-        extra = state.initial_rows(self, table, rows, extra_vectors, init_std, seed)
+        extra = state.initial_rows(self, table, rows, extra_vectors, std, seed)
         self._place(table, extra, rows)
 
     @classmethod
-    def from_aligned(cls, aligned: Any, freeze: bool | str = True, **kwargs: Any) -> PretrainedEmbedding:
+    def from_aligned(cls, aligned: Any, *, freeze: bool | str = True, padding_idx: int | str | None = state.ALIGNED_PAD,
+                     **kwargs: Any) -> PretrainedEmbedding:
         """The embedding of an aligned table: found rows frozen, OOV rows and specials trainable, pad row zero.
 
+        ``Aligned.to_embedding`` calls this, with the same arguments.
+
         Args:
-            aligned: What :func:`vecload.align` returns (anything with ``tokens``, ``vectors``,
-                ``trainable_mask`` and ``pad_index``).
+            aligned: What :func:`vecload.align` returns, or an aligned file loaded with :func:`vecload.load`.
             freeze: As in the constructor.
+            padding_idx: The aligned table's pad row by default; ``None`` for no padding row (the pad row
+                then stays a frozen row of zeros, which ``trainable=`` can make trainable); or another row.
             **kwargs: The constructor's other arguments (``trainable=`` overrides the aligned mask).
+
+        Raises:
+            ArgumentError: ``aligned`` is not an aligned table.
 
         Example:
             >>> aligned = vecload.align("glove.6B.300d.pth", task_tokens, specials=("<pad>", "<unk>"))
             >>> emb = PretrainedEmbedding.from_aligned(aligned, dtype=torch.bfloat16)
         """
-        lacking = [name for name in ("tokens", "vectors", "trainable_mask", "pad_index") if not hasattr(aligned, name)]
-        if lacking:
-            raise ArgumentError(f"from_aligned needs what vecload.align returns; this {type(aligned).__name__} "
-                                f"has no {', '.join(lacking)}")
-        return cls(aligned, freeze=freeze, **kwargs)
+        if state.aligned_defaults(aligned) is None:
+            raise ArgumentError(f"from_aligned needs an aligned table (what vecload.align returns, or an aligned file "
+                                f"loaded with vecload.load); this {type(aligned).__name__} carries no alignment: "
+                                f"use PretrainedEmbedding(vectors, ...) instead")
+        return cls(aligned, freeze=freeze, padding_idx=padding_idx, **kwargs)
 
     # -- the index space -------------------------------------------------------------------------------
     def get_index(self, key: str, default: int | None = None) -> int:
@@ -227,12 +239,19 @@ class PretrainedEmbedding(nn.Module):
         options = (-1 if self.padding_idx is None else self.padding_idx, self.scale_grad_by_freq, self.sparse)
         if self.max_norm is not None:  # before the lookup, as nn.Embedding: trainable rows only
             renormed = renorm_(indices, self.table, self.extra, self._slot, self.max_norm, self.norm_type)
-        if torch.compiler.is_compiling():
-            out = lookup_compiled(indices, self.table, self.extra, self._slot, options)
+        if not torch.compiler.is_compiling():
+            out = self._lookup_eager(indices, options)
+        elif self.sparse:  # disabled here, not with a decorator: that would import torch._dynamo (70 MiB) on import
+            out = torch.compiler.disable(self._lookup_eager)(indices, options)
         else:
-            self.sync()
-            out = lookup_eager(indices, self.table, self.extra, self._slot, options)
+            out = lookup_compiled(indices, self.table, self.extra, self._slot, options)
         return out if self.max_norm is None else clip(out, self.max_norm, self.norm_type, renormed)
+
+    def _lookup_eager(self, indices: torch.Tensor, options: tuple[int, bool, bool]) -> torch.Tensor:
+        """The eager lookup, run outside any compiled graph: a sparse gradient that holds only the rows a
+        batch reads (as ``nn.Embedding``'s) needs its own backward, which ``torch.compile`` cannot trace."""
+        self.sync()
+        return lookup_eager(indices, self.table, self.extra, self._slot, options)
 
     def sync(self) -> None:
         """Copy the trainable rows into their places in ``table`` (done before each lookup and ``state_dict``).
@@ -249,8 +268,10 @@ class PretrainedEmbedding(nn.Module):
     # -- construction, moves, checkpoints --------------------------------------------------------------
     def _place(self, table: torch.Tensor, extra: torch.Tensor, rows: torch.Tensor) -> None:
         """Register ``table`` (plain attribute, or a parameter), ``extra`` and the row maps."""
-        slot = torch.full((self.num_embeddings,), len(rows), dtype=torch.long)
-        slot[rows] = torch.arange(len(rows))
+        # one entry per row: int32 (1.6 MB for 400k rows, against 3.2 MB in int64) unless the table is larger
+        small = self.num_embeddings < 2**31 - 1
+        slot = torch.full((self.num_embeddings,), len(rows), dtype=torch.int32 if small else torch.long)
+        slot[rows] = torch.arange(len(rows), dtype=slot.dtype)
         self._trainable_pad = ()
         if self.padding_idx is not None and slot[self.padding_idx] < len(rows):
             slot[self.padding_idx] = len(rows)  # in extra (so checkpoints keep their layout), never trained

@@ -27,7 +27,8 @@ from vecload.formats.export import (
     write_tsv,
     write_vectors,
 )
-from vecload.loader import load, source_paths
+from vecload.conversion import source_paths
+from vecload.loader import load
 from vecload.store import distinct
 from vecload.vectors import Vectors
 

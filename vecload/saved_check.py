@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from vecload._embedding_state import FINGERPRINT_KEY, LAYOUT_KEY
+from vecload.errors import IntegrityError
+
 
 @dataclass
 class SavedCheck:
@@ -30,15 +35,17 @@ class SavedCheck:
 def check_saved_model(model: str | os.PathLike[str], vectors: str | os.PathLike[str]) -> SavedCheck:
     """Find the pretrained rows of ``vectors`` in a saved state_dict and report which rows changed.
 
-    Handles a :class:`PretrainedEmbedding` (``*.table``, specials first; with ``persist_frozen=False`` only
-    ``*.table_fingerprint``, reported untouched: no frozen row is in the file) and a plain ``nn.Embedding``
+    Handles a :class:`PretrainedEmbedding` (``*.table``, specials first; with ``persist_frozen=False``,
+    ``*.table_fingerprint``: the module is rebuilt from ``vectors`` with the layout the checkpoint records
+    and the fingerprints compared) and a plain ``nn.Embedding``
     (``*.weight``) whose pretrained rows may be offset by specials; the file is loaded with
     ``weights_only=True`` (no code in it runs), and nested dicts (``{"model": state_dict, ...}``) are searched.
 
     Raises:
-        IntegrityError: The model file cannot be loaded safely.
+        IntegrityError: The model file cannot be loaded safely; or it is a ``persist_frozen=False`` checkpoint
+            that was not saved from ``vectors`` (another file, other rows or dtype: the fingerprints differ,
+            or its trainable rows have another shape), or that records no layout to compare with.
     """
-    from vecload.errors import IntegrityError
     from vecload.loader import load
 
     path = Path(model)
@@ -59,12 +66,53 @@ def check_saved_model(model: str | os.PathLike[str], vectors: str | os.PathLike[
         if found is not None and (best is None or len(found[1]) < len(best.changed)):
             offset, changed, largest = found
             best = SavedCheck(key, offset, int(reference.shape[0]), changed, largest)
-    fingerprints = [k for k in tensors if k.endswith("table_fingerprint")]
+    fingerprints = [k for k in tensors if k.endswith(FINGERPRINT_KEY)]
     if best is None and fingerprints:  # PretrainedEmbedding(persist_frozen=False): no frozen row was saved
+        _check_fingerprint(path, vectors, tensors, fingerprints[0])
         best = SavedCheck(fingerprints[0], None, int(reference.shape[0]))
     result = best or SavedCheck(None, None, int(reference.shape[0]))
     result.candidates = candidates
     return result
+
+
+def _check_fingerprint(model: Path, vectors: str | os.PathLike[str], tensors: dict[str, torch.Tensor],
+                       key: str) -> None:
+    """Rebuild the module from ``vectors`` with the checkpoint's layout; refuse another table or row shape."""
+    from vecload.embedding import PretrainedEmbedding
+    from vecload._embedding_state import table_fingerprint
+    from vecload.errors import ArgumentError
+    from vecload.loader import load
+
+    prefix = key[: -len(FINGERPRINT_KEY)]
+    if prefix + LAYOUT_KEY not in tensors:
+        raise IntegrityError(f"{model}: '{key}' stands in for the frozen rows, but the checkpoint records no "
+                             f"'{prefix}{LAYOUT_KEY}' (saved by vecload 0.3 or earlier), so it cannot be compared "
+                             f"with {vectors}; build the module from {vectors} as in training and call "
+                             f"load_state_dict, which checks the fingerprint")
+    try:
+        layout = json.loads(bytes(tensors[prefix + LAYOUT_KEY].tolist()).decode("utf-8"))
+        vectors_loaded = load(vectors)
+        mask = torch.zeros(len(vectors_loaded), dtype=torch.bool)
+        mask[layout["trainable"]] = True
+        emb = PretrainedEmbedding(vectors_loaded, specials=layout["specials"], extra_tokens=layout["extra_tokens"],
+                                  trainable=mask, padding_idx=layout["padding_idx"], freeze=layout["freeze"],
+                                  dtype=getattr(torch, layout["dtype"]), init_std=0.0)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        if isinstance(exc, ArgumentError):  # the layout names tokens or rows these vectors do not have
+            raise IntegrityError(f"{model}: was not saved from {vectors}: the module it records cannot be built "
+                                 f"from them ({exc}); give the converted file the model was built from") from exc
+        raise IntegrityError(f"{model}: '{prefix}{LAYOUT_KEY}' is damaged ({type(exc).__name__}: {exc}); "
+                             f"save the checkpoint again") from exc
+    extra = tensors.get(prefix + "extra")
+    if extra is not None and tuple(extra.shape) != tuple(emb.extra.shape):
+        raise IntegrityError(f"{model}: '{prefix}extra' holds trainable rows of shape {tuple(extra.shape)}; the "
+                             f"module built from {vectors} has {tuple(emb.extra.shape)}: the model was not "
+                             f"built from these vectors")
+    if not torch.equal(tensors[key].cpu(), table_fingerprint(emb)):
+        raise IntegrityError(f"{model}: '{key}' does not match the frozen table built from {vectors} with the "
+                             f"checkpoint's layout (specials, extra tokens, trainable rows, dtype): the model was "
+                             f"trained on other vectors (another file, or other rows); give the converted file it "
+                             f"was built from (for an aligned table, the aligned file)")
 
 
 def _flatten(state: Any, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
@@ -117,8 +165,9 @@ def format_saved(result: SavedCheck, model: str | os.PathLike[str], vectors: str
         return (f"{model}: no tensor holds the {result.rows} rows of {vectors} (tensors of a fitting shape: {shown}); "
                 f"was the model built from these vectors?")
     if result.offset is None:
-        return (f"{model}: '{result.key}' stands in for the frozen rows (saved with persist_frozen=False): they are "
-                f"not in the file, so they cannot have changed there; load_state_dict checks the fingerprint")
+        return (f"{model}: '{result.key}' stands in for the frozen rows (saved with persist_frozen=False) and "
+                f"matches the table built from {vectors}: the frozen rows are not in the file, so they cannot have "
+                f"changed there")
     where = f"{model}: '{result.key}' holds the {result.rows} pretrained rows at rows {result.offset}..{result.offset + result.rows - 1}"
     if not result.changed:
         return f"{where}: all bit-identical (untouched)"

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from vecload._embedding_state import ALIGNED_PAD
 from vecload.alignment.coverage import CoverageReport
-from vecload.errors import ArgumentError, IntegrityError
+from vecload.alignment.meta import check_metadata, trainable_mask
+from vecload.errors import ArgumentError
 from vecload.vectors import Vectors
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ class Aligned(Vectors):
         align = vectors.meta.get("align")
         if align is None:
             raise ArgumentError("these vectors carry no alignment metadata (convert with a vocabulary first)")
-        _check_metadata(align, len(vectors))
+        check_metadata(align, len(vectors))
         return cls(vectors.tokens, vectors.vectors, vectors.meta)
 
     @property
@@ -70,46 +72,18 @@ class Aligned(Vectors):
     @property
     def trainable_mask(self) -> torch.Tensor:
         """A bool tensor, True for rows with no pretrained vector (every row but the pad and the rows found)."""
-        steps = set(self.meta["align"]["steps"])
-        return torch.tensor([o != "pad" and o not in steps for o in self.origins], dtype=torch.bool)
+        return trainable_mask(self.meta["align"])
 
-    def to_embedding(self, freeze: bool = True, **kwargs: Any) -> PretrainedEmbedding:  # type: ignore[override]
+    def to_embedding(self, *, freeze: bool | str = True,  # type: ignore[override]
+                     padding_idx: int | str | None = ALIGNED_PAD, **kwargs: Any) -> PretrainedEmbedding:
         """A :class:`vecload.PretrainedEmbedding` whose found rows are frozen and whose OOV rows and specials
-        train, the pad row zero: :meth:`PretrainedEmbedding.from_aligned` (same arguments)."""
+        train, the pad row zero: :meth:`PretrainedEmbedding.from_aligned`, with the same arguments
+        (``padding_idx`` defaults to the pad row; ``None`` for no padding row)."""
         from vecload.embedding import PretrainedEmbedding
 
-        return PretrainedEmbedding.from_aligned(self, freeze=freeze, **kwargs)
+        return PretrainedEmbedding.from_aligned(self, freeze=freeze, padding_idx=padding_idx, **kwargs)
 
     def __repr__(self) -> str:
         report = self.coverage
         return (f"Aligned(count={len(self)}, vector_size={self.vector_size}, found={report.found_types}, "
                 f"oov={report.oov})")
-
-
-def _check_metadata(align: Any, count: int) -> None:
-    """``meta["align"]`` must have the entries the properties read, of the right types and lengths."""
-    def bad(what: str) -> IntegrityError:
-        return IntegrityError(f"the alignment metadata is damaged: {what}; convert with the vocabulary again")
-
-    if not isinstance(align, dict):
-        raise bad(f"meta['align'] is a {type(align).__name__}, not a dict")
-    for key, kind in (("origins", list), ("matched", list), ("steps", list), ("specials", list), ("coverage", dict)):
-        if not isinstance(align.get(key), kind):
-            raise bad(f"'{key}' is {type(align.get(key)).__name__}, expected a {kind.__name__}")
-    for key in ("origins", "matched"):
-        if len(align[key]) != count:
-            raise bad(f"'{key}' has {len(align[key])} entries for {count} rows")
-    if not all(isinstance(origin, str) for origin in align["origins"]):
-        raise bad("'origins' holds an entry that is not a string")
-    if not all(token is None or isinstance(token, str) for token in align["matched"]):
-        raise bad("'matched' holds an entry that is neither a string nor None")
-    if not all(isinstance(step, str) for step in align["steps"]):
-        raise bad("'steps' holds an entry that is not a string")
-    pad = align.get("pad_index")
-    if pad is not None and (isinstance(pad, bool) or not isinstance(pad, int) or not 0 <= pad < count
-                            or align["origins"][pad] != "pad"):
-        raise bad(f"'pad_index' is {pad!r}, not the row of the pad")
-    try:
-        CoverageReport.from_dict(align["coverage"])
-    except TypeError as exc:
-        raise bad(f"'coverage' does not hold a coverage report ({exc})") from exc

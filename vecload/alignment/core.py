@@ -27,7 +27,8 @@ from vecload.alignment.selfcheck import SelfCheck
 from vecload.alignment.vocab import TaskRows, TokensSpec, task_rows
 from vecload.errors import ArgumentError
 from vecload.formats import ReadOptions, open_source, read_table
-from vecload.loader import is_converted, load_converted
+from vecload._pth import is_converted
+from vecload.loader import load_converted
 from vecload.vectors import Vectors
 
 

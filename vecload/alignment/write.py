@@ -10,7 +10,7 @@ from vecload.alignment.core import align
 from vecload.alignment.options import AlignOptions
 from vecload.alignment.vocab import TokensSpec
 from vecload.store import write_json
-from vecload.loader import describe_source, prepare_output, source_paths
+from vecload.conversion import describe_source, prepare_output, source_paths
 
 
 def convert_aligned(

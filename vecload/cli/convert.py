@@ -39,7 +39,7 @@ def convert(src: str, out: str | None, force: bool, vocab_out: str | None, quiet
     tokens too. With --vocab, keep only the task vocabulary's rows, in its order, after the specials, and
     report the coverage. Data problems (repeated tokens, NaN/Inf rows, repaired tokens, skipped rows) are
     said on stderr, even with -q; --strict refuses them."""
-    from vecload.loader import convert
+    from vecload.conversion import convert
     from vecload.store import read_meta
 
     if out == "-":

@@ -54,7 +54,7 @@ def _read(stream: BinaryIO, source: Source, options: ReadOptions, block: int) ->
     check_header(header, source, binary=True, limit=options.limit)
     wanted = header.count if options.limit is None else min(options.limit, header.count)
     builder = TableBuilder(name, "word2vec-binary", header.dim, options, unit="offset", expected_rows=wanted,
-                           trusted=source.compression is None)
+                           trusted=source.compression is None, exact=True)
     builder.report.bom = head.startswith(BOM)
     builder.report.header = [header.count, header.dim]
     record = 4 * header.dim

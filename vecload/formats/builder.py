@@ -15,6 +15,7 @@ into one array, freeing each block as it is copied, so the table never exists tw
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +27,8 @@ from vecload.formats.tokenset import TokenSet
 #: The size of the blocks rows are copied into after the first, and the most an unchecked count (a header
 #: of a compressed stream, only a claim) reserves at first.
 BLOCK_BYTES = 1 << 26
+#: Arrays of at least this many bytes get a mapping of their own (see :func:`empty_rows`).
+_OWN_MAPPING = 1 << 22
 _RESERVE_BYTES = 1 << 28
 
 
@@ -40,11 +43,15 @@ class TableBuilder:
         unit: ``"line"`` when locations are line numbers, ``"offset"`` for byte offsets.
         expected_rows: How many rows to reserve room for at first (None: one block's worth).
         trusted: ``expected_rows`` was checked against the stream's real size (else it is capped).
+        exact: ``expected_rows`` is a header's count, the rows a sound file gives unless a filter drops
+            some: the first block's pages are then mapped in one system call rather than faulted in one by
+            one as rows arrive (0.15 s less for a 480 MB table).
         block_bytes: The size of the blocks after the first.
     """
 
     def __init__(self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line",
-                 expected_rows: int | None = None, trusted: bool = False, block_bytes: int = BLOCK_BYTES) -> None:
+                 expected_rows: int | None = None, trusted: bool = False, exact: bool = False,
+                 block_bytes: int = BLOCK_BYTES) -> None:
         self.name = name
         self.format = fmt
         self.dim = dim
@@ -58,7 +65,8 @@ class TableBuilder:
         first = expected_rows or self._block_rows
         if not trusted:
             first = min(first, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
-        self._blocks = [np.empty((max(first, 1), dim), dtype=np.float32)]
+        populate = exact and trusted and first == expected_rows and options.keep is None
+        self._blocks = [empty_rows(max(first, 1), dim, populate)]
         self._filled = 0  # rows written into the last block
         self._room: np.ndarray | None = None  # the free rows last handed out by room()
 
@@ -126,7 +134,7 @@ class TableBuilder:
         if len(blocks) == 1:
             out = blocks[0]
         else:
-            out = np.empty((total, self.dim), dtype=np.float32)
+            out = empty_rows(total, self.dim)
             start = 0
             while blocks:
                 block = blocks.pop(0)  # freed once copied: the table never exists twice
@@ -192,7 +200,7 @@ class TableBuilder:
         while start < len(rows):
             block = self._blocks[-1]
             if self._filled == len(block):
-                self._blocks.append(np.empty((self._block_rows, self.dim), dtype=np.float32))
+                self._blocks.append(empty_rows(self._block_rows, self.dim))
                 self._filled, block = 0, self._blocks[-1]
             take = min(len(block) - self._filled, len(rows) - start)
             block[self._filled : self._filled + take] = rows[start : start + take]
@@ -203,3 +211,21 @@ class TableBuilder:
         if self.unit == "line":
             return ParseError(self.name, message, line=int(where), fix=fix)
         return ParseError(self.name, message, offset=int(where), fix=fix)
+
+
+def empty_rows(rows: int, dim: int, populate: bool = False) -> np.ndarray:
+    """An uninitialised float32 ``[rows, dim]`` array; a large one in its own private anonymous mapping.
+
+    numpy asks the kernel for transparent huge pages on every large array (``madvise(MADV_HUGEPAGE)``),
+    and where the kernel compacts memory to find them on first touch (``defrag=madvise``, a common
+    default), filling a fresh 480 MB table took 1.0-1.3 s on this project's machines against 0.27-0.31 s
+    in ordinary pages. A mapping of our own gets ordinary pages (untouched rows still cost nothing) and is
+    unmapped when the last array using it goes. ``populate`` maps every page at once (``MAP_POPULATE``),
+    for a table whose every row will be written.
+    """
+    nbytes = rows * dim * 4
+    if nbytes < _OWN_MAPPING or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.empty((rows, dim), dtype=np.float32)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
+    memory = mmap.mmap(-1, nbytes, flags=flags)
+    return np.frombuffer(memory, dtype=np.float32).reshape(rows, dim)

@@ -22,6 +22,7 @@ import numpy as np
 
 from vecload.errors import UTF8_REPAIR, FormatError, ParseError
 from vecload.formats.bounded import BOUND_RATIO, MIN_BOUND
+from vecload.formats.builder import empty_rows
 from vecload.formats.source import Source
 from vecload.formats.table import ParseReport, ReadOptions
 
@@ -146,7 +147,7 @@ class Parser:
             self.skip(4 * rows * dim, "the input matrix")
             return np.empty((0, dim), dtype=np.float32)
         self.need(4 * rows * dim, "the input matrix")
-        matrix = np.empty((rows, dim), dtype=np.float32)
+        matrix = empty_rows(rows, dim)
         self.fill(memoryview(matrix).cast("B"), "the input matrix")
         return matrix
 

@@ -31,7 +31,7 @@ _LUT[ord("+")] = _SIGN
 _POW10_U64 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
 _MAX_EXACT = np.uint64(1 << 53)
-BATCH = 1 << 15
+BATCH = 1 << 14  # see Tuning.batch_values
 
 
 def default_threads() -> int:
@@ -114,22 +114,23 @@ def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray
         BadNumber: A field is not a number; ``index`` is ``row * dim + column``.
     """
     n, dim = out.shape
-    words = _words(buf)
+    fields = _fields16(buf)
     per_batch = max(1, batch // dim)
 
     def run(r: int) -> None:
         part = bounds[r : r + per_batch]
         values = np.empty(len(part) * dim, dtype=np.float64)
-        _parse_batch(buf, words, data, (part[:, :-1] + 1).ravel(), part[:, 1:].ravel(), values, r * dim)
+        _parse_batch(buf, fields, data, (part[:, :-1] + 1).ravel(), part[:, 1:].ravel(), values, r * dim)
         with np.errstate(over="ignore"):  # beyond float32's range is inf, as in gensim; reports count it
             out[r : r + per_batch] = values.reshape(len(part), dim)
 
     _run_batches(run, range(0, n, per_batch), pool)
 
 
-def _words(buf: np.ndarray) -> np.ndarray:
-    """Every unaligned little-endian uint64 of ``buf``, as a strided view (no copy)."""
-    return np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+def _fields16(buf: np.ndarray) -> np.ndarray:
+    """Every 16 bytes of ``buf`` from each offset, as a strided ``S16`` view (no copy): gathering 16-byte
+    items is a plain copy, where gathering unaligned uint64 items takes numpy's slower unaligned path."""
+    return np.ndarray(shape=(len(buf) - 15,), dtype="S16", buffer=buf, strides=(1,))
 
 
 def _run_batches(run: Callable[[int], None], batches: range, pool: Executor | None) -> None:
@@ -143,7 +144,7 @@ def _run_batches(run: Callable[[int], None], batches: range, pool: Executor | No
 
 
 def _parse_batch(
-    buf: np.ndarray, words: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray, out: np.ndarray, first: int
+    buf: np.ndarray, fields: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray, out: np.ndarray, first: int
 ) -> None:
     """Parse one batch of fields into ``out`` (float64): SWAR, then byte columns, then ``float()``.
 
@@ -153,7 +154,7 @@ def _parse_batch(
     n = len(starts)
     if n == 0:
         return
-    fast = _swar16_batch(buf, words, starts, ends, out)
+    fast = _swar16_batch(buf, fields, starts, ends, out)
     slow = np.flatnonzero(~fast)
     if len(slow) * 8 > n:
         lengths = ends[slow] - starts[slow]
@@ -170,15 +171,16 @@ def _parse_batch(
             raise BadNumber(first + i, text) from None
 
 
-def _swar16_batch(buf: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:
+def _swar16_batch(buf: np.ndarray, fields: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Parse fields of at most 16 bytes (digits, one dot, a leading minus) with uint64 words into ``out``;
     return which it parsed (the rest are left to the slower paths)."""
     lengths = ends - starts
     negative = buf[starts] == 0x2D
     fits = (lengths > negative + 1) & (lengths <= 16)
     pad = np.where(fits, 16 - lengths + negative, 0)
-    lo = words[ends - 16]
-    hi = words[ends - 8]
+    pair = fields[ends - 16].view("<u8")  # each field's last 16 bytes: two little-endian words
+    lo = pair[0::2].copy()
+    hi = pair[1::2].copy()
     lo &= _KEEP_LO[pad]
     lo |= _ZERO_LO[pad]
     hi &= _KEEP_HI[pad]
@@ -232,7 +234,7 @@ def _parse_fixed(
 ) -> np.ndarray:
     """Parse fields of up to ``width`` bytes into ``out[index]`` one byte column at a time; return which did."""
     words = width // 8
-    view = np.ndarray(shape=(len(buf) - width + 1, words), dtype="<u8", buffer=buf, strides=(1, 8))
+    view = np.ndarray(shape=(len(buf) - width + 1,), dtype=f"S{width}", buffer=buf, strides=(1,))
     rows = view[ends - width].view(np.uint8).reshape(-1, width)
     pad = (width - lengths).astype(np.int64)
     fits = (lengths > 0) & (lengths <= width)

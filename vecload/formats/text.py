@@ -38,7 +38,7 @@ from vecload.formats.rows import bad_value, is_number, row_cause
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, Tuning
 from vecload.formats.textblocks import blocks, decode_tokens, progress_bar, undecodable
-from vecload.formats.textbulk import canonical, read_canonical
+from vecload.formats.textbulk import Controls, canonical, read_canonical
 
 _PADDING = b"0" * PAD
 #: Spaces and tabs before a line's end (stripped, as gensim strips them).
@@ -156,7 +156,7 @@ class _TextReader:
         if self.dim <= 0:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
         self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block),
-                                    trusted=self.source.compression is None)
+                                    trusted=self.source.compression is None, exact=self.header_count is not None)
         self.builder.report.bom = self._bom
         if self.header_count is not None:
             self.builder.report.header = [self.header_count, self.dim]
@@ -191,16 +191,18 @@ class _TextReader:
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
         buf = np.frombuffer(data, dtype=np.uint8)
-        newlines = np.flatnonzero(buf == 10)
+        controls = Controls.of(buf, self.pool)
+        newlines = controls.newlines
         if len(newlines):
             ends = buf[newlines - 1]
             if (ends == 32).any() or (ends == 9).any():  # trailing spaces and tabs, stripped as gensim does
                 data = _TRAILING.sub(b"\n", data)
                 buf = np.frombuffer(data, dtype=np.uint8)
-                newlines = np.flatnonzero(buf == 10)
+                controls = Controls.of(buf, self.pool)
+                newlines = controls.newlines
         remaining = None if self.wanted is None else self.wanted - self.builder.report.rows_read
         if canonical(data, buf, newlines):
-            used = read_canonical(self, data, buf, newlines, line, remaining, final)
+            used = read_canonical(self, data, buf, controls, line, remaining, final)
         else:
             used = self.read_lines(data[PAD:], line, remaining, final)
         if self._check_count and used < len(newlines):

@@ -6,7 +6,8 @@ exact line of any problem; ``reader`` is the :class:`vecload.formats.text` reade
 
 from __future__ import annotations
 
-from typing import Any
+from concurrent.futures import Executor
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -15,6 +16,8 @@ from vecload.formats.numbers import PAD, BadNumber, parse_rows
 from vecload.formats.rows import bad_value
 
 _PADDING = b"0" * PAD
+#: Blocks at least this long have their control bytes found in two halves on two threads.
+_SPLIT = 1 << 20
 
 
 class BadRow(Exception):
@@ -29,45 +32,71 @@ def canonical(data: bytes, buf: np.ndarray, newlines: np.ndarray) -> bool:
     return bool(buf[newlines - 1].min() > 32 and buf[newlines[:-1] + 1].min(initial=33) > 32)
 
 
+class Controls(NamedTuple):
+    """The bytes <= 32 of a padded block: where they are (``at``), which they are (``kinds``) and, among
+    them, the newlines. In a canonical block they are the fields' spaces and the newlines, and (rarely)
+    other control bytes inside tokens."""
+
+    at: np.ndarray
+    kinds: np.ndarray
+    newlines: np.ndarray
+
+    @classmethod
+    def of(cls, buf: np.ndarray, pool: Executor | None = None) -> Controls:
+        """Find them in one pass over the block (two halves on two threads with a pool: numpy releases the GIL)."""
+        if pool is None or len(buf) < _SPLIT:
+            at = np.flatnonzero(buf <= 32)
+        else:
+            half = len(buf) // 2
+            second = pool.submit(lambda: np.flatnonzero(buf[half:] <= 32) + half)
+            at = np.concatenate((np.flatnonzero(buf[:half] <= 32), second.result()))
+        kinds = buf[at]
+        return cls(at, kinds, at[kinds == 10])
+
+    def upto(self, newlines: int) -> Controls:
+        """Those of the first ``newlines`` lines."""
+        end = int(np.searchsorted(self.at, self.newlines[newlines - 1], side="right")) if newlines else 0
+        return Controls(self.at[:end], self.kinds[:end], self.newlines[:newlines])
+
+
 def read_canonical(
-    reader: Any, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None, final: bool
+    reader: Any, data: bytes, buf: np.ndarray, controls: Controls, line: int, remaining: int | None, final: bool
 ) -> int:
     """Parse a block of canonical lines (``data`` is the padded block) in bulk; return how many lines it used."""
-    if remaining is not None and remaining < len(newlines):
-        newlines = newlines[:remaining]
-        data = data[: newlines[-1] + 1] if len(newlines) else _PADDING
+    if remaining is not None and remaining < len(controls.newlines):
+        controls = controls.upto(remaining)
+        data = data[: controls.newlines[-1] + 1] if len(controls.newlines) else _PADDING
         buf = np.frombuffer(data, dtype=np.uint8)
-    n = len(newlines)
+    n = len(controls.newlines)
     if n == 0:
         return 0
     try:
-        return _bulk(reader, data, buf, newlines, line, remaining, final)
+        return _bulk(reader, data, buf, controls, line, remaining, final)
     except BadRow:  # bad_rows="skip": the per-line path skips the bad rows and reads the rest
         return reader.read_lines(data[PAD:], line, remaining, final)
 
 
 def _bulk(
-    reader: Any, data: bytes, buf: np.ndarray, newlines: np.ndarray, line: int, remaining: int | None, final: bool
+    reader: Any, data: bytes, buf: np.ndarray, controls: Controls, line: int, remaining: int | None, final: bool
 ) -> int:
     """:func:`read_canonical` for at least one line; raises BadRow (bad_rows="skip") where a row is bad."""
+    newlines = controls.newlines
     dim, n = reader.dim, len(newlines)
-    # In a canonical block the bytes <= 32 are the fields' spaces and the newlines, and (rarely) other
-    # control bytes inside tokens. When every line has exactly `dim` spaces, row r's separators are
-    # row r of this array: no other offsets of the block's fields are ever built. (A double space
-    # there is an empty field, which the parser reports as the per-line path would.)
-    separators = np.flatnonzero(buf <= 32)
+    # When every line has exactly `dim` spaces, row r's separators are row r of the controls' offsets:
+    # no other offsets of the block's fields are ever built. (A double space there is an empty field,
+    # which the parser reports as the per-line path would.)
+    separators = controls.at
     starts = np.empty(n, dtype=np.int64)
     starts[0] = PAD
     starts[1:] = newlines[:-1] + 1
     if len(separators) == n * (dim + 1):
         bounds = separators.reshape(n, dim + 1)
         # each row's last separator is its newline, and all the others are spaces
-        if (bounds[:, -1] == newlines).all() and np.count_nonzero(buf == 32) == n * dim:
+        if (bounds[:, -1] == newlines).all() and np.count_nonzero(controls.kinds == 32) == n * dim:
             return _rows(reader, data, buf, bounds, starts, line)
     if b"  " in data:  # an empty field or a token with a double space: the per-line path decides
         return reader.read_lines(data[PAD:], line, remaining, final)
-    spaces = separators[buf[separators] == 32]
-    del separators
+    spaces = separators[controls.kinds == 32]
     first = np.searchsorted(spaces, starts)
     count = np.searchsorted(spaces, newlines) - first
     extra = count - dim

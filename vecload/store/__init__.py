@@ -1,6 +1,7 @@
 """The converted file: one ``.pth`` holding the float32 tensor, its tokens and its metadata.
 
-The file is the zip archive ``torch.save`` writes for the bare tensor, so ``torch.load(p, weights_only=True)``
+The file is the zip archive ``torch.save`` writes for the bare tensor (written record for record by
+:mod:`~vecload.store.archive`, without importing torch), so ``torch.load(p, weights_only=True)``
 (with or without ``mmap=True``) returns exactly that tensor. vecload adds two records to the same archive,
 under the archive's own folder, which ``torch.load`` never references:
 
@@ -15,8 +16,8 @@ sampled rows; ``verify=True`` also hashes every byte. The records' sizes are bou
 (:func:`record_cap`), and anything a file holds raises :class:`~vecload.errors.IntegrityError`, never
 another exception. The tensor is always loaded with ``weights_only=True``: no code from the file runs.
 
-The package: :mod:`~vecload.store.layout` (the records' names, bounds, fingerprints), :mod:`~vecload.store.write`
-(:func:`save`) and :mod:`~vecload.store.read` (:func:`load`, :func:`read_meta` and every check of a file).
+The package: :mod:`~vecload.store.layout` (the records' names, bounds, fingerprints), :mod:`~vecload.store.archive`
+(the tensor's archive), :mod:`~vecload.store.write` (:func:`save`) and :mod:`~vecload.store.read` (:func:`load`, :func:`read_meta` and every check of a file).
 """
 
 from vecload.store.layout import distinct, fingerprint, sample_rows

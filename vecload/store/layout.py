@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 from vecload.errors import VecloadError
 
@@ -49,9 +48,8 @@ def encode_tokens(tokens: list[str]) -> bytes:
         raise VecloadError(f"a token is not valid Unicode text ({exc.reason} at {exc.start})") from exc
 
 
-def fingerprint(vectors: torch.Tensor) -> dict[str, Any]:
+def fingerprint(array: np.ndarray) -> dict[str, Any]:
     """An exact fingerprint of a float32 table: its shape, a hash of sampled rows, and a hash of all bytes."""
-    array = vectors.detach().cpu().contiguous().numpy()
     return {
         "dtype": "float32",
         "shape": list(array.shape),

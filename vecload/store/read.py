@@ -1,5 +1,8 @@
 """Reading a converted file: every record bounded before it is read, every check on every load; anything a
-file holds raises :class:`~vecload.errors.IntegrityError` (see :mod:`vecload.store`)."""
+file holds raises :class:`~vecload.errors.IntegrityError` (see :mod:`vecload.store`).
+
+torch is imported only where a tensor is loaded: :func:`read_meta` serves ``vecload convert``, which never
+imports torch (see :mod:`vecload.store.archive`)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,7 @@ import os
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from vecload._pth import root as _root
 from vecload._version import __version__
@@ -32,6 +33,9 @@ from vecload.store.layout import (
     record_cap,
     sample_hash,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 def legacy_vocab_path(pth: Path) -> Path:
     """Where vecload 0.1 put a tensor's vocabulary: ``X.pth`` -> ``X.vocab.json``."""
@@ -195,6 +199,8 @@ def _load_tensor(pth: Path, ours: bool = True) -> object:
         ours: The file carries vecload's records (the advice is to convert again); else it is someone
             else's PyTorch file, loaded only to say what it holds.
     """
+    import torch
+
     advice = ("convert the source again" if ours
               else "it is not a vecload table (vecload convert writes tables from word-vector files)")
     try:
@@ -213,6 +219,8 @@ def _load_tensor(pth: Path, ours: bool = True) -> object:
 
 def _check_tensor_object(pth: Path, tensor: object) -> None:
     """The file's object must be a plain, 2-D, contiguous float32 CPU tensor without autograd."""
+    import torch
+
     if type(tensor) is not torch.Tensor:
         raise IntegrityError(f"{pth}: holds {describe_object(tensor)}, not a plain tensor; "
                              f"it is not a table vecload wrote; convert the source again")
@@ -264,6 +272,8 @@ def _load_any(pth: Path) -> object:
 
 def describe_object(obj: object) -> str:
     """A few words on what a PyTorch file holds: ``a dict of 12 tensors``, ``a float64 tensor of shape (4, 3)``."""
+    import torch
+
     if isinstance(obj, torch.Tensor):
         kind = "nn.Parameter" if isinstance(obj, torch.nn.Parameter) else "tensor"
         return f"a {_dtype(obj)} {kind} of shape {tuple(obj.shape)}"

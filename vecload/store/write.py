@@ -1,18 +1,18 @@
-"""Writing a converted file: the tensor by ``torch.save``, the tokens and metadata records beside it, atomically."""
+"""Writing a converted file: the tensor's archive (as ``torch.save`` writes it, without torch), the tokens and
+metadata records beside it, atomically."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import torch
+import numpy as np
 
 from vecload._atomic import Writer, write_files
-from vecload._pth import root as _root
 from vecload._version import __version__
 from vecload.errors import VecloadError
 from vecload.store.layout import (
@@ -29,11 +29,15 @@ from vecload.store.layout import (
     fingerprint,
     record_cap,
 )
+from vecload.store.archive import write_archive
+
+if TYPE_CHECKING:
+    import torch
 
 def save(
     path: Path,
     tokens: list[str],
-    vectors: torch.Tensor,
+    vectors: np.ndarray | torch.Tensor,
     meta: dict[str, Any],
     *,
     force: bool = False,
@@ -47,7 +51,7 @@ def save(
     Args:
         path: The ``.pth`` to write.
         tokens: One distinct string per row.
-        vectors: The float32 table.
+        vectors: The float32 table (an array, or a tensor, copied to the CPU if it is elsewhere).
         meta: Metadata to record (source, format, report, options, ...).
         force: Overwrite existing outputs.
         progress: Show a tqdm bar while the tensor is written.
@@ -63,7 +67,9 @@ def save(
         OutputExistsError: An output exists and ``force`` is False.
         VecloadError: The tokens are not distinct strings, or writing failed (nothing was written).
     """
-    vectors = vectors.detach().cpu().contiguous()
+    vectors = as_array(vectors)
+    if vectors.dtype != np.float32 or vectors.ndim != 2:
+        raise VecloadError(f"{path}: a converted file holds a 2-D float32 table, not {vectors.ndim}-D {vectors.dtype}")
     if not all_strings(tokens):
         raise VecloadError(f"{path}: every token must be a str")
     if not distinct(tokens):
@@ -71,16 +77,24 @@ def save(
     tokens_record = encode_tokens(tokens)
     written = dict(meta)
     written.update(count=len(tokens), dim=int(vectors.shape[1]), vecload_version=__version__,
-                   tensor=fingerprint(vectors), tokens_sha256=hashlib.sha256(tokens_record).hexdigest())
-    meta_record = json.dumps({"kind": KIND, "layout": LAYOUT, "meta": written}, ensure_ascii=False,
-                             separators=(",", ":")).encode("utf-8")
+                   tensor=_fingerprint_sized(vectors), tokens_sha256=hashlib.sha256(tokens_record).hexdigest())
     cap = record_cap(len(tokens))
-    if max(len(tokens_record), len(meta_record)) > cap:
+    if max(len(tokens_record), len(_meta_record(written))) > cap:  # the real fingerprint has the same size
         raise VecloadError(f"{path}: the tokens or metadata take more than {cap:,} bytes, more than a converted "
                            f"file may hold ({CAP_FIXED >> 20} MiB + {CAP_PER_ROW} bytes a row)")
-    outputs: list[tuple[Path, Writer]] = [
-        (Path(path), lambda fh: write_table(fh, vectors, tokens_record, meta_record, progress))
-    ]
+
+    def records(hashed: Future) -> Iterator[tuple[str, bytes]]:
+        yield TOKENS_RECORD, tokens_record
+        written["tensor"] = hashed.result()
+        yield META_RECORD, _meta_record(written)
+
+    def write_converted(fh: BinaryIO) -> None:
+        # The fingerprint hashes every byte of the table (hashlib releases the GIL) on a thread while the
+        # values are written; the metadata record, written after them, waits for it.
+        with ThreadPoolExecutor(1, thread_name_prefix="vecload-hash") as pool:
+            _write(fh, vectors, records(pool.submit(fingerprint, vectors)), progress)
+
+    outputs: list[tuple[Path, Writer]] = [(Path(path), write_converted)]
     if vocab_out is not None:
         outputs.append((Path(vocab_out), lambda fh: write_token_lines(fh, tokens)))
     outputs.extend(extra)
@@ -88,16 +102,38 @@ def save(
     return written
 
 
-def write_table(fh: BinaryIO, vectors: torch.Tensor, tokens_record: bytes, meta_record: bytes, progress: bool) -> None:
-    """``torch.save`` the bare tensor into ``fh``, then add vecload's records to the same archive."""
-    _save_tensor(vectors, fh, progress)
-    fh.seek(0)
-    with zipfile.ZipFile(fh, "a") as archive:  # type: ignore[arg-type]
-        root = _root(archive.namelist())
-        if root is None:
-            raise VecloadError("torch.save wrote an archive without data.pkl")
-        archive.writestr(f"{root}/{TOKENS_RECORD}", tokens_record)
-        archive.writestr(f"{root}/{META_RECORD}", meta_record)
+def write_table(fh: BinaryIO, vectors: np.ndarray, tokens_record: bytes, meta_record: bytes, progress: bool) -> None:
+    """The bare tensor's archive (:mod:`vecload.store.archive`) with the given vecload records in it."""
+    _write(fh, as_array(vectors), [(TOKENS_RECORD, tokens_record), (META_RECORD, meta_record)], progress)
+
+
+def _write(fh: BinaryIO, array: np.ndarray, records: Iterable[tuple[str, bytes]], progress: bool) -> None:
+    """The archive, its serialization id derived from the shape (the same table always gives the same file)."""
+    serial = str(int(hashlib.sha256(repr(array.shape).encode()).hexdigest()[:32], 16)).zfill(40)
+    if not progress:
+        write_archive(fh, array, serial, records)
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=array.nbytes, unit="B", unit_scale=True, desc="writing", leave=False) as bar:
+        write_archive(fh, array, serial, records, bar.update)
+
+
+def _meta_record(meta: dict[str, Any]) -> bytes:
+    return json.dumps({"kind": KIND, "layout": LAYOUT, "meta": meta}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def _fingerprint_sized(array: np.ndarray) -> dict[str, Any]:
+    """A stand-in for :func:`fingerprint` with the same keys and lengths, for checking the record's size."""
+    return {"dtype": "float32", "shape": list(array.shape), "sample_sha256": "0" * 64, "sha256": "0" * 64}
+
+
+def as_array(vectors: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The table as a C-contiguous float32 numpy array (a tensor's own memory where it can be)."""
+    if not isinstance(vectors, np.ndarray):
+        vectors = vectors.detach().cpu().contiguous().numpy()
+    return np.ascontiguousarray(vectors)
 
 
 def write_token_lines(fh: BinaryIO, tokens: list[str]) -> None:
@@ -120,25 +156,3 @@ def write_json(fh: BinaryIO, document: Any, indent: int | None = None) -> None:
     """A JSON document in UTF-8 (compact unless ``indent``), ending in a newline."""
     separators = (",", ":") if indent is None else None
     fh.write(json.dumps(document, ensure_ascii=False, indent=indent, separators=separators).encode("utf-8") + b"\n")
-
-
-def _save_tensor(vectors: torch.Tensor, fh: BinaryIO, progress: bool) -> None:
-    """torch.save the bare tensor, with a byte-count progress bar if asked."""
-    if not progress:
-        torch.save(vectors, fh)
-        return
-    from tqdm import tqdm
-
-    total = vectors.numel() * vectors.element_size()
-    with tqdm(total=total, unit="B", unit_scale=True, desc="writing", leave=False) as bar:
-
-        class _Counting:
-            def write(self, data) -> int:
-                written = fh.write(data)
-                bar.update(min(written, max(total - bar.n, 0)))
-                return written
-
-            def flush(self) -> None:
-                fh.flush()
-
-        torch.save(vectors, _Counting())
