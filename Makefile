@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test fuzz bench clean
+.PHONY: install demo test fuzz bench compare-parsers clean
 
 $(STAMP): requirements-dev.txt setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,5 +28,18 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
+# vecload's text parser against pandas, pyarrow and polars (speed, peak RSS, exactness, threads, fork), in a
+# venv of its own so that those libraries never reach .venv. Needs bench-out/text-*.txt (see the script).
+PARSERS_VENV := .venv-parsers
+PARSERS_STAMP := $(PARSERS_VENV)/.installed-stamp
+$(PARSERS_STAMP): requirements-dev.txt setup.cfg pyproject.toml
+	test -x $(PARSERS_VENV)/bin/python || $(PYTHON) -m venv $(PARSERS_VENV)
+	$(PARSERS_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt pandas pyarrow polars
+	$(PARSERS_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(PARSERS_STAMP)
+
+compare-parsers: $(PARSERS_STAMP)
+	$(PARSERS_VENV)/bin/python scripts/compare_parsers.py $(COMPARE_ARGS)
+
 clean:
-	rm -rf $(VENV) demo-out bench-out .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(PARSERS_VENV) demo-out bench-out .pytest_cache .hypothesis *.egg-info
