@@ -91,3 +91,22 @@ def test_convert_never_imports_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert torch.equal(torch.load(out, weights_only=True), vecload.load(tmp_path / "c.pth").vectors)
+
+
+@pytest.mark.parametrize("rows", [240, 250, 260])  # 3,840 bytes: zipfile's zip64 band below the limit; 4,000; 4,160
+def test_values_stay_aligned_around_the_zip64_limit(rows: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With zipfile's zip64 limit lowered to 4,000 bytes, values just under, at and over it start at a multiple
+    of 64 (zipfile adds its zip64 extra from 1/1.05 of the limit) and load exactly, memory-mapped or not."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 4_000)
+    array = np.random.default_rng(rows).standard_normal((rows, 4)).astype(np.float32)
+    path = tmp_path / "t.pth"
+    path.write_bytes(_ours(array, [("vecload/x.json", b"[]")]))
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        offset = archive.getinfo("archive/data/0").header_offset
+    name_len, extra_len = np.frombuffer(raw[offset + 26 : offset + 30], dtype="<u2").tolist()
+    start = offset + 30 + name_len + extra_len
+    assert start % ALIGNMENT == 0 and raw[start : start + array.nbytes] == array.tobytes()
+    for mmap in (False, True):
+        assert (bits(torch.load(path, weights_only=True, mmap=mmap).numpy()) == bits(array)).all()
