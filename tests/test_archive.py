@@ -110,3 +110,23 @@ def test_values_stay_aligned_around_the_zip64_limit(rows: int, tmp_path: Path, m
     assert start % ALIGNMENT == 0 and raw[start : start + array.nbytes] == array.tobytes()
     for mmap in (False, True):
         assert (bits(torch.load(path, weights_only=True, mmap=mmap).numpy()) == bits(array)).all()
+
+
+@pytest.mark.parametrize("shape", [(3_000_000, 1_000), (2**31, 1), (1, 2**31), (65_536, 65_537)])
+def test_a_pickle_past_two_gigavalues_loads_weights_only(shape: tuple[int, int]) -> None:
+    """torch's weights_only unpickler rebuilds the LONG1-sized pickle as a contiguous float32 tensor of that
+    shape (over a meta storage of the pickled size: nothing is allocated)."""
+    from torch import _weights_only_unpickler
+
+    ids = []
+
+    def storage(saved_id: tuple) -> torch.storage.TypedStorage:
+        ids.append(saved_id[2:])
+        return torch.storage.TypedStorage(wrap_storage=torch.UntypedStorage(saved_id[4] * 4, device="meta"),
+                                          dtype=torch.float32, _internal=True)
+
+    unpickler = _weights_only_unpickler.Unpickler(io.BytesIO(tensor_pickle(*shape)))
+    unpickler.persistent_load = storage
+    tensor = unpickler.load()
+    assert ids == [("0", "cpu", shape[0] * shape[1])]
+    assert tensor.shape == shape and tensor.stride() == (shape[1], 1) and tensor.dtype == torch.float32
