@@ -95,8 +95,7 @@ def test_convert_never_imports_torch(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rows", [240, 250, 260])  # 3,840 bytes: zipfile's zip64 band below the limit; 4,000; 4,160
 def test_values_stay_aligned_around_the_zip64_limit(rows: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With zipfile's zip64 limit lowered to 4,000 bytes, values just under, at and over it start at a multiple
-    of 64 (zipfile adds its zip64 extra from 1/1.05 of the limit) and load exactly, memory-mapped or not."""
+    """Around a lowered zip64 limit (zipfile's extra starts at limit/1.05) the values start 64-aligned and load exactly."""
     monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 4_000)
     array = np.random.default_rng(rows).standard_normal((rows, 4)).astype(np.float32)
     path = tmp_path / "t.pth"
@@ -114,8 +113,7 @@ def test_values_stay_aligned_around_the_zip64_limit(rows: int, tmp_path: Path, m
 
 @pytest.mark.parametrize("shape", [(3_000_000, 1_000), (2**31, 1), (1, 2**31), (65_536, 65_537)])
 def test_a_pickle_past_two_gigavalues_loads_weights_only(shape: tuple[int, int]) -> None:
-    """torch's weights_only unpickler rebuilds the LONG1-sized pickle as a contiguous float32 tensor of that
-    shape (over a meta storage of the pickled size: nothing is allocated)."""
+    """torch's weights_only unpickler rebuilds the LONG1-sized pickle as that shape (over a meta storage)."""
     from torch import _weights_only_unpickler
 
     ids = []

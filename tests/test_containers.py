@@ -694,8 +694,7 @@ def test_reads_change_no_process_wide_setting(tmp_path: Path) -> None:
 
 
 def test_an_interrupt_while_waiting_for_the_source_hash_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C after the table is read, while the source's sha256 is still being computed, stops the hashing
-    thread at its next block (it went on through the whole file, and the process could not exit before)."""
+    """Ctrl-C while waiting for the source's sha256 stops the hashing thread at its next block, not the file's end."""
     import time
     from types import SimpleNamespace
 

@@ -279,8 +279,7 @@ print([t.name for t in threading.enumerate()], os.listdir(sys.argv[1]))
 
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file size limit on this platform")
 def test_a_write_past_the_file_size_limit_leaves_nothing_and_no_thread(tmp_path: Path) -> None:
-    """A real write failure (EFBIG under RLIMIT_FSIZE, in a child) mid-values: a VecloadError that says nothing
-    was written, no temporary left, and no hashing thread alive afterwards."""
+    """A real EFBIG mid-values (RLIMIT_FSIZE, in a child): VecloadError, no file or temporary, no thread left."""
     done = subprocess.run([sys.executable, "-c", _FILE_TOO_LARGE, str(tmp_path)], capture_output=True, text=True,
                           env=child_env(), timeout=60)
     assert done.returncode == 0, done.stderr

@@ -500,8 +500,7 @@ def test_a_view_of_a_larger_table_saves_as_its_own_rows(tmp_path: Path) -> None:
     (np.zeros((3, 2), dtype=">f4"), "2-D >f4"),
 ])
 def test_saving_a_table_that_is_not_float32_is_refused(tmp_path: Path, table, found: str) -> None:
-    """store.save refuses a tensor or array that is not a 2-D float32 table with a VecloadError naming what it
-    got (a bfloat16 tensor raised numpy's TypeError), and writes nothing."""
+    """store.save refuses a non-float32 table (a bfloat16 tensor too) with a VecloadError, writing nothing."""
     with pytest.raises(VecloadError, match=rf"t\.pth: a converted file holds a 2-D float32 table, not {found}$"):
         store.save(tmp_path / "t.pth", ["a", "b", "c"], table, {})
     assert list(tmp_path.iterdir()) == []
