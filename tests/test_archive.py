@@ -91,3 +91,40 @@ def test_convert_never_imports_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert torch.equal(torch.load(out, weights_only=True), vecload.load(tmp_path / "c.pth").vectors)
+
+
+@pytest.mark.parametrize("rows", [240, 250, 260])  # 3,840 bytes: zipfile's zip64 band below the limit; 4,000; 4,160
+def test_values_stay_aligned_around_the_zip64_limit(rows: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Around a lowered zip64 limit (zipfile's extra starts at limit/1.05) the values start 64-aligned and load exactly."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 4_000)
+    array = np.random.default_rng(rows).standard_normal((rows, 4)).astype(np.float32)
+    path = tmp_path / "t.pth"
+    path.write_bytes(_ours(array, [("vecload/x.json", b"[]")]))
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        offset = archive.getinfo("archive/data/0").header_offset
+    name_len, extra_len = np.frombuffer(raw[offset + 26 : offset + 30], dtype="<u2").tolist()
+    start = offset + 30 + name_len + extra_len
+    assert start % ALIGNMENT == 0 and raw[start : start + array.nbytes] == array.tobytes()
+    for mmap in (False, True):
+        assert (bits(torch.load(path, weights_only=True, mmap=mmap).numpy()) == bits(array)).all()
+
+
+@pytest.mark.parametrize("shape", [(3_000_000, 1_000), (2**31, 1), (1, 2**31), (65_536, 65_537)])
+def test_a_pickle_past_two_gigavalues_loads_weights_only(shape: tuple[int, int]) -> None:
+    """torch's weights_only unpickler rebuilds the LONG1-sized pickle as that shape (over a meta storage)."""
+    from torch import _weights_only_unpickler
+
+    ids = []
+
+    def storage(saved_id: tuple) -> torch.storage.TypedStorage:
+        ids.append(saved_id[2:])
+        return torch.storage.TypedStorage(wrap_storage=torch.UntypedStorage(saved_id[4] * 4, device="meta"),
+                                          dtype=torch.float32, _internal=True)
+
+    unpickler = _weights_only_unpickler.Unpickler(io.BytesIO(tensor_pickle(*shape)))
+    unpickler.persistent_load = storage
+    tensor = unpickler.load()
+    assert ids == [("0", "cpu", shape[0] * shape[1])]
+    assert tensor.shape == shape and tensor.stride() == (shape[1], 1) and tensor.dtype == torch.float32

@@ -691,3 +691,40 @@ def test_reads_change_no_process_wide_setting(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
     assert not (ROOT / "vecload" / "formats" / "_malloc.py").exists()
+
+
+def test_an_interrupt_while_waiting_for_the_source_hash_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while waiting for the source's sha256 stops the hashing thread at its next block, not the file's end."""
+    import time
+    from types import SimpleNamespace
+
+    import vecload.conversion as conversion
+    import vecload.formats
+
+    path = tmp_path / "big.txt"
+    with open(path, "wb") as fh:
+        fh.truncate(12 << 22)  # twelve of the hashing thread's blocks, sparse
+    blocks: list[int] = []
+    real_sha256 = hashlib.sha256
+
+    class SlowDigest:
+        def __init__(self) -> None:
+            self.digest = real_sha256()
+
+        def update(self, block: bytes) -> None:
+            blocks.append(len(block))
+            if len(blocks) == 1:  # the main thread is waiting for this hash: Ctrl-C it
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(0.2)
+            self.digest.update(block)
+
+        def hexdigest(self) -> str:
+            return self.digest.hexdigest()
+
+    monkeypatch.setattr(conversion.hashlib, "sha256", SlowDigest)
+    table = SimpleNamespace(format="glove", report=SimpleNamespace(to_dict=dict))
+    monkeypatch.setattr(vecload.formats, "read_table", lambda *args, **kwargs: table)  # the read is already done
+    with pytest.raises(KeyboardInterrupt):
+        conversion.read_source(open_source(path), "glove", None, {})
+    assert len(blocks) < 12
+    assert [t.name for t in threading.enumerate() if t.name.startswith("vecload")] == []

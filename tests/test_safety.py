@@ -259,3 +259,29 @@ def test_endless_line_fails_fast(tmp_path: Path) -> None:
         vecload.load(src)
     with pytest.raises(vecload.ParseError, match=r"blob\.txt: byte 0: a line longer than 16 MiB"):
         vecload.load(src, format="glove")
+
+
+_FILE_TOO_LARGE = """
+import os, resource, signal, sys, threading
+import numpy as np
+import vecload.store as store
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))
+table = np.arange(4 << 20, dtype=np.float32).reshape(-1, 64)  # 16 MiB: the write fails while the hash runs
+try:
+    store.save(os.path.join(sys.argv[1], "t.pth"), [str(i) for i in range(len(table))], table, {})
+except Exception as exc:
+    print(type(exc).__name__, exc)
+print([t.name for t in threading.enumerate()], os.listdir(sys.argv[1]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file size limit on this platform")
+def test_a_write_past_the_file_size_limit_leaves_nothing_and_no_thread(tmp_path: Path) -> None:
+    """A real EFBIG mid-values (RLIMIT_FSIZE, in a child): VecloadError, no file or temporary, no thread left."""
+    done = subprocess.run([sys.executable, "-c", _FILE_TOO_LARGE, str(tmp_path)], capture_output=True, text=True,
+                          env=child_env(), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"VecloadError {tmp_path / 't.pth'}: could not be written: File too large; "
+                                        f"nothing was written", "['MainThread'] []"]

@@ -491,3 +491,16 @@ def test_a_view_of_a_larger_table_saves_as_its_own_rows(tmp_path: Path) -> None:
     vecload.Vectors([f"w{i}" for i in range(2, 6)], table[2:6]).save(tmp_path / "part.pth")
     loaded = vecload.load(tmp_path / "part.pth", verify=True)
     assert loaded.tokens == ["w2", "w3", "w4", "w5"] and torch.equal(loaded.vectors, table[2:6])
+
+
+@pytest.mark.parametrize("table, found", [
+    (torch.zeros(3, 2, dtype=torch.bfloat16), "2-D bfloat16"),
+    (torch.zeros(3, 2, dtype=torch.float16), "2-D float16"),
+    (torch.zeros(3, 2, 1), "3-D float32"),
+    (np.zeros((3, 2), dtype=">f4"), "2-D >f4"),
+])
+def test_saving_a_table_that_is_not_float32_is_refused(tmp_path: Path, table, found: str) -> None:
+    """store.save refuses a non-float32 table (a bfloat16 tensor too) with a VecloadError, writing nothing."""
+    with pytest.raises(VecloadError, match=rf"t\.pth: a converted file holds a 2-D float32 table, not {found}$"):
+        store.save(tmp_path / "t.pth", ["a", "b", "c"], table, {})
+    assert list(tmp_path.iterdir()) == []

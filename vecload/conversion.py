@@ -81,7 +81,7 @@ def read_source(source: Source, format: str | None, engine: str | None,
 
     The sha256 is computed on a second thread while the table is read (hashlib releases the GIL), so it
     costs no wall time where a core is free. The thread is joined before this returns, and stops at its
-    next block when the read fails.
+    next block when the read fails or the wait for it is interrupted.
     """
     from vecload.formats import ReadOptions, read_table
 
@@ -90,11 +90,11 @@ def read_source(source: Source, format: str | None, engine: str | None,
         described = pool.submit(describe_source, source, stop)
         try:
             table = read_table(source, format=format, engine=engine, options=ReadOptions.of(**read_options))
-        except BaseException:
+            meta = {"format": table.format, "report": table.report.to_dict(), "source": described.result(),
+                    "options": _recorded_options(format, engine, read_options)}
+        except BaseException:  # a failed read, or Ctrl-C while waiting for the hash: stop it at its next block
             stop.set()
             raise
-        meta = {"format": table.format, "report": table.report.to_dict(), "source": described.result(),
-                "options": _recorded_options(format, engine, read_options)}
     return table, meta
 
 

@@ -11,7 +11,7 @@ reading a 400,000 x 50 GloVe file. So the archive is written here, record for re
 - ``archive/data/0``: the raw little-endian float32 values, starting at a multiple of 64 bytes in the file
   (padded with an extra field, as torch does), so a memory-mapped load is aligned;
 - ``archive/version`` ``3``, and ``archive/.data/serialization_id`` (torch writes random digits; here they
-  are derived from the values' hash, so the same table always gives the same file).
+  are derived from the table's shape (see store.write), so the same table always gives the same file).
 
 Every record is stored (not compressed) with its CRC-32, zip64 where a size needs it.
 """
@@ -94,7 +94,7 @@ def _values(archive: zipfile.ZipFile, fh: BinaryIO, array: np.ndarray, progress:
     data = np.ascontiguousarray(array, dtype="<f4").reshape(-1).view(np.uint8)
     info = _info("data/0")
     info.file_size = len(data)
-    big = len(data) >= zipfile.ZIP64_LIMIT
+    big = len(data) * 1.05 > zipfile.ZIP64_LIMIT  # zipfile's own rule: it adds the zip64 extra from here
     start = fh.tell() + _LOCAL_HEADER + len(info.filename.encode()) + (_ZIP64_EXTRA if big else 0) + 4
     pad = -start % ALIGNMENT
     info.extra = struct.pack("<HH", _PADDING_ID, pad) + b"Z" * pad

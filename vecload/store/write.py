@@ -67,9 +67,10 @@ def save(
         OutputExistsError: An output exists and ``force`` is False.
         VecloadError: The tokens are not distinct strings, or writing failed (nothing was written).
     """
+    dtype = str(vectors.dtype).removeprefix("torch.")  # checked before as_array: numpy has no bfloat16
+    if dtype != "float32" or vectors.ndim != 2:
+        raise VecloadError(f"{path}: a converted file holds a 2-D float32 table, not {vectors.ndim}-D {dtype}")
     vectors = as_array(vectors)
-    if vectors.dtype != np.float32 or vectors.ndim != 2:
-        raise VecloadError(f"{path}: a converted file holds a 2-D float32 table, not {vectors.ndim}-D {vectors.dtype}")
     if len(tokens) != len(vectors):
         raise VecloadError(f"{path}: {len(tokens)} tokens for {len(vectors)} rows; each row needs its token")
     if not all_strings(tokens):
