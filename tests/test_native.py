@@ -135,6 +135,21 @@ def test_fields_are_separated_by_single_spaces_as_in_gensim(tmp_path: Path) -> N
         read_table(double)
 
 
+@pytest.mark.parametrize("row, found", [(b"w2  2.5", 2), (b"w2 -0.5704   2.5", 4), (b"w2 1.5 \t 2.5", None)])
+def test_a_double_space_before_the_values_is_an_empty_field_not_a_token(tmp_path: Path, row: bytes, found) -> None:
+    """`w2  2.5` with dim 1 is a row with an empty field (gensim refuses it too), not the token 'w2 ';
+    a token with a tab and spaces around it is still a token."""
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"w1 1.5\n" + row + b"\n")
+    if found is None:
+        assert read_table(path).tokens == ["w1", "w2 1.5 \t"]
+        return
+    with pytest.raises(ParseError, match=rf"empty\.txt:2: {found} values, expected 1 \(set by line 1\)"):
+        read_table(path)
+    with pytest.raises(ParseError, match=rf"empty\.txt:2: {found} values, expected 1 \(gensim splits"):
+        read_table(path, engine="gensim")
+
+
 def test_large_file_parity_exercises_bulk_path(tmp_path: Path) -> None:
     """Thousands of rows with mixed number styles (exponents, signs, long digits) match gensim bit for bit."""
     rng = np.random.default_rng(7)

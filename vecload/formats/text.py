@@ -223,9 +223,10 @@ class _TextReader:
 
 
     def token_problem(self, token: bytes) -> str | None:
-        """A 'token with spaces' whose extra fields are all numbers means the row has too many values."""
+        """A 'token with spaces' whose extra fields are all numbers or empty (two spaces in a row) means the
+        row has too many values: ``w1  1.5`` is not the token ``'w1 '``."""
         parts = token.split(b" ")
-        if all(is_number(p) for p in parts[1:]):
+        if all(not p or is_number(p) for p in parts[1:]):
             return self._count_problem(len(parts) - 1 + self.dim, token)
         return None
 
