@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from tests.helpers import bits
 from vecload.formats import Tuning, read_table
-from vecload.formats.numbers import PAD, parse_pool, parse_rows
+from vecload.formats.batches import parse_pool
+from vecload.formats.numbers import PAD, parse_rows
 
 
 def expected(fields: list[bytes]) -> np.ndarray:

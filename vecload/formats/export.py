@@ -231,6 +231,7 @@ def _token_problem(token: object, row: int, fmt: str) -> tuple[str, Wording | No
     if " " in token:
         if row == 0:
             return "holds a space: GloVe readers count the values on the first row, so its token may not", None
-        if all(is_number(part.encode("utf-8")) for part in token.split(" ")[1:]):
-            return "holds a space followed by numbers, which GloVe readers take for more values", None
+        if all(not part or is_number(part.encode("utf-8")) for part in token.split(" ")[1:]):
+            return ("holds a space followed only by numbers or spaces (empty fields), which GloVe readers take "
+                    "for more values", None)
     return None

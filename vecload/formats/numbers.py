@@ -12,12 +12,11 @@ digit strings, ``nan``/``inf``, anything odd) goes to Python's ``float``, which 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Executor
 
 import numpy as np
+
+from vecload.formats.batches import Scratch, Scratches, run_batches
 
 #: Bytes of padding callers put before the buffer, so right-aligned gathers never start before it.
 PAD = 24
@@ -30,36 +29,14 @@ _LUT[ord("-")] = _SIGN
 _LUT[ord("+")] = _SIGN
 _POW10_U64 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
+_POW10_F64_NEXT = _POW10_F64[1:].copy()
 _MAX_EXACT = np.uint64(1 << 53)
-BATCH = 1 << 14  # see Tuning.batch_values
+_ONE, _FOUR, _SEVEN, _THREE_U8 = np.uint64(1), np.uint64(4), np.uint64(7), np.uint8(3)
+_DOT_TO_ZERO = np.uint64(0x1E)  # '.' ^ 0x1E == '0'
+_EIGHT_DIGITS = np.uint64(100_000_000)
+BATCH = 1 << 16  # see Tuning.batch_values and vecload.formats.batches
 
 
-def default_threads() -> int:
-    """Threads that parse batches of numbers (results never depend on it): ``VECLOAD_THREADS`` if it is a
-    positive integer (anything else is ignored), else up to 2. Read at each call, not at import."""
-    value = os.environ.get("VECLOAD_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else min(2, os.cpu_count() or 1)
-
-
-@contextmanager
-def parse_pool(threads: int | None = None) -> Iterator[Executor | None]:
-    """A thread pool for one read, shut down (its threads joined) when the read ends; None for one thread.
-
-    The pool lives only as long as the read: a module-level pool would outlive it, and a process that
-    forks afterwards (``multiprocessing`` with fork, DataLoader workers) would hang on the copy.
-
-    Args:
-        threads: How many threads (None: :func:`default_threads`).
-    """
-    count = default_threads() if threads is None else threads
-    if count <= 1:
-        yield None
-        return
-    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="vecload-parse")
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HIGH = np.uint64(0x8080808080808080)
 _NIB_HI = np.uint64(0xF0F0F0F0F0F0F0F0)
@@ -94,7 +71,7 @@ class BadNumber(ValueError):
 
 
 def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray, pool: Executor | None = None,
-               batch: int = BATCH) -> None:
+               batch: int = BATCH, scratches: Scratches | None = None) -> None:
     """Parse rows of fields given by their separators into ``out``, rounding each value to ``out``'s dtype.
 
     Row ``r``'s field ``j`` is ``data[bounds[r, j] + 1 : bounds[r, j + 1]]`` (``bounds`` holds each row's
@@ -107,8 +84,10 @@ def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray
         data: The bytes themselves (for the fallback path and messages).
         bounds: An int64 array ``[n, dim + 1]`` of separator offsets.
         out: The ``[n, dim]`` result (float32 for a table).
-        pool: Threads to parse batches on (from :func:`parse_pool`); None parses on the calling thread.
+        pool: Threads to parse batches on (from :func:`~vecload.formats.batches.parse_pool`); None parses on
+            the calling thread.
         batch: About how many numbers a batch holds.
+        scratches: The threads' reusable arrays (one :class:`Scratches` per read; None: new ones).
 
     Raises:
         BadNumber: A field is not a number; ``index`` is ``row * dim + column``.
@@ -116,15 +95,20 @@ def parse_rows(buf: np.ndarray, data: bytes, bounds: np.ndarray, out: np.ndarray
     n, dim = out.shape
     fields = _fields16(buf)
     per_batch = max(1, batch // dim)
+    scratches = scratches if scratches is not None else Scratches()
 
     def run(r: int) -> None:
         part = bounds[r : r + per_batch]
-        values = np.empty(len(part) * dim, dtype=np.float64)
-        _parse_batch(buf, fields, data, (part[:, :-1] + 1).ravel(), part[:, 1:].ravel(), values, r * dim)
+        rows = len(part)
+        scratch = scratches.get(per_batch * dim)
+        starts, ends, values = (array[: rows * dim] for array in (scratch.starts, scratch.ends, scratch.values))
+        np.add(part[:, :-1], 1, out=starts.reshape(rows, dim))
+        np.copyto(ends.reshape(rows, dim), part[:, 1:])
+        _parse_batch(buf, fields, data, starts, ends, values, r * dim, scratch)
         with np.errstate(over="ignore"):  # beyond float32's range is inf, as in gensim; reports count it
-            out[r : r + per_batch] = values.reshape(len(part), dim)
+            out[r : r + per_batch] = values.reshape(rows, dim)
 
-    _run_batches(run, range(0, n, per_batch), pool)
+    run_batches(run, range(0, n, per_batch), pool)
 
 
 def _fields16(buf: np.ndarray) -> np.ndarray:
@@ -133,18 +117,9 @@ def _fields16(buf: np.ndarray) -> np.ndarray:
     return np.ndarray(shape=(len(buf) - 15,), dtype="S16", buffer=buf, strides=(1,))
 
 
-def _run_batches(run: Callable[[int], None], batches: range, pool: Executor | None) -> None:
-    """Call ``run`` on every batch, on the pool's threads when there are enough batches; numpy releases
-    the GIL inside its loops, so batches run on several cores at once."""
-    if pool is not None and len(batches) >= 4:
-        list(pool.map(run, batches))
-    else:
-        for i in batches:
-            run(i)
-
-
 def _parse_batch(
-    buf: np.ndarray, fields: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray, out: np.ndarray, first: int
+    buf: np.ndarray, fields: np.ndarray, data: bytes, starts: np.ndarray, ends: np.ndarray, out: np.ndarray, first: int,
+    scratch: Scratch,
 ) -> None:
     """Parse one batch of fields into ``out`` (float64): SWAR, then byte columns, then ``float()``.
 
@@ -154,7 +129,7 @@ def _parse_batch(
     n = len(starts)
     if n == 0:
         return
-    fast = _swar16_batch(buf, fields, starts, ends, out)
+    fast = _swar16_batch(buf, fields, starts, ends, out, scratch)
     slow = np.flatnonzero(~fast)
     if len(slow) * 8 > n:
         lengths = ends[slow] - starts[slow]
@@ -171,62 +146,117 @@ def _parse_batch(
             raise BadNumber(first + i, text) from None
 
 
-def _swar16_batch(buf: np.ndarray, fields: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> np.ndarray:
+def _swar16_batch(buf: np.ndarray, fields: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray,
+                  scratch: Scratch) -> np.ndarray:
     """Parse fields of at most 16 bytes (digits, one dot, a leading minus) with uint64 words into ``out``;
-    return which it parsed (the rest are left to the slower paths)."""
-    lengths = ends - starts
-    negative = buf[starts] == 0x2D
-    fits = (lengths > negative + 1) & (lengths <= 16)
-    pad = np.where(fits, 16 - lengths + negative, 0)
-    pair = fields[ends - 16].view("<u8")  # each field's last 16 bytes: two little-endian words
-    lo = pair[0::2].copy()
-    hi = pair[1::2].copy()
-    lo &= _KEEP_LO[pad]
-    lo |= _ZERO_LO[pad]
-    hi &= _KEEP_HI[pad]
-    hi |= _ZERO_HI[pad]
-    dot_lo = _bytes_equal(lo, 0x2E)
-    dot_hi = _bytes_equal(hi, 0x2E)
-    seven = np.uint64(7)
-    lo ^= (dot_lo >> seven) * np.uint64(0x1E)
-    hi ^= (dot_hi >> seven) * np.uint64(0x1E)
-    one_dot = (np.bitwise_count(dot_lo) + np.bitwise_count(dot_hi)) == 1
-    fast = fits & one_dot & _all_digits(lo) & _all_digits(hi)
+    return which it parsed (the rest are left to the slower paths), as a view of ``scratch``."""
+    n = len(starts)
+    lo, hi, dot_lo, dot_hi, t, t2 = (a[:n] for a in (scratch.lo, scratch.hi, scratch.dot_lo, scratch.dot_hi,
+                                                      scratch.t, scratch.t2))
+    lengths, pad, k, at = (a[:n] for a in (scratch.lengths, scratch.pad, scratch.k, scratch.at))
+    negative, fits, fast, flag = (a[:n] for a in (scratch.negative, scratch.fits, scratch.fast, scratch.flag))
+    v, w, scale = (a[:n] for a in (scratch.v, scratch.w, scratch.scale))
+    c1, c2, c3 = (a[:n] for a in (scratch.c1, scratch.c2, scratch.c3))
+    np.subtract(ends, starts, out=lengths)
+    np.take(buf, starts, out=c1)
+    np.equal(c1, 0x2D, out=negative)
+    # fits: at least one byte besides a minus, at most 16; pad: the bytes before the field, set to '0'
+    np.add(negative, 1, out=pad)
+    np.greater(lengths, pad, out=fits)
+    np.less_equal(lengths, 16, out=flag)
+    fits &= flag
+    np.subtract(16, lengths, out=pad)
+    pad += negative
+    pad *= fits
+    np.subtract(ends, 16, out=at)
+    pair = fields[at].view("<u8")  # each field's last 16 bytes: two little-endian words
+    np.copyto(lo, pair[0::2])
+    np.copyto(hi, pair[1::2])
+    for word, keep, zero in ((lo, _KEEP_LO, _ZERO_LO), (hi, _KEEP_HI, _ZERO_HI)):
+        np.take(keep, pad, out=t)
+        word &= t
+        np.take(zero, pad, out=t)
+        word |= t
+    _bytes_equal(lo, 0x2E, t, dot_lo)
+    _bytes_equal(hi, 0x2E, t, dot_hi)
+    for word, dot in ((lo, dot_lo), (hi, dot_hi)):  # each '.' read as '0'
+        np.right_shift(dot, _SEVEN, out=t)
+        t *= _DOT_TO_ZERO
+        word ^= t
+    np.bitwise_count(dot_lo, out=c1)
+    np.bitwise_count(dot_hi, out=c2)
+    c1 += c2
+    np.equal(c1, 1, out=fast)
+    fast &= fits
+    fast &= _all_digits(lo, t, t2, flag)
+    fast &= _all_digits(hi, t, t2, flag)
     # the dot's column: 8 * byte + 7 bits lie below its 0x80 bit; an empty mask counts as byte 8
-    byte_lo = np.bitwise_count(dot_lo - np.uint64(1)) >> np.uint8(3)
-    byte_hi = np.bitwise_count(dot_hi - np.uint64(1)) >> np.uint8(3)
-    k = np.clip(15 - (byte_lo + (byte_lo >> np.uint8(3)) * byte_hi).astype(np.intp), 0, 15)
-    value = _swar8(lo) * np.uint64(100_000_000) + _swar8(hi)
-    fast &= value < _MAX_EXACT
+    np.subtract(dot_lo, _ONE, out=t)
+    np.bitwise_count(t, out=c1)
+    c1 >>= _THREE_U8
+    np.subtract(dot_hi, _ONE, out=t)
+    np.bitwise_count(t, out=c2)
+    c2 >>= _THREE_U8
+    np.right_shift(c1, _THREE_U8, out=c3)
+    c3 *= c2
+    c3 += c1  # the dot's byte: byte_lo, or 8 + byte_hi
+    np.copyto(k, c3, casting="unsafe")
+    np.subtract(15, k, out=k)
+    np.clip(k, 0, 15, out=k)
+    _swar8(lo)
+    _swar8(hi)
+    lo *= _EIGHT_DIGITS
+    lo += hi
+    np.less(lo, _MAX_EXACT, out=flag)
+    fast &= flag
     # with the dot read as '0' the digits spell I * 10**(k+1) + F; the number is (I * 10**k + F) / 10**k
-    v = value.astype(np.float64)
-    scale = _POW10_F64[k]
-    whole = np.floor(v / _POW10_F64[k + 1])
-    whole *= scale
-    v -= 9.0 * whole
+    np.copyto(v, lo, casting="unsafe")
+    np.take(_POW10_F64, k, out=scale)
+    np.take(_POW10_F64_NEXT, k, out=w)
+    np.divide(v, w, out=w)
+    np.floor(w, out=w)
+    w *= scale
+    w *= 9.0
+    v -= w
     v /= scale
     np.negative(v, out=v, where=negative)
     np.copyto(out, v, where=fast)
     return fast
 
 
-def _bytes_equal(x: np.ndarray, byte: int) -> np.ndarray:
-    """0x80 in each byte of ``x`` equal to ``byte``, 0 elsewhere (exact, no carries between bytes)."""
-    y = x ^ np.uint64(byte * 0x0101010101010101)
-    t = ((y & _LOW7) + _LOW7) | y
-    return ~t & _HIGH
+def _bytes_equal(x: np.ndarray, byte: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """0x80 in each byte of ``x`` equal to ``byte``, 0 elsewhere (exact, no carries between bytes), into ``out``."""
+    np.bitwise_xor(x, np.uint64(byte * 0x0101010101010101), out=t)
+    np.bitwise_and(t, _LOW7, out=out)
+    out += _LOW7
+    out |= t
+    np.invert(out, out=out)
+    out &= _HIGH
+    return out
 
 
-def _all_digits(x: np.ndarray) -> np.ndarray:
-    """True where all eight bytes are ASCII digits."""
-    return ((x & _NIB_HI) | (((x + _SIXES) & _NIB_HI) >> np.uint64(4))) == _THREES
+def _all_digits(x: np.ndarray, t: np.ndarray, t2: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """True where all eight bytes are ASCII digits, into ``out``."""
+    np.bitwise_and(x, _NIB_HI, out=t)
+    np.add(x, _SIXES, out=t2)
+    t2 &= _NIB_HI
+    t2 >>= _FOUR
+    t |= t2
+    return np.equal(t, _THREES, out=out)
 
 
 def _swar8(x: np.ndarray) -> np.ndarray:
-    """Eight ASCII digits (first in the lowest byte) to their integer value."""
-    x = ((x & np.uint64(0x0F0F0F0F0F0F0F0F)) * np.uint64(2561)) >> np.uint64(8)
-    x = ((x & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> np.uint64(16)
-    return ((x & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> np.uint64(32)
+    """Eight ASCII digits (first in the lowest byte) to their integer value, in place."""
+    x &= np.uint64(0x0F0F0F0F0F0F0F0F)
+    x *= np.uint64(2561)
+    x >>= np.uint64(8)
+    x &= np.uint64(0x00FF00FF00FF00FF)
+    x *= np.uint64(6553601)
+    x >>= np.uint64(16)
+    x &= np.uint64(0x0000FFFF0000FFFF)
+    x *= np.uint64(42949672960001)
+    x >>= np.uint64(32)
+    return x
 
 
 def _parse_fixed(

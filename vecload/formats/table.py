@@ -156,16 +156,14 @@ class Tuning:
     Attributes:
         text_block: Bytes of a text file read at a time.
         binary_block: Bytes of a binary file read at a time.
-        batch_values: Numbers parsed per batch (a unit of work for the parse threads). 16,384 keeps each of
-            a batch's temporaries at 128 KiB: with 32,768, the parse threads' malloc arenas handed their
-            memory back to the kernel after every batch and faulted it in again (2.1 million page faults
-            and 5.9 s of system time to read 569 MB on two threads, against 126,000 and 1.1 s).
+        batch_values: Numbers parsed per batch, a unit of work for the parse threads (large enough for two
+            threads to run at once: see :mod:`vecload.formats.batches`).
         threads: Parse threads (None: ``VECLOAD_THREADS``, else up to 2).
     """
 
-    text_block: int = 2 << 20
+    text_block: int = 4 << 20
     binary_block: int = 16 << 20
-    batch_values: int = 1 << 14
+    batch_values: int = 1 << 16
     threads: int | None = None
 
 

@@ -33,7 +33,8 @@ import numpy as np
 from vecload.errors import ParseError
 from vecload.formats.builder import TableBuilder
 from vecload.formats.header import BOM, HEADER, check_header, cut_short_hint, parse_header
-from vecload.formats.numbers import PAD, parse_pool
+from vecload.formats.batches import Scratches, parse_pool
+from vecload.formats.numbers import PAD
 from vecload.formats.rows import bad_value, is_number, row_cause
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, Tuning
@@ -75,6 +76,7 @@ class _TextReader:
         self.source = source
         self.tuning = tuning
         self.pool = pool
+        self.scratches = Scratches()  # each parse thread's arrays, for this read
         self.name = source.name
         self.fmt = fmt
         self.options = options
@@ -221,7 +223,6 @@ class _TextReader:
                     line=line + offset,
                 )
 
-
     def token_problem(self, token: bytes) -> str | None:
         """A 'token with spaces' whose extra fields are all numbers or empty (two spaces in a row) means the
         row has too many values: ``w1  1.5`` is not the token ``'w1 '``."""
@@ -346,5 +347,3 @@ class _TextReader:
 
 class _Stop(Exception):
     """Enough rows were read."""
-
-

@@ -120,7 +120,7 @@ def _rows(reader: Any, data: bytes, buf: np.ndarray, bounds: np.ndarray, starts:
     if values is None:
         values = np.empty((n, dim), dtype=np.float32)
     try:
-        parse_rows(buf, data, bounds, values, reader.pool, reader.tuning.batch_values)
+        parse_rows(buf, data, bounds, values, reader.pool, reader.tuning.batch_values, reader.scratches)
     except BadNumber as exc:
         if reader.skip:
             raise BadRow from None
