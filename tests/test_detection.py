@@ -506,3 +506,14 @@ def test_binary_whose_damaged_header_reads_as_a_glove_row_is_refused(tmp_path: P
     path = write_file(tmp_path, "damaged.bin", b"\x00" + data[1:])
     with pytest.raises(FormatError, match=r"damaged\.bin: is binary data without a word2vec 'count dim' header"):
         read_table(path, options=ReadOptions(limit=1))
+
+
+def test_a_first_row_then_control_bytes_that_are_not_utf8_is_binary_not_text(tmp_path: Path) -> None:
+    """A mutated binary file whose first line reads as a GloVe row ('< 3') and whose next row holds control
+    bytes that are not UTF-8 (float bytes) is refused as binary, even when a limit reads only the first row
+    (found by make fuzz: it was read as the GloVe row '<' 3.0)."""
+    path = tmp_path / "mutated.vec"
+    path.write_bytes(b"< 3\n\n\nthe \x19\x04\xd6>\x1d\xac\x7f>\xb7(\xd3\xbeof 9")
+    for limit in (1, None):
+        with pytest.raises(FormatError, match="is binary data without a word2vec 'count dim' header"):
+            read_table(str(path), options=ReadOptions(limit=limit))

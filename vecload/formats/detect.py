@@ -199,8 +199,9 @@ def _first_row(body: bytes, dim: int, line: int, eof: bool, final: bool) -> tupl
 
 def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
     """True unless ``body`` holds control bytes (in its first EVIDENCE_BYTES) and one of its first
-    EVIDENCE_ROWS rows is not a token and ``dim`` numbers: text rows, or text whose bad rows the text
-    reader reports, but not binary data whose first bytes happen to read as a row."""
+    EVIDENCE_ROWS rows is not a token and ``dim`` numbers, or holds control bytes and is not UTF-8 (float
+    bytes): text rows, or text whose bad rows the text reader reports, but not binary data whose first
+    bytes happen to read as a row."""
     window = body[:EVIDENCE_BYTES]
     if not _CONTROL.search(window):
         return True
@@ -208,7 +209,7 @@ def _text_rows(body: bytes, dim: int, eof: bool) -> bool:
     if not eof or len(body) > len(window):
         lines.pop()  # it may be cut
     rows = [line for line in lines if line.strip()][:EVIDENCE_ROWS]
-    return all(row_problem(row, dim) is None for row in rows)
+    return all(row_problem(row, dim) is None and (_utf8(row) or not _CONTROL.search(row)) for row in rows)
 
 
 def _text_like_row(body: bytes, dim: int, line: int, eof: bool) -> int | None:
