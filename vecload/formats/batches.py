@@ -1,10 +1,12 @@
 """Parsing numbers in batches on threads: the pool of one read and the arrays each thread reuses.
 
 numpy releases the GIL inside its loops, so batches parse on two cores at once, provided each call is long
-enough to outlast handing the GIL over (tens of microseconds: batches of 64k values; at 16k two threads
-were no faster than one), and provided the batches' arrays are reused rather than allocated: the parse
-threads' malloc arenas handed fresh temporaries back to the kernel after each batch and faulted them in
-again (2.1 million page faults and 5.9 s of system time reading 569 MB).
+enough to outlast handing the GIL over (batches of 32k values: tens of microseconds a call; at 16k two
+threads were no faster than one), and provided the batches' arrays are reused rather than allocated: the
+parse threads' malloc arenas handed fresh temporaries back to the kernel after each batch and faulted them
+in again (2.1 million page faults and 5.9 s of system time reading 569 MB). A thread's arrays take about
+135 bytes a value (4.4 MiB); larger batches and 4 MiB blocks were a little faster on 300-wide rows but
+took an alignment's peak past its budget (see README, Performance).
 """
 
 from __future__ import annotations

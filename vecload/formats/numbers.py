@@ -34,7 +34,7 @@ _MAX_EXACT = np.uint64(1 << 53)
 _ONE, _FOUR, _SEVEN, _THREE_U8 = np.uint64(1), np.uint64(4), np.uint64(7), np.uint8(3)
 _DOT_TO_ZERO = np.uint64(0x1E)  # '.' ^ 0x1E == '0'
 _EIGHT_DIGITS = np.uint64(100_000_000)
-BATCH = 1 << 16  # see Tuning.batch_values and vecload.formats.batches
+BATCH = 1 << 15  # see Tuning.batch_values and vecload.formats.batches
 
 
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)

@@ -161,9 +161,9 @@ class Tuning:
         threads: Parse threads (None: ``VECLOAD_THREADS``, else up to 2).
     """
 
-    text_block: int = 4 << 20
+    text_block: int = 2 << 20
     binary_block: int = 16 << 20
-    batch_values: int = 1 << 16
+    batch_values: int = 1 << 15
     threads: int | None = None
 
 
