@@ -128,7 +128,7 @@ class _TimedStream:
 @contextmanager
 def instrumented(profile: Profile) -> Iterator[None]:
     """Timers around every stage's functions, removed afterwards."""
-    from vecload.formats import binary, builder, source, text, textblocks, textbulk, tokenset
+    from vecload.formats import binary, builder, source, text, textbulk, tokenset
     from vecload.store import write
 
     undo = [

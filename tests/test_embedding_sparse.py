@@ -3,7 +3,6 @@ entry, and scale_grad_by_freq works with sparse gradients, as in eager mode."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn

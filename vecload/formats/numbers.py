@@ -45,20 +45,17 @@ _THREES = np.uint64(0x3333333333333333)
 
 
 def _pad_tables() -> tuple[np.ndarray, ...]:
-    """Per pad length p (0..16): masks keeping bytes at columns >= p, '0' fill for the rest, lead-byte bit."""
+    """Per pad length p (0..16): masks keeping bytes at columns >= p, and '0' fill for the rest."""
     keep = np.zeros((17, 16), dtype=np.uint8)
     zero = np.zeros((17, 16), dtype=np.uint8)
-    lead = np.zeros((17, 16), dtype=np.uint8)
     for p in range(17):
         keep[p, p:] = 0xFF
         zero[p, :p] = 0x30
-        if p < 16:
-            lead[p, p] = 0x80
-    words = [t.view("<u8") for t in (keep, zero, lead)]
+    words = [t.view("<u8") for t in (keep, zero)]
     return tuple(np.ascontiguousarray(w[:, i]) for w in words for i in (0, 1))
 
 
-_KEEP_LO, _KEEP_HI, _ZERO_LO, _ZERO_HI, _LEAD_LO, _LEAD_HI = _pad_tables()
+_KEEP_LO, _KEEP_HI, _ZERO_LO, _ZERO_HI = _pad_tables()
 
 
 class BadNumber(ValueError):
