@@ -35,19 +35,18 @@ from vecload.formats.builder import TableBuilder
 from vecload.formats.header import BOM, HEADER, check_header, cut_short_hint, parse_header
 from vecload.formats.batches import Scratches, parse_pool
 from vecload.formats.numbers import PAD
-from vecload.formats.rows import bad_value, is_number, row_cause
+from vecload.formats.rows import is_number, row_cause
 from vecload.formats.source import Source
 from vecload.formats.table import ReadOptions, Table, Tuning
-from vecload.formats.textblocks import blocks, decode_tokens, progress_bar, undecodable
+from vecload.formats.textblocks import blocks, decode_tokens, progress_bar
 from vecload.formats.textbulk import Controls, canonical, read_canonical
+from vecload.formats.textlines import read_lines
 
 _PADDING = b"0" * PAD
 #: Spaces and tabs before a line's end (stripped, as gensim strips them).
 _TRAILING = re.compile(rb"[ \t]+\n")
 #: Blank lines (ASCII whitespace only, as bytes.strip() sees them) at the start of a block.
 _LEADING_BLANK_LINES = re.compile(rb"(?:[ \t\r\x0b\x0c]*\n)*")
-#: Bytes no value field may hold: '_' (float() reads '1_000') and whitespace other than the separating spaces.
-_NOT_IN_VALUES = re.compile(rb"[_\t\r\x0b\x0c]")
 
 
 def read_text(source: Source, fmt: str, options: ReadOptions, tuning: Tuning = Tuning()) -> Table:
@@ -228,10 +227,10 @@ class _TextReader:
         row has too many values: ``w1  1.5`` is not the token ``'w1 '``."""
         parts = token.split(b" ")
         if all(not p or is_number(p) for p in parts[1:]):
-            return self._count_problem(len(parts) - 1 + self.dim, token)
+            return self.count_problem(len(parts) - 1 + self.dim, token)
         return None
 
-    def _count_problem(self, found: int, text: bytes, truncated: bool = False) -> str:
+    def count_problem(self, found: int, text: bytes, truncated: bool = False) -> str:
         """'N values, expected dim', with the likely cause."""
         message = f"{found} values, expected {self.dim} ({self.origin})"
         if truncated:
@@ -243,67 +242,8 @@ class _TextReader:
         return message + (f"; {cause}" if cause else "")
 
     def read_lines(self, block: bytes, line: int, remaining: int | None, final: bool) -> int:
-        """Parse a block line by line (irregular whitespace, blank lines, or to locate an error); return lines used.
-
-        ``remaining`` counts rows, bad rows skipped included (blank lines are not rows).
-        """
-        dim = self.dim
-        raw: list[bytes] = []
-        where: list[int] = []
-        values: list[float] = []
-        lines = block.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        used = 0
-        taken = 0
-        for offset, text in enumerate(lines):
-            if remaining is not None and taken >= remaining:
-                break
-            used = offset + 1
-            number = line + offset
-            if not text.strip():
-                self.blank_lines += 1
-                if len(self.blank_examples) < 20:
-                    self.blank_examples.append(number)
-                continue
-            taken += 1
-            # Single spaces separate fields, as in gensim: tabs and leading whitespace belong to the token.
-            tail = text.rstrip()
-            head = tail.rsplit(b" ", dim)
-            problem = None
-            if len(head) < dim + 1:
-                problem = self._count_problem(len(head) - 1, tail, final and offset == len(lines) - 1)
-            elif b" " in head[0]:
-                problem = self.token_problem(head[0])
-            if problem is None and self.skip and self.options.unicode_errors == "strict":
-                problem = undecodable(head[0])  # here, so that bad rows are reported in file order
-            if problem is None:
-                if _NOT_IN_VALUES.search(tail, len(head[0])):
-                    problem = self._first_bad_value(head)
-                else:
-                    try:
-                        row = [float(field) for field in head[1:]]
-                    except ValueError:
-                        problem = self._first_bad_value(head)
-            if problem is not None:
-                if not self.skip:
-                    raise ParseError(self.name, problem, line=number)
-                self.builder.report.rows_read += 1
-                self.builder.report.note("bad_rows", problem, number)
-                continue
-            values.extend(row)
-            raw.append(head[0])
-            where.append(number)
-        rows = np.array(values, dtype=np.float64).reshape(len(raw), dim)
-        self.add(raw, rows, np.array(where, dtype=np.int64))
-        return used
-
-    def _first_bad_value(self, head: list[bytes]) -> str:
-        """The message for the first field of a row that is not a number."""
-        for column, field in enumerate(head[1:]):
-            if not is_number(field):
-                return bad_value(field, column)
-        raise AssertionError("no bad value in the row")  # pragma: no cover
+        """Parse a block line by line (see :func:`vecload.formats.textlines.read_lines`); return lines used."""
+        return read_lines(self, block, line, remaining, final)
 
     def add(self, raw: list[bytes], rows: np.ndarray, where: np.ndarray) -> None:
         """Decode the tokens, round the values to float32 and hand the rows to the builder."""
