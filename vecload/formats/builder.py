@@ -47,11 +47,13 @@ class TableBuilder:
             some: the first block's pages are then mapped in one system call rather than faulted in one by
             one as rows arrive (0.15 s less for a 480 MB table).
         block_bytes: The size of the blocks after the first.
+        sparse: ``expected_rows`` is a bound far above the rows a sound file gives (a split read's): the
+            first block reserves no memory (``MAP_NORESERVE``); only the pages written cost any.
     """
 
     def __init__(self, name: str, fmt: str, dim: int, options: ReadOptions, unit: str = "line",
                  expected_rows: int | None = None, trusted: bool = False, exact: bool = False,
-                 block_bytes: int = BLOCK_BYTES) -> None:
+                 block_bytes: int = BLOCK_BYTES, sparse: bool = False) -> None:
         self.name = name
         self.format = fmt
         self.dim = dim
@@ -65,8 +67,8 @@ class TableBuilder:
         first = expected_rows or self._block_rows
         if not trusted:
             first = min(first, max(_RESERVE_BYTES // (4 * max(dim, 1)), 1))
-        populate = exact and trusted and first == expected_rows and options.keep is None
-        self._blocks = [empty_rows(max(first, 1), dim, populate)]
+        populate = exact and trusted and first == expected_rows and options.keep is None and not sparse
+        self._blocks = [empty_rows(max(first, 1), dim, populate, reserve=not sparse)]
         self._filled = 0  # rows written into the last block
         self._room: np.ndarray | None = None  # the free rows last handed out by room()
 
@@ -84,6 +86,15 @@ class TableBuilder:
             return None
         self._room = block[self._filled : self._filled + rows]
         return self._room
+
+    def block(self) -> np.ndarray:
+        """The first block, whole: a split read (:mod:`vecload.formats.textsplit`) places its helper's rows
+        in its spare rows, then passes them to :meth:`add_chunk`, which moves them into place."""
+        return self._blocks[0]
+
+    def written(self) -> int:
+        """How many rows of :meth:`block` hold the table's rows so far."""
+        return self._filled if len(self._blocks) == 1 else len(self._blocks[0])
 
     def add_chunk(self, tokens: Sequence[str], rows: np.ndarray, where: Sequence[int]) -> None:
         """Add consecutive rows of the file.
@@ -213,7 +224,7 @@ class TableBuilder:
         return ParseError(self.name, message, offset=int(where), fix=fix)
 
 
-def empty_rows(rows: int, dim: int, populate: bool = False) -> np.ndarray:
+def empty_rows(rows: int, dim: int, populate: bool = False, reserve: bool = True) -> np.ndarray:
     """An uninitialised float32 ``[rows, dim]`` array; a large one in its own private anonymous mapping.
 
     numpy asks the kernel for transparent huge pages on every large array (``madvise(MADV_HUGEPAGE)``),
@@ -221,11 +232,32 @@ def empty_rows(rows: int, dim: int, populate: bool = False) -> np.ndarray:
     default), filling a fresh 480 MB table took 1.0-1.3 s on this project's machines against 0.27-0.31 s
     in ordinary pages. A mapping of our own gets ordinary pages (untouched rows still cost nothing) and is
     unmapped when the last array using it goes. ``populate`` maps every page at once (``MAP_POPULATE``),
-    for a table whose every row will be written.
+    for a table whose every row will be written; ``reserve=False`` reserves no swap for a bound far above
+    the rows to come (``MAP_NORESERVE``).
     """
     nbytes = rows * dim * 4
     if nbytes < _OWN_MAPPING or not hasattr(mmap, "MAP_PRIVATE"):
         return np.empty((rows, dim), dtype=np.float32)
     flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
+    flags |= 0 if reserve else getattr(mmap, "MAP_NORESERVE", 0)
     memory = mmap.mmap(-1, nbytes, flags=flags)
     return np.frombuffer(memory, dtype=np.float32).reshape(rows, dim)
+
+
+def release_rows(rows: np.ndarray, start: int, stop: int) -> None:
+    """Hand back to the kernel the pages lying wholly within ``rows[start:stop]`` (``madvise(MADV_DONTNEED)``:
+    read again they are zeros), where ``rows`` lies in a mapping of :func:`empty_rows`; else do nothing."""
+    base = rows
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    memory = getattr(base.base, "obj", None)
+    start, stop = max(start, 0), min(stop, len(rows))
+    if not isinstance(memory, mmap.mmap) or start >= stop or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    row_bytes = rows.strides[0]
+    low = rows.ctypes.data - base.ctypes.data + start * row_bytes
+    high = low + (stop - start) * row_bytes
+    low = -(-low // mmap.PAGESIZE) * mmap.PAGESIZE
+    high = high // mmap.PAGESIZE * mmap.PAGESIZE
+    if low < high:
+        memory.madvise(mmap.MADV_DONTNEED, low, high - low)

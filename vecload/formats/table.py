@@ -159,12 +159,15 @@ class Tuning:
         batch_values: Numbers parsed per batch, a unit of work for the parse threads (large enough for two
             threads to run at once: see :mod:`vecload.formats.batches`).
         threads: Parse threads (None: ``VECLOAD_THREADS``, else up to 2).
+        split_bytes: A plain text file at least this large is read on two processes when two threads are
+            allowed (see :mod:`vecload.formats.textsplit`); 0 never splits.
     """
 
     text_block: int = 2 << 20
     binary_block: int = 16 << 20
     batch_values: int = 1 << 15
     threads: int | None = None
+    split_bytes: int = 64 << 20
 
 
 #: The allowed values of ReadOptions' choice fields, the first being the default (the CLI offers these).

@@ -41,6 +41,7 @@ from vecload.formats.table import ReadOptions, Table, Tuning
 from vecload.formats.textblocks import blocks, decode_tokens, progress_bar
 from vecload.formats.textbulk import Controls, canonical, read_canonical
 from vecload.formats.textlines import read_lines
+from vecload.formats.textsplit import Split
 
 _PADDING = b"0" * PAD
 #: Spaces and tabs before a line's end (stripped, as gensim strips them).
@@ -65,10 +66,10 @@ def read_text(source: Source, fmt: str, options: ReadOptions, tuning: Tuning = T
         ParseError: The file is malformed; the message names the line.
     """
     with parse_pool(tuning.threads) as pool, source.open(options.max_bytes) as stream:
-        return _TextReader(source, fmt, options, tuning, pool).read(stream)
+        return TextReader(source, fmt, options, tuning, pool).read(stream)
 
 
-class _TextReader:
+class TextReader:
     """State of one read: the builder, the dimension and where it was set, line numbers."""
 
     def __init__(self, source: Source, fmt: str, options: ReadOptions, tuning: Tuning, pool: Executor | None = None) -> None:
@@ -88,27 +89,46 @@ class _TextReader:
         self.blank_examples: list[int] = []
         self._check_count = False
         self.skip = options.bad_rows == "skip"
-        self._header_like = False  # a GloVe read whose first line looks like a word2vec header
+        self.header_like = False  # a GloVe read whose first line looks like a word2vec header
         self._bom = False
+        self.line = 1  # the next line to read
+        self.split: Split | None = None
 
     def read(self, stream: BinaryIO) -> Table:
-        """Read every block of the stream and return the table."""
+        """Read every block of the stream and return the table (a large plain file on two processes: see
+        :mod:`vecload.formats.textsplit`)."""
         progress = progress_bar(self.source) if self.options.progress else None
-        line = 1
-        last_line = 0
+        self.split = Split.plan(self.source, stream, self.options, self.tuning)
         try:
-            for block, final in blocks(stream, self.name, self.tuning.text_block):
-                line, last_line = self._step(block, final, line, last_line, progress)
+            if self.split is None:
+                self._run(stream, progress)
+            else:
+                pool, self.pool = self.pool, None  # the helper has the other core
+                self._run(self.split.head(), progress, final=False)
+                rest = self.split.merge(self, progress)
+                self.pool = pool
+                if rest is not None:
+                    self._run(rest, progress)
         except _Stop:
             pass
+        finally:
+            if self.split is not None:
+                self.split.close()
         if progress is not None:
             progress.close()
         if self.builder is None:
             raise ParseError(self.name, "the file has no rows", line=1)
-        return self._finish(last_line)
+        return self._finish(self.line - 1)
 
-    def _step(self, block: bytes, final: bool, line: int, last_line: int, progress: Any) -> tuple[int, int]:
-        """Handle one padded block; return the next line number and the last line seen."""
+    def _run(self, stream: Any, progress: Any, final: bool = True) -> None:
+        """Read the stream's blocks from line ``self.line`` on (``final``: the stream ends the file)."""
+        for block, last in blocks(stream, self.name, self.tuning.text_block):
+            self.line = self._step(block, last and final, self.line, progress)
+            if self.split is not None and self.builder is not None:
+                self.split.start(self)
+
+    def _step(self, block: bytes, final: bool, line: int, progress: Any) -> int:
+        """Handle one padded block; return the next line number."""
         if progress is not None:
             progress.update(len(block) - PAD)
         if self.builder is None:
@@ -117,17 +137,15 @@ class _TextReader:
                 body, self._bom = body[len(BOM):], True
             body, line = self._skip_leading_blank_lines(body, line)
             if not body and not final:
-                return line, line - 1  # only blank lines so far: the header or first row is in a later block
+                return line  # only blank lines so far: the header or first row is in a later block
             rest, line = self._start(body, line)
             block = _PADDING + rest
         if self.wanted is not None and self.builder.report.rows_read >= self.wanted:
             if not self._check_count:
                 raise _Stop
             self._refuse_extra(block[PAD:], line)
-            line += block.count(b"\n")
-        else:
-            line = self._block(block, line, final)
-        return line, line - 1
+            return line + block.count(b"\n")
+        return self.read_block(block, line, final)
 
     def _start(self, block: bytes, line: int) -> tuple[bytes, int]:
         """Read the header (word2vec) or the first row's dimension (GloVe) at the start of ``block`` (line ``line``)."""
@@ -149,15 +167,19 @@ class _TextReader:
             fields = first.rstrip().split(b" ")
             self.dim = len(fields) - 1
             self.origin = f"set by line {line}"
-            self._header_like = bool(HEADER.match(first.rstrip(b"\n")))
+            self.header_like = bool(HEADER.match(first.rstrip(b"\n")))
             if self.dim <= 0:
                 cause = row_cause(first)
                 raise ParseError(self.name, "the first row has a token but no values" + (f" ({cause})" if cause else ""),
                                  line=line)
         if self.dim <= 0:
             raise ParseError(self.name, f"the header gives dim {self.dim}; expected at least 1", line=1)
-        self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block),
-                                    trusted=self.source.compression is None, exact=self.header_count is not None)
+        if self.split is not None:  # room for both parts' rows, the helper's after the caller's
+            self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, trusted=True, sparse=True,
+                                        expected_rows=self.split.capacity(self.dim))
+        else:
+            self.builder = TableBuilder(self.name, self.fmt, self.dim, self.options, expected_rows=self._estimate(block),
+                                        trusted=self.source.compression is None, exact=self.header_count is not None)
         self.builder.report.bom = self._bom
         if self.header_count is not None:
             self.builder.report.header = [self.header_count, self.dim]
@@ -183,7 +205,7 @@ class _TextReader:
         guess = int(size / (len(block) / lines) * 1.02) + 64
         return guess if self.wanted is None else min(guess, self.wanted)
 
-    def _block(self, data: bytes, line: int, final: bool) -> int:
+    def read_block(self, data: bytes, line: int, final: bool) -> int:
         """Parse one padded block of whole lines starting at ``line``; return the next line number.
 
         ``data`` is :data:`PAD` bytes of padding (ASCII zeros, which no check below mistakes for
@@ -235,7 +257,7 @@ class _TextReader:
         message = f"{found} values, expected {self.dim} ({self.origin})"
         if truncated:
             message += " (the file ends here: truncated?)"
-        if self._header_like:
+        if self.header_like:
             message += ("; line 1 looks like a word2vec 'count dim' header read as a GloVe row: read the "
                         "file as word2vec text, not glove")
         cause = row_cause(text)
