@@ -20,7 +20,8 @@ def _file(rng: random.Random, count: int, dim: int) -> bytes:
     (and repeats), and vectors full of space and newline bytes."""
     out = [b"%d %d\n" % (count, dim)]
     for _ in range(count):
-        token = rng.choice([b"a", b"b\nc", b"\xc3\xa9t\xc3\xa9", b"tok%d" % rng.randint(0, 40), b"x" * rng.randint(1, 9)])
+        token = rng.choice([b"a", b"b\nc", b"\xc3\xa9t\xc3\xa9", b"tok%d" % rng.randint(0, 40),
+                            b"x" * rng.randint(1, 9)])
         vector = bytes(rng.choice(b" \n\x00A\x7f\x80\xff") for _ in range(4 * dim))
         out.append(b"\n" * rng.choice([0, 1, 1, 2, 3]) + token + b" " + vector)
     return b"".join(out)
@@ -63,7 +64,8 @@ def test_records_match_a_plain_reading(tmp_path: Path, block: int) -> None:
         assert np.array_equal(bits(table.vectors), bits(vectors[kept]))
         repeats = [[tokens[i], offsets[i]] for i in range(len(tokens)) if i not in kept]
         assert table.report.duplicates == len(repeats)
-        assert table.report.examples.get("duplicates", []) == repeats[: len(table.report.examples.get("duplicates", []))]
+        examples = table.report.examples.get("duplicates", [])
+        assert examples == repeats[: len(examples)]
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -92,7 +94,8 @@ def test_cut_anywhere_names_the_record_it_cuts(tmp_path: Path, block: int) -> No
     for cut in range(starts[0], len(data)):
         path.write_bytes(data[:cut])
         whole = sum(1 for end in ends if end <= cut)
-        with pytest.raises(ParseError, match=rf"cut\.bin: byte \d+: the file ends inside record {whole + 1} of 3") as info:
+        message = rf"cut\.bin: byte \d+: the file ends inside record {whole + 1} of 3"
+        with pytest.raises(ParseError, match=message) as info:
             read_table(path, format="word2vec-binary", tuning=Tuning(binary_block=block))
         assert starts[whole] <= info.value.offset <= cut
 
@@ -105,4 +108,5 @@ def test_bad_token_skipped_keeps_the_records_around_it(tmp_path: Path) -> None:
     path.write_bytes(data)
     table = read_table(path, options=ReadOptions(bad_rows="skip"), tuning=Tuning(binary_block=7))
     assert table.tokens == ["a", "c"] and table.vectors.tolist() == [[0.0], [2.0]]
-    assert table.report.examples["bad_rows"] == [["the token of record 2 is not valid UTF-8 (invalid start byte at byte 12)", 12]]
+    message = "the token of record 2 is not valid UTF-8 (invalid start byte at byte 12)"
+    assert table.report.examples["bad_rows"] == [[message, 12]]
