@@ -106,6 +106,9 @@ def _records(
     builder: TableBuilder,
 ) -> tuple[int, int]:
     """Add the complete records at the start of ``data[:size]``; return how many, and the bytes they used."""
+    first = data.find(b" ", 0, size)
+    if not eof and (first < 0 or first + 1 + record > size):
+        return 0, 0  # not even one whole record yet (a huge token?): read on, with a find per block, not a regex
     # Each match is what a find(" ") from a record's start passes over (its token, after the newlines
     # that may precede it), then the space and the record's vector; the first record that does not fit
     # matches all the rest (the second branch), so the search never goes on to look for a match further.
