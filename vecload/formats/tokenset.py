@@ -70,7 +70,7 @@ class TokenSet:
     def extend(self, tokens: Sequence[str]) -> None:
         """Add distinct tokens none of which is in the set."""
         checked, self._checked = self._checked, None
-        if checked is not None and len(checked[0]) == len(tokens) and checked[0] == tokens:
+        if checked is not None and isinstance(tokens, list) and checked[0] == tokens:
             hashes = checked[1]  # the chunk all_new has just checked (the same strings: compared by identity)
         else:
             hashes = self._hash(tokens)
