@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from vecload.formats.tokenset import TokenSet
@@ -85,3 +86,13 @@ def test_many_tokens_across_merges_and_bitmap_rebuilds() -> None:
         assert kept.seen(tokens[low:high]) == [i < start + 5_000 for i in range(low, high)]
         assert not kept.all_new(tokens[: start + 5_000 : 997])
     assert kept.tokens == tokens
+
+
+def test_extend_takes_any_sequence_after_all_new() -> None:
+    """A tuple or a numpy array of the tokens all_new has just checked is added like a list."""
+    kept = TokenSet(min_recent=1, bits=64)
+    assert kept.all_new(["a", "b"])
+    kept.extend(np.array(["a", "b"], dtype=object))
+    assert kept.all_new(["c", "d"])
+    kept.extend(("c", "d"))
+    assert kept.tokens == ["a", "b", "c", "d"] and kept.seen(["d", "a", "e"]) == [True, True, False]
