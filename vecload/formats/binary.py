@@ -1,14 +1,19 @@
 """The native word2vec binary reader.
 
 A record is ``token SPACE <dim little-endian float32>``, optionally followed by a newline (which, as in
-gensim and word2vec.c, is stripped from the start of the next token). Token boundaries are found with
-one ``bytes.find`` per record, and the tokens of a block are decoded together; the floats are never
-touched in Python: each block's vectors are gathered with numpy fancy indexes over a strided view of
-the bytes, straight into the table's rows where the builder has room for them (see ``TableBuilder.room``).
+gensim and word2vec.c, is stripped from the start of the next token). Nothing is done in Python per
+record: one regex pass over a block cuts out its tokens (``findall``, in C), the records' offsets follow
+from the tokens' lengths (the vector part is a fixed ``4 * dim`` bytes), and the tokens are decoded
+together. The floats are never touched in Python: each block's vectors are gathered with numpy fancy
+indexes over a strided view of the bytes, straight into the table's rows where the builder has room for
+them (see ``TableBuilder.room``). For the 400k x 300 benchmark file on this project's 2-core machine,
+scripts/profile_read.py's "separators" and "tokens" stages (the gather included) took 0.24 + 0.07 s with
+one ``bytes.find`` per record, 0.16 + 0.03 s this way.
 """
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 import numpy as np
@@ -21,6 +26,8 @@ from vecload.formats.table import ReadOptions, Table, Tuning
 
 #: About how many bytes of vectors are gathered at a time (well within a core's cache).
 _GATHER_BYTES = 1 << 20
+#: The newlines before a token, after the space that ends the token before it.
+_NEWLINES = re.compile(rb" \n+")
 
 
 def read_binary(source: Source, options: ReadOptions, tuning: Tuning = Tuning()) -> Table:
@@ -99,44 +106,45 @@ def _records(
     builder: TableBuilder,
 ) -> tuple[int, int]:
     """Add the complete records at the start of ``data[:size]``; return how many, and the bytes they used."""
-    leads: list[int] = []
-    spaces: list[int] = []
-    pos = 0
-    find, lead, separate = data.find, leads.append, spaces.append
-    last = size - 1 - record  # the last place a space may be for its record to end in the data
-    for _ in range(most):
-        space = find(b" ", pos, size)
-        if space < 0 or space > last:
-            if eof and space < 0 and not data[pos:size].strip():
-                break
-            if not eof:
-                break
-            _decode(data, leads, spaces, base, done, name, builder)  # an earlier bad token is reported first
-            present = done + len(leads)
-            raise ParseError(
-                name,
-                f"the file ends inside record {present + 1} of {count} (truncated?)",
-                offset=base + size - len(data[pos:size].lstrip(b"\n")),
-                fix=cut_short_hint(present) if most + done == count and present else None,
-            )
-        while data[pos] == 10:  # the newline word2vec.c writes after a vector (pos < space: not a space)
-            pos += 1
-        lead(pos)
-        separate(space)
-        pos = space + 1 + record
-    found = len(leads)
-    if leads:
-        tokens = _decode(data, leads, spaces, base, done, name, builder)
-        if None in tokens:  # bad_rows="skip": records whose token is not UTF-8 are dropped (and reported)
-            kept = [i for i, token in enumerate(tokens) if token is not None]
-            tokens = [tokens[i] for i in kept]
-            leads, spaces = [leads[i] for i in kept], [spaces[i] for i in kept]
+    first = data.find(b" ", 0, size)
+    if not eof and (first < 0 or first + 1 + record > size):
+        return 0, 0  # not even one whole record yet (a huge token?): read on, with a find per block, not a regex
+    # Each match is what a find(" ") from a record's start passes over (its token, after the newlines
+    # that may precede it), then the space and the record's vector; the first record that does not fit
+    # matches all the rest (the second branch), so the search never goes on to look for a match further.
+    parts = re.compile(rb"([^ ]*+)(?: (?s:.{%d})|(?s:.*))" % record).findall(data, 0, size)
+    joined = b" ".join(parts)
+    ends = _ends(joined)
+    spaces = ends + np.arange(len(parts), dtype=np.int64) * record  # the parts' spaces in data
+    found = min(int(np.searchsorted(spaces, size - record, side="left")), most)  # the records that fit
+    pos = int(spaces[found - 1]) + 1 + record if found else 0
+    joined, spaces = joined[: ends[found - 1]] if found else b"", spaces[:found]
+    if found < most and eof and (data.find(b" ", pos, size) >= 0 or data[pos:size].strip()):
+        if found:
+            _decode(joined, data, spaces, base, done, name, builder)  # an earlier bad token is reported first
+        present = done + found
+        raise ParseError(
+            name,
+            f"the file ends inside record {present + 1} of {count} (truncated?)",
+            offset=base + size - len(data[pos:size].lstrip(b"\n")),
+            fix=cut_short_hint(present) if most + done == count and present else None,
+        )
+    if found:
+        tokens, leads = _decode(joined, data, spaces, base, done, name, builder)
+        if len(tokens) < found:  # bad_rows="skip": records whose token is not UTF-8 are dropped (and reported)
+            kept = leads >= 0
+            spaces, leads = spaces[kept], leads[kept]
         rows = builder.room(len(spaces))  # the rows go straight into the table where they fit
         if rows is None:
             rows = np.empty((len(spaces), builder.dim), dtype=np.float32)
-        _gather(data, size, record, np.asarray(spaces, dtype=np.intp) + 1, rows)
-        builder.add_chunk(tokens, rows, (np.asarray(leads, dtype=np.int64) + base).tolist())
+        _gather(data, size, record, spaces + 1, rows)
+        builder.add_chunk(tokens, rows, (leads + base).tolist())
     return found, pos
+
+
+def _ends(joined: bytes) -> np.ndarray:
+    """Where each space-separated part of ``joined`` ends: the positions of its spaces, then its length."""
+    return np.append(np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 32), len(joined))
 
 
 def _gather(data: bytearray, size: int, record: int, starts: np.ndarray, out: np.ndarray) -> None:
@@ -151,37 +159,46 @@ def _gather(data: bytearray, size: int, record: int, starts: np.ndarray, out: np
 
 
 def _decode(
-    data: bytes, leads: list[int], spaces: list[int], base: int, done: int, name: str, builder: TableBuilder
-) -> list[str]:
-    """The records' tokens. A token never holds a space byte, and UTF-8 decodes no other byte to a
-    space, so one decode of the tokens joined by spaces, split on spaces, gives them all at once; only a
-    chunk with invalid UTF-8 is decoded token by token (to name the record, or to repair and report;
-    under bad_rows="skip" with strict decoding the record is reported as bad and None stands for it)."""
-    raw = [data[a:b] for a, b in zip(leads, spaces)]
+    joined: bytes, data: bytearray, spaces: np.ndarray, base: int, done: int, name: str, builder: TableBuilder
+) -> tuple[list[str], np.ndarray]:
+    """The records' tokens and where each starts, from their parts joined by spaces (the parts of
+    :func:`_records`, each a token after the newlines before it, as word2vec.c and gensim strip them).
+
+    A token never holds a space byte, and UTF-8 decodes no other byte to a space, so one decode of the
+    joined tokens, split on spaces, gives them all at once; only a chunk with invalid UTF-8 is decoded
+    token by token (to name the record, or to repair and report; under bad_rows="skip" with strict
+    decoding the record is reported as bad, left out of the tokens, and its start given as -1)."""
+    stripped = joined.replace(b" \n", b" ")
+    if b" \n" in stripped:  # a token after more than one newline
+        stripped = _NEWLINES.sub(b" ", stripped)
+    stripped = stripped.lstrip(b"\n")
+    ends = _ends(stripped)
+    leads = spaces - (ends - np.append(-1, ends[:-1]) - 1)  # each space less its token's length
     try:
-        return b" ".join(raw).decode("utf-8").split(" ")
+        return stripped.decode("utf-8").split(" "), leads
     except UnicodeDecodeError:
         pass
-    errors = builder.options.unicode_errors
+    options, report = builder.options, builder.report
     tokens = []
-    for k, (token, lead) in enumerate(zip(raw, leads)):
+    for k, (lead, space) in enumerate(zip(leads.tolist(), spaces.tolist())):
+        token = data[lead:space]
         try:
             tokens.append(token.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            if errors == "strict":
+            if options.unicode_errors == "strict":
                 message = (f"the token of record {done + k + 1} is not valid UTF-8 ({exc.reason} at byte "
                            f"{base + lead + exc.start})")
-                if builder.options.bad_rows == "skip":
-                    builder.report.rows_read += 1
-                    builder.report.note("bad_rows", message, base + lead)
-                    tokens.append(None)
+                if options.bad_rows == "skip":
+                    report.rows_read += 1
+                    report.note("bad_rows", message, base + lead)
+                    leads[k] = -1
                     continue
                 raise ParseError(name, message, offset=base + lead, fix=UTF8_REPAIR) from None
             # Like gensim: repair, then strip newlines the repair may have brought to the front.
-            fixed = token.decode("utf-8", errors).lstrip("\n")
-            builder.report.note("decoding_repairs", fixed, base + lead)
+            fixed = token.decode("utf-8", options.unicode_errors).lstrip("\n")
+            report.note("decoding_repairs", fixed, base + lead)
             tokens.append(fixed)
-    return tokens
+    return tokens, leads
 
 
 def _refuse_trailing(stream: BinaryIO, data: bytes, base: int, count: int, name: str) -> None:
