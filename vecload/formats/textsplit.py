@@ -123,7 +123,8 @@ class Split:
             return
         self._builder = reader.builder
         self._rows = reader.builder.block()[self.first_spare :]
-        config = {"path": sys.path, "module": os.path.realpath(__file__), "parent": os.getpid(),
+        config = {"path": [entry for entry in sys.path if isinstance(entry, str)],
+                  "module": os.path.realpath(__file__), "parent": os.getpid(),
                   "fd": self.fd, "start": self.middle, "name": reader.name, "fmt": reader.fmt, "dim": reader.dim,
                   "origin": reader.origin, "header_like": reader.header_like,
                   "unicode_errors": reader.options.unicode_errors, "bad_rows": reader.options.bad_rows,
@@ -133,7 +134,7 @@ class Split:
                                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(self.fd,))
             self._process.stdin.write(json.dumps(config).encode() + b"\n")  # type: ignore[union-attr]
             self._process.stdin.close()  # type: ignore[union-attr]
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):
             self.close()  # the caller reads the second part itself
             self._blocks.put(False)
             return
