@@ -9,7 +9,8 @@ Usage::
 
 Generated files are cached in ``bench-out/`` (git-ignored). Every row is the median of its runs. Times
 "in-process" are the read alone, after imports; "whole process" rows time a complete command as a user
-runs it. Peak memory is the child's maximum resident set size as the OS reports it (``wait4``).
+runs it. Peak memory is the child's maximum resident set size as the OS reports it (``getrusage``), plus
+that of its own helper process where a text read was split across two (see vecload/formats/textsplit.py).
 
 Sections are plain functions in :data:`SECTIONS`; a new benchmark appends one.
 """
@@ -54,9 +55,22 @@ class Config:
 # ---------------------------------------------------------------- measuring
 
 
+#: Appended to every child program: its own peak RSS and its children's (a split text read's helper), which
+#: ``wait4`` alone would report as the larger of the two, not their sum.
+_PEAKS = ("\nimport json as _json, resource as _resource\n"
+          "print(_json.dumps({'peak_self_kib': _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss, "
+          "'peak_children_kib': _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss}))\n")
+
+
 def run_child(code: str, args: list[str] | None = None) -> tuple[dict, float, float]:
-    """Run Python code (or a command) in a fresh process; return its JSON output, wall seconds, peak RSS MiB."""
-    cmd = args if args is not None else [PY, "-c", code]
+    """Run Python code (or a command) in a fresh process; return its JSON output, wall seconds, peak RSS MiB
+    (the process's and its helper process's together, where a ``vecload`` command or Python code ran)."""
+    if args is not None and args[:3] == [PY, "-m", "vecload"]:  # the command, run as `python -m vecload` runs it
+        code = (f"import runpy, sys\nsys.argv = {['vecload'] + args[3:]!r}\ntry:\n"
+                "    runpy.run_module('vecload', run_name='__main__', alter_sys=True)\n"
+                "except SystemExit as exit:\n    if exit.code:\n        raise\n")
+        args = None
+    cmd = args if args is not None else [PY, "-c", code + _PEAKS]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
@@ -66,9 +80,14 @@ def run_child(code: str, args: list[str] | None = None) -> tuple[dict, float, fl
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
-    payload = json.loads(lines[-1]) if lines else {}
-    return payload, wall, usage.ru_maxrss / 1024
+    payload: dict = {}
+    for line in out.decode().splitlines():
+        if line.startswith("{"):
+            payload.update(json.loads(line))
+    peak = usage.ru_maxrss
+    if "peak_self_kib" in payload:
+        peak = payload.pop("peak_self_kib") + payload.pop("peak_children_kib")
+    return payload, wall, peak / 1024
 
 
 def measure(cfg: Config, section: str, label: str, code: str | None = None, args: list[str] | None = None,
