@@ -23,7 +23,7 @@ test: $(STAMP)
 # A long fuzz session of every reader (the default test run tries a few dozen cases per test).
 FUZZ_EXAMPLES ?= 3000
 fuzz: $(STAMP)
-	VECLOAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py tests/test_fuzz_store.py
+	VECLOAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py tests/test_fuzz_store.py tests/test_split.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
