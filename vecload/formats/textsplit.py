@@ -32,7 +32,7 @@ import numpy as np
 from vecload.formats.batches import default_threads
 from vecload.formats.builder import release_rows
 from vecload.formats.source import Source
-from vecload.formats.table import ReadOptions, Tuning
+from vecload.formats.table import MAX_EXAMPLES, ReadOptions, Tuning
 
 #: The caller's share of the file (it adds the helper's rows to the table while the helper still reads).
 SHARE = 0.5
@@ -42,7 +42,6 @@ SHARE = 0.5
 FRAME = np.dtype([(name, "<i8") for name in ("rows", "token_bytes", "bytes", "lines", "blank", "examples", "first")])
 _PROGRAM = ("import json, sys; config = json.loads(sys.stdin.readline()); sys.path[:] = config['path']; "
             "from vecload.formats.textworker import main; main(config)")
-_MAX_EXAMPLES = 20
 
 
 class FileRange:
@@ -75,8 +74,8 @@ class _Block(NamedTuple):
 class Split:
     """The plan and the helper of one split read (see the module docstring); :meth:`close` always."""
 
-    def __init__(self, source: Source, fd: int, middle: int) -> None:
-        self.source, self.fd, self.middle = source, fd, middle
+    def __init__(self, fd: int, size: int, middle: int) -> None:
+        self.fd, self.size, self.middle = fd, size, middle
         self.first_spare = 0  # the first table row the helper's rows go to
         self._process: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -105,7 +104,7 @@ class Split:
         guess = int(size * SHARE)
         ahead = os.pread(fd, 1 << 20, guess)
         cut = ahead.find(b"\n")
-        return None if cut < 0 or guess + cut + 1 >= size else cls(source, fd, guess + cut + 1)
+        return None if cut < 0 or guess + cut + 1 >= size else cls(fd, size, guess + cut + 1)
 
     def head(self) -> FileRange:
         """The caller's part."""
@@ -114,7 +113,7 @@ class Split:
     def capacity(self, dim: int) -> int:
         """Rows the table must have room for: as many as each part could hold, the helper's after the caller's."""
         self.first_spare = -(-self.middle // (2 * dim + 2))
-        return self.first_spare + -(-(os.fstat(self.fd).st_size - self.middle) // (2 * dim + 2)) + 1
+        return self.first_spare + -(-(self.size - self.middle) // (2 * dim + 2)) + 1
 
     def start(self, reader: Any) -> None:
         """Start the helper on the second part, once the caller knows the dimension (``reader.builder`` exists);
@@ -163,7 +162,7 @@ class Split:
                 builder.add_chunk(tokens, rows, block.where + base)
                 release_rows(self._rows, builder.written() - self.first_spare, block.start + block.rows)
             reader.blank_lines += block.blank
-            room = _MAX_EXAMPLES - len(reader.blank_examples)
+            room = MAX_EXAMPLES - len(reader.blank_examples)
             reader.blank_examples.extend((block.examples[:room] + base).tolist())
             offset, reader.line = offset + block.bytes, reader.line + block.lines
             if progress is not None:
@@ -202,7 +201,7 @@ class Split:
                     break
                 if placed + rows > len(self._rows) or min(head.tolist()) < 0:  # type: ignore[arg-type]
                     break  # not a frame the helper writes
-                examples = np.frombuffer(_read(pipe, 8 * min(int(head["examples"]), _MAX_EXAMPLES)) or b"", np.int64)
+                examples = np.frombuffer(_read(pipe, 8 * min(int(head["examples"]), MAX_EXAMPLES)) or b"", np.int64)
                 where = np.arange(first, first + rows) if first else np.frombuffer(_read(pipe, 8 * rows) or b"", np.int64)
                 tokens = _read(pipe, int(head["token_bytes"]))
                 if tokens is None or len(where) != rows or len(examples) != int(head["examples"]):
