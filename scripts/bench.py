@@ -9,8 +9,9 @@ Usage::
 
 Generated files are cached in ``bench-out/`` (git-ignored). Every row is the median of its runs. Times
 "in-process" are the read alone, after imports; "whole process" rows time a complete command as a user
-runs it. Peak memory is the child's maximum resident set size as the OS reports it (``getrusage``), plus
-that of its own helper process where a text read was split across two (see vecload/formats/textsplit.py).
+runs it. Peak memory is the child's maximum resident set size as the OS reports it (``getrusage``); where
+a text read was split across two processes (see vecload/formats/textsplit.py), the most that the child and
+its helper held at once, bounded from above by sampling both peaks from /proc (see :class:`TreePeak`).
 
 Sections are plain functions in :data:`SECTIONS`; a new benchmark appends one.
 """
@@ -24,6 +25,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,16 +57,67 @@ class Config:
 # ---------------------------------------------------------------- measuring
 
 
-#: Appended to every child program: its own peak RSS and its children's (a split text read's helper), which
-#: ``wait4`` alone would report as the larger of the two, not their sum.
+#: Appended to every child program: its own peak RSS. Its children's (a split text read's helper) are taken
+#: from /proc while they run (see :class:`TreePeak`): ``RUSAGE_CHILDREN`` would count, for a child started
+#: with ``vfork`` as ``subprocess`` starts them, the parent's own peak at that moment.
 _PEAKS = ("\nimport json as _json, resource as _resource\n"
-          "print(_json.dumps({'peak_self_kib': _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss, "
-          "'peak_children_kib': _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss}))\n")
+          "print(_json.dumps({'peak_self_kib': _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss}))\n")
+
+
+class TreePeak(threading.Thread):
+    """Samples, every 20 ms, the peak RSS (``VmHWM``) of process ``pid`` and of each of its children.
+
+    At each sample, the process's peak so far plus its children's is at least what the two held at any
+    moment since the last sample (a child's peak only grows while it runs its own program), so the largest
+    such sum, or the process's own final peak if larger, bounds what they held at once, short of a child's
+    growth in its last 20 ms. That is far below the sum of the final peaks, since a split read's helper ends
+    before its caller's memory grows most. A child between ``vfork`` and ``exec`` shares its parent's memory
+    and shows the same peak: it is left out until it runs its own program.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.done = pid, threading.Event()
+        self.tree_kib, self.children_kib = 0, 0
+
+    def run(self) -> None:
+        while not self.done.wait(0.02):
+            own = _hwm_kib(self.pid)
+            if own is None:
+                continue
+            children = [kib for kib in map(_hwm_kib, _children(self.pid)) if kib is not None and kib != own]
+            self.tree_kib = max(self.tree_kib, own + sum(children))
+            self.children_kib = max(self.children_kib, sum(children))
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+
+
+def _hwm_kib(pid: int) -> int | None:
+    """The peak RSS of a running process in KiB (None once it has ended)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("VmHWM:")), None)
+    except (OSError, ValueError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    """The children of ``pid``, from each of its threads' ``children`` list."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                found.extend(int(child) for child in fh.read().split())
+    except OSError:
+        pass
+    return found
 
 
 def run_child(code: str, args: list[str] | None = None) -> tuple[dict, float, float]:
     """Run Python code (or a command) in a fresh process; return its JSON output, wall seconds, peak RSS MiB
-    (the process's and its helper process's together, where a ``vecload`` command or Python code ran)."""
+    (with its helper processes' where a ``vecload`` command or Python code ran: see :class:`TreePeak`)."""
     if args is not None and args[:3] == [PY, "-m", "vecload"]:  # the command, run as `python -m vecload` runs it
         code = (f"import runpy, sys\nsys.argv = {['vecload'] + args[3:]!r}\ntry:\n"
                 "    runpy.run_module('vecload', run_name='__main__', alter_sys=True)\n"
@@ -74,7 +127,10 @@ def run_child(code: str, args: list[str] | None = None) -> tuple[dict, float, fl
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    tree = TreePeak(proc.pid)
+    tree.start()
     out, err = proc.stdout.read(), proc.stderr.read()
+    tree.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -86,7 +142,9 @@ def run_child(code: str, args: list[str] | None = None) -> tuple[dict, float, fl
             payload.update(json.loads(line))
     peak = usage.ru_maxrss
     if "peak_self_kib" in payload:
-        peak = payload.pop("peak_self_kib") + payload.pop("peak_children_kib")
+        peak = max(payload.pop("peak_self_kib"), tree.tree_kib)
+    if tree.children_kib:
+        payload["children_mib"] = tree.children_kib / 1024
     return payload, wall, peak / 1024
 
 
