@@ -96,3 +96,19 @@ def test_extend_takes_any_sequence_after_all_new() -> None:
     assert kept.all_new(["c", "d"])
     kept.extend(("c", "d"))
     assert kept.tokens == ["a", "b", "c", "d"] and kept.seen(["d", "a", "e"]) == [True, True, False]
+
+
+@pytest.mark.parametrize("buckets", [None, 3], ids=["python-hash", "colliding-hash"])
+def test_merged_arrays_stay_sorted_with_each_row_in_place(buckets: int | None) -> None:
+    """After every merge the held hashes are sorted, each beside the row of a token with that hash, rows
+    of equal hashes in row order, and every merged row held once."""
+    key = hash if buckets is None else (lambda token: len(token) % buckets)
+    kept = TokenSet(key=key, min_recent=4, bits=64)
+    tokens = [f"t{i}" * (1 + i % 4) for i in range(3_000)]
+    for start in range(0, len(tokens), 7):
+        kept.extend(tokens[start : start + 7])
+        hashes, rows = kept._hashes, kept._rows.tolist()
+        assert (np.diff(hashes) >= 0).all()
+        assert hashes.tolist() == [key(kept.tokens[row]) for row in rows]
+        assert sorted(rows) == list(range(kept._merged))
+        assert all(a < b for a, b, h, g in zip(rows, rows[1:], hashes, hashes[1:]) if h == g)
