@@ -116,7 +116,8 @@ class TableBuilder:
         candidates = self._filter(tokens, where)
         selected, repeats = self._new_tokens(tokens, candidates)
         finite = np.isfinite(rows).all(axis=1)
-        bad = [i for i in selected if not finite[i]]  # only rows the table keeps are reported or refused
+        # only rows the table keeps are reported or refused (no loop over the rows when all are finite)
+        bad = [] if finite.all() else [i for i in selected if not finite[i]]
         self._raise_first_error(tokens, where, bad, repeats)
         report = self.report
         for i in bad:
@@ -125,7 +126,7 @@ class TableBuilder:
         examples = report.examples.setdefault("duplicates", []) if repeats else []
         examples.extend([tokens[i], where[i]] for i in repeats[: MAX_EXAMPLES - len(examples)])
         report.rows_read += len(tokens)
-        kept = [tokens[i] for i in selected]
+        kept = list(tokens) if len(selected) == len(tokens) else [tokens[i] for i in selected]
         self._seen.extend(kept)
         if self._first is not None:
             self._first.update((tokens[i], where[i]) for i in selected)

@@ -62,7 +62,7 @@ class _Block(NamedTuple):
     """One block of the helper's part: its rows' tokens and lines, where its rows were placed, its extent."""
 
     tokens: bytes
-    where: np.ndarray
+    where: np.ndarray | range  # a range where the rows' lines are consecutive
     start: int
     rows: int
     bytes: int
@@ -159,7 +159,9 @@ class Split:
                 break  # not what the helper writes: the caller reads from this block on
             if block.rows:
                 rows = self._rows[block.start : block.start + block.rows]  # type: ignore[index]
-                builder.add_chunk(tokens, rows, block.where + base)
+                where = block.where
+                builder.add_chunk(tokens, rows, where + base if isinstance(where, np.ndarray)
+                                  else range(where.start + base, where.stop + base))
                 release_rows(self._rows, builder.written() - self.first_spare, block.start + block.rows)
             reader.blank_lines += block.blank
             room = MAX_EXAMPLES - len(reader.blank_examples)
@@ -202,7 +204,7 @@ class Split:
                 if placed + rows > len(self._rows) or min(head.tolist()) < 0:  # type: ignore[arg-type]
                     break  # not a frame the helper writes
                 examples = np.frombuffer(_read(pipe, 8 * min(int(head["examples"]), MAX_EXAMPLES)) or b"", np.int64)
-                where = np.arange(first, first + rows) if first else np.frombuffer(_read(pipe, 8 * rows) or b"", np.int64)
+                where = range(first, first + rows) if first else np.frombuffer(_read(pipe, 8 * rows) or b"", np.int64)
                 tokens = _read(pipe, int(head["token_bytes"]))
                 if tokens is None or len(where) != rows or len(examples) != int(head["examples"]):
                     break
