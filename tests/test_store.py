@@ -504,3 +504,23 @@ def test_saving_a_table_that_is_not_float32_is_refused(tmp_path: Path, table, fo
     with pytest.raises(VecloadError, match=rf"t\.pth: a converted file holds a 2-D float32 table, not {found}$"):
         store.save(tmp_path / "t.pth", ["a", "b", "c"], table, {})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("count", [0, 1, 65_535, 65_536, 65_537, 140_000])
+def test_the_tokens_record_is_the_json_array_whatever_the_slices(count: int) -> None:
+    """encode_tokens encodes a slice at a time: the record is still json.dumps of the whole list, byte for
+    byte, across slice boundaries and with tokens that JSON escapes."""
+    tokens = [f'w{i}\u00e9"\\\n\t' if i % 5 == 0 else f"t{i}" for i in range(count)]
+    want = json.dumps(tokens, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert bytes(vecload.store.layout.encode_tokens(tokens)) == want
+
+
+@pytest.mark.parametrize("bad", [2, 65_536, 65_537, 139_999])
+def test_a_lone_surrogate_is_named_where_the_whole_array_would_fail(bad: int) -> None:
+    """The error's position is the character of the whole JSON text, also in a later slice."""
+    tokens = [f"t{i}" for i in range(140_000)]
+    tokens[bad] = "ab\ud800c"
+    with pytest.raises(UnicodeEncodeError) as whole:
+        json.dumps(tokens, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    with pytest.raises(vecload.VecloadError, match=rf"surrogates not allowed at {whole.value.start}\)"):
+        vecload.store.layout.encode_tokens(tokens)
