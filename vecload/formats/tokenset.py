@@ -21,10 +21,11 @@ the "repeats" stage of scripts/profile_read.py for the 400k tokens of the binary
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from vecload._memory import own_array
 
 _MIN_RECENT = 1 << 16
 _EMPTY = np.empty(0, dtype=np.int32)
@@ -146,7 +147,7 @@ class TokenSet:
     def _rebuild_bits(self) -> None:
         """A bitmap of the next power of two above :data:`_BITS_PER_TOKEN` bits a token, with the bits of
         every token held (at least twice the size before: the rebuilds cost a constant per token)."""
-        self._bits = _own(1 << (len(self.tokens) * _BITS_PER_TOKEN).bit_length() - 3, np.uint8)  # zeros
+        self._bits = own_array(1 << (len(self.tokens) * _BITS_PER_TOKEN).bit_length() - 3, np.uint8)  # zeros
         for hashes in (self._hashes, *self._pending):
             for start in range(0, len(hashes), _MIN_RECENT):  # a slice at a time: small temporaries
                 self._mark(hashes[start : start + _MIN_RECENT])
@@ -175,21 +176,8 @@ class TokenSet:
 
 def _place(old: np.ndarray, new: np.ndarray, at: np.ndarray, held: np.ndarray) -> np.ndarray:
     """``old`` and ``new`` merged: ``new`` at the positions ``at``, ``old`` in order where ``held``."""
-    merged = _own(len(held), np.result_type(old, new))
+    merged = own_array(len(held), np.result_type(old, new))
     merged[at] = new
     merged[held] = old
     return merged
 
-
-def _own(count: int, dtype: np.dtype | type) -> np.ndarray:
-    """A zeroed array; from 1 MiB in an anonymous mapping of its own, unmapped when the array goes.
-
-    The set's arrays are its largest allocations (17.6 MB of hashes for 2.2M tokens). Freed by ``malloc``
-    they would raise glibc's threshold for mapping large blocks to their size, after which every block
-    below it (the reader's buffers too) would come from the heap, which keeps up to twice that freed:
-    36 MiB more at the peak of a glove.840B-shaped conversion.
-    """
-    nbytes = count * np.dtype(dtype).itemsize
-    if nbytes < 1 << 20:
-        return np.zeros(count, dtype=dtype)
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype)

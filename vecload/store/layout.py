@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from vecload._memory import own_array
 from vecload.errors import VecloadError
 
 KIND = "vecload-table"
@@ -39,8 +40,8 @@ def record_cap(rows: int) -> int:
     """The largest vecload record a table of ``rows`` rows may hold: 64 MiB + 256 bytes per row."""
     return CAP_FIXED + CAP_PER_ROW * rows
 
-#: Tokens JSON-encoded at a time by :func:`encode_tokens`.
-_ENCODE_SLICE = 1 << 16
+#: Tokens encoded, hashed or checked at a time (small temporaries, whatever the count).
+_SLICE = 1 << 16
 
 
 def encode_tokens(tokens: list[str]) -> bytearray:
@@ -50,8 +51,8 @@ def encode_tokens(tokens: list[str]) -> bytearray:
     twice (44 MB for glove.840B's 2.2M tokens, at the peak of a conversion's memory).
     """
     record, at = bytearray(b"["), 1  # at: characters of the JSON text so far, for the error's position
-    for start in range(0, len(tokens), _ENCODE_SLICE):
-        text = json.dumps(tokens[start : start + _ENCODE_SLICE], ensure_ascii=False, separators=(",", ":"))[1:-1]
+    for start in range(0, len(tokens), _SLICE):
+        text = json.dumps(tokens[start : start + _SLICE], ensure_ascii=False, separators=(",", ":"))[1:-1]
         try:
             record += (b"," if start else b"") + text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -98,8 +99,12 @@ def distinct(tokens: Sequence[str]) -> bool:
     Sorting the tokens' 64-bit hashes costs 30 ms for 400,000 tokens against 50-110 ms for a set of
     them (which must also grow its table and hold every string); equal hashes, almost always a repeat,
     are settled exactly by a set. The hashes stay cached in the strings for the first lookup's index.
+    They are taken a slice at a time into an array of their own (see :func:`vecload._memory.own_array`).
     """
-    hashes = np.fromiter(map(hash, tokens), dtype=np.int64, count=len(tokens))
+    hashes = own_array(len(tokens), np.int64)
+    for start in range(0, len(tokens), _SLICE):
+        part = tokens[start : start + _SLICE]
+        hashes[start : start + len(part)] = np.fromiter(map(hash, part), dtype=np.int64, count=len(part))
     hashes.sort()
     if not (hashes[1:] == hashes[:-1]).any():
         return True
@@ -107,9 +112,11 @@ def distinct(tokens: Sequence[str]) -> bool:
 
 
 def all_strings(items: list) -> bool:
-    """True when every item is a str (``str.join`` checks that in C, twice as fast as collecting types)."""
+    """True when every item is a str (``str.join`` checks that in C, twice as fast as collecting types; a
+    slice at a time, so the joined text stays small)."""
     try:
-        "".join(items)
+        for start in range(0, len(items), _SLICE):
+            "".join(items[start : start + _SLICE])
     except TypeError:
         return False
     return True
