@@ -180,4 +180,3 @@ def _place(old: np.ndarray, new: np.ndarray, at: np.ndarray, held: np.ndarray) -
     merged[at] = new
     merged[held] = old
     return merged
-

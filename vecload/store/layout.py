@@ -40,6 +40,7 @@ def record_cap(rows: int) -> int:
     """The largest vecload record a table of ``rows`` rows may hold: 64 MiB + 256 bytes per row."""
     return CAP_FIXED + CAP_PER_ROW * rows
 
+
 #: Tokens encoded, hashed or checked at a time (small temporaries, whatever the count).
 _SLICE = 1 << 16
 
