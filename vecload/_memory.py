@@ -21,6 +21,8 @@ def own_array(count: int, dtype: np.dtype | type) -> np.ndarray:
     them for the whole process, which a library must not do.
     """
     nbytes = count * np.dtype(dtype).itemsize
-    if nbytes < OWN_FROM:
+    if nbytes < OWN_FROM or not hasattr(mmap, "MAP_PRIVATE"):
         return np.zeros(count, dtype=dtype)
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype)
+    # private: a process forked meanwhile gets a copy, as of any other memory (mmap's default is shared)
+    memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(memory, dtype=dtype)
