@@ -130,6 +130,9 @@ def worker(rank, folder):
     os._exit(0)  # no teardown: freeing DDP's reducer can deadlock on torch 2.13 (see tests/test_embedding_training.py)
 
 if __name__ == "__main__":
+    # a file an earlier run left (its ranks end with os._exit, so the store never removes it) hangs the rendezvous
+    if os.path.exists(os.path.join(sys.argv[1], "rendezvous-ddp")):
+        os.remove(os.path.join(sys.argv[1], "rendezvous-ddp"))
     mp.spawn(worker, args=(sys.argv[1],), nprocs=2, join=True)
 """
 
