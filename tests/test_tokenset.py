@@ -112,3 +112,17 @@ def test_merged_arrays_stay_sorted_with_each_row_in_place(buckets: int | None) -
         assert hashes.tolist() == [key(kept.tokens[row]) for row in rows]
         assert sorted(rows) == list(range(kept._merged))
         assert all(a < b for a, b, h, g in zip(rows, rows[1:], hashes, hashes[1:]) if h == g)
+
+
+def test_rows_past_int32_widen_the_merged_rows() -> None:
+    """Rows numbered from 2**31 on are merged as int64 beside the int32 rows held (never wrapped to negative)."""
+
+    class Long(list):  # a token list that says it is longer than memory allows
+        def __len__(self) -> int:
+            return (1 << 31) + 1
+
+    kept = TokenSet(key=lambda token: 5 if token == "a" else 7)
+    kept._hashes, kept._rows = np.array([5]), np.array([0], dtype=np.int32)
+    kept._pending, kept._merged, kept.tokens = [np.array([7])], 1 << 31, Long()
+    kept._merge()
+    assert kept._rows.dtype == np.int64 and kept._rows.tolist() == [0, 1 << 31]

@@ -170,7 +170,7 @@ class TokenSet:
         held = np.ones(len(self._hashes) + len(new), dtype=bool)
         held[at] = False
         self._hashes = _place(self._hashes, new, at, held)
-        self._rows = _place(self._rows, rows.astype(self._rows.dtype) if len(self._rows) else rows, at, held)
+        self._rows = _place(self._rows, rows, at, held)  # int64 once either needs it
         self._merged = len(self.tokens)
 
 
