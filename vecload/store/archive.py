@@ -33,7 +33,7 @@ _LOCAL_HEADER = 30
 _ZIP64_EXTRA = 20  # what zipfile appends to a local header written with force_zip64
 
 
-def write_archive(fh: BinaryIO, array: np.ndarray, serial: str, records: Iterable[tuple[str, bytes]],
+def write_archive(fh: BinaryIO, array: np.ndarray, serial: str, records: Iterable[tuple[str, bytes | bytearray]],
                   progress: Callable[[int], None] | None = None) -> None:
     """Write the archive of the bare tensor ``array`` (2-D float32), then ``records`` under the same root.
 
@@ -85,7 +85,7 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _record(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+def _record(archive: zipfile.ZipFile, name: str, data: bytes | bytearray) -> None:
     archive.writestr(_info(name), data)
 
 

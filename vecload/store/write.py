@@ -86,7 +86,7 @@ def save(
         raise VecloadError(f"{path}: the tokens or metadata take more than {cap:,} bytes, more than a converted "
                            f"file may hold ({CAP_FIXED >> 20} MiB + {CAP_PER_ROW} bytes a row)")
 
-    def records(hashed: Future) -> Iterator[tuple[str, bytes]]:
+    def records(hashed: Future) -> Iterator[tuple[str, bytes | bytearray]]:
         yield TOKENS_RECORD, tokens_record
         written["tensor"] = hashed.result()
         yield META_RECORD, _meta_record(written)
@@ -105,12 +105,13 @@ def save(
     return written
 
 
-def write_table(fh: BinaryIO, vectors: np.ndarray, tokens_record: bytes, meta_record: bytes, progress: bool) -> None:
+def write_table(fh: BinaryIO, vectors: np.ndarray, tokens_record: bytes | bytearray, meta_record: bytes,
+                progress: bool) -> None:
     """The bare tensor's archive (:mod:`vecload.store.archive`) with the given vecload records in it."""
     _write(fh, as_array(vectors), [(TOKENS_RECORD, tokens_record), (META_RECORD, meta_record)], progress)
 
 
-def _write(fh: BinaryIO, array: np.ndarray, records: Iterable[tuple[str, bytes]], progress: bool) -> None:
+def _write(fh: BinaryIO, array: np.ndarray, records: Iterable[tuple[str, bytes | bytearray]], progress: bool) -> None:
     """The archive, its serialization id derived from the shape (the same table always gives the same file)."""
     serial = str(int(hashlib.sha256(repr(array.shape).encode()).hexdigest()[:32], 16)).zfill(40)
     if not progress:
