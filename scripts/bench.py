@@ -67,12 +67,13 @@ _PEAKS = ("\nimport json as _json, resource as _resource\n"
 class TreePeak(threading.Thread):
     """Samples, every 20 ms, the peak RSS (``VmHWM``) of process ``pid`` and of each of its children.
 
-    At each sample, the process's peak so far plus its children's is at least what the two held at any
-    moment since the last sample (a child's peak only grows while it runs its own program), so the largest
-    such sum, or the process's own final peak if larger, bounds what they held at once, short of a child's
-    growth in its last 20 ms. That is far below the sum of the final peaks, since a split read's helper ends
-    before its caller's memory grows most. A child between ``vfork`` and ``exec`` shares its parent's memory
-    and shows the same peak: it is left out until it runs its own program.
+    At each sample, the process's peak so far plus its children's is at least what they held at once at any
+    moment since the last sample (a child's peak only grows while it runs its own program); at the first
+    sample after a child has ended, its last peak seen is added once more, for the moments between that
+    sample and its end. The largest such sum, or the process's own final peak if larger, bounds what they
+    held at once, short of a child's growth in its last interval. That is below the sum of the final peaks,
+    since a split read's helper ends before its caller's memory grows most. A child between ``vfork`` and
+    ``exec`` shares its parent's memory and shows the same peak: it is left out until it runs its own program.
     """
 
     def __init__(self, pid: int) -> None:
@@ -81,13 +82,16 @@ class TreePeak(threading.Thread):
         self.tree_kib, self.children_kib = 0, 0
 
     def run(self) -> None:
+        last: dict[int, int] = {}  # each running child's peak at the last sample
         while not self.done.wait(0.02):
             own = _hwm_kib(self.pid)
             if own is None:
                 continue
-            children = [kib for kib in map(_hwm_kib, _children(self.pid)) if kib is not None and kib != own]
-            self.tree_kib = max(self.tree_kib, own + sum(children))
-            self.children_kib = max(self.children_kib, sum(children))
+            now = {child: kib for child in _children(self.pid) if (kib := _hwm_kib(child)) is not None and kib != own}
+            ended = sum(kib for child, kib in last.items() if child not in now)
+            last = now
+            self.tree_kib = max(self.tree_kib, own + sum(now.values()) + ended)
+            self.children_kib = max(self.children_kib, sum(now.values()))
 
     def stop(self) -> None:
         self.done.set()
@@ -104,15 +108,33 @@ def _hwm_kib(pid: int) -> int | None:
 
 
 def _children(pid: int) -> list[int]:
-    """The children of ``pid``, from each of its threads' ``children`` list."""
+    """The children of ``pid``: each of its threads' ``children`` list, or where the kernel has none, every
+    process whose parent it is."""
     found: list[int] = []
     try:
-        for task in os.listdir(f"/proc/{pid}/task"):
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
             with open(f"/proc/{pid}/task/{task}/children") as fh:
                 found.extend(int(child) for child in fh.read().split())
-    except OSError:
-        pass
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{task}"):
+                continue  # the thread ended
+            return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _parent(int(entry)) == pid]
+        except OSError:
+            continue
     return found
+
+
+def _parent(pid: int) -> int | None:
+    """The parent of a running process (None once it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def run_child(code: str, args: list[str] | None = None) -> tuple[dict, float, float]:
