@@ -6,10 +6,11 @@ the duplicate check) holds it, so a second thread adds little (see :mod:`vecload
 Python, the same ``sys.path`` and the file's open descriptor, so it reads the very file the caller opened)
 reads the second part with the same reader code and sends each block's rows, tokens and line numbers
 through a pipe. A thread of the caller's writes the rows straight into the table's spare rows, beyond any
-the caller's part can fill (a row takes at least ``2 * dim + 2`` bytes); once the caller's part is read,
-the helper's blocks go through the table builder in file order like the caller's own (repeats, non-finite
-rows and the header's count are decided there, by the same code), which moves their rows into place and
-hands the pages they came from back to the kernel, so the table never exists twice.
+the caller's part can fill (a row takes at least ``2 * dim + 2`` bytes). Once the caller's part is read and
+the helper has ended (the caller's memory grows most as it takes in the helper's tokens: not while the helper
+still holds its own), the helper's blocks go through the table builder in file order like the caller's own
+(repeats, non-finite rows and the header's count are decided there, by the same code), which moves their
+rows into place and hands the pages they came from back to the kernel, so the table never exists twice.
 
 The helper stops at the first block that is not clean rows (an error, a bad row skipped, a token
 repaired), and the caller reads the rest of the file itself from that block on, so every problem is found,
@@ -35,9 +36,8 @@ from vecload.formats.source import Source
 from vecload.formats.table import MAX_EXAMPLES, ReadOptions, Tuning
 
 #: The caller's share of the file. The helper does more a byte (it pipes its rows), and should end before the
-#: caller's part does: the caller's memory peaks as it merges the helper's rows and tokens, and a helper
-#: still running then adds its own (about 50 MiB). At 0.5 the helper of the 840B-shaped convert ended 1 s
-#: after the caller's part and every run peaked at table + 305-320 MiB; at 0.52, + 282-288 MiB, 1 s slower.
+#: caller's part does, since the caller merges its blocks only once it has ended (see the module docstring):
+#: at 0.5 the helper of the 840B-shaped convert ended 1 s after the caller's part.
 SHARE = 0.52
 #: Bytes more the caller reads, half of what it reads while the helper starts (Python and numpy: 0.14 s,
 #: 130 MB/s of 300-wide rows on this project's machines). On a 259 MB file the helper ended 0.2 s after the
@@ -152,6 +152,7 @@ class Split:
         ``reader.line`` on; return the part still to read (None when the helper read to the end)."""
         base, offset = reader.line - 1, self.middle
         builder = reader.builder
+        self._await_helper()
         while self._builder is not None:
             block = self._blocks.get()
             if isinstance(block, bool):
@@ -178,6 +179,18 @@ class Split:
                 progress.update(block.bytes)
         self.close()
         return FileRange(self.fd, offset)
+
+    def _await_helper(self) -> None:
+        """Wait until the helper has sent its part (or failed) and ended, so that its memory is gone before the
+        caller's grows with the helper's tokens (a helper that outlives its last frame by a second is stopped
+        by :meth:`close` later)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
 
     def close(self) -> None:
         """Stop the helper (if it still runs) and the thread receiving its blocks; free its rows' spare pages."""
