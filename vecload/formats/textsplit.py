@@ -6,11 +6,13 @@ the duplicate check) holds it, so a second thread adds little (see :mod:`vecload
 Python, the same ``sys.path`` and the file's open descriptor, so it reads the very file the caller opened)
 reads the second part with the same reader code and sends each block's rows, tokens and line numbers
 through a pipe. A thread of the caller's writes the rows straight into the table's spare rows, beyond any
-the caller's part can fill (a row takes at least ``2 * dim + 2`` bytes). Once the caller's part is read and
-the helper has ended (the caller's memory grows most as it takes in the helper's tokens: not while the helper
-still holds its own), the helper's blocks go through the table builder in file order like the caller's own
-(repeats, non-finite rows and the header's count are decided there, by the same code), which moves their
-rows into place and hands the pages they came from back to the kernel, so the table never exists twice.
+the caller's part can fill (a row takes at least ``2 * dim + 2`` bytes). Once the caller's part is read, the
+helper's blocks go through the table builder in file order like the caller's own (repeats, non-finite rows
+and the header's count are decided there, by the same code), which moves their rows into place and hands
+the pages they came from back to the kernel, so the table never exists twice. The caller's memory grows as
+it takes in the helper's tokens, so it takes in at most half of them while the helper still runs, then
+waits for the helper to end: the helper's own memory (about 50 MiB) is never held beside the caller's
+largest, and the merge still overlaps the helper's read.
 
 The helper stops at the first block that is not clean rows (an error, a bad row skipped, a token
 repaired), and the caller reads the rest of the file itself from that block on, so every problem is found,
@@ -151,8 +153,9 @@ class Split:
         ``reader.line`` on; return the part still to read (None when the helper read to the end)."""
         base, offset = reader.line - 1, self.middle
         builder = reader.builder
-        self._await_helper()
         while self._builder is not None:
+            if offset - self.middle >= (self.size - self.middle) // 2:
+                self._await_helper()  # half of its part merged: the rest once it has ended
             block = self._blocks.get()
             if isinstance(block, bool):
                 if block:
@@ -181,11 +184,11 @@ class Split:
 
     def _await_helper(self) -> None:
         """Wait until the helper has sent its part (or failed) and ended, so that its memory is gone before the
-        caller's grows with the helper's tokens (a helper that outlives its last frame by a second is stopped
-        by :meth:`close` later)."""
+        caller's grows further with the helper's tokens (a helper that outlives its last frame by a second is
+        stopped by :meth:`close` later)."""
         if self._thread is not None:
             self._thread.join()
-        if self._process is not None:
+        if self._process is not None and self._process.returncode is None:
             try:
                 self._process.wait(timeout=1)
             except subprocess.TimeoutExpired:
