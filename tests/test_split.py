@@ -190,3 +190,20 @@ def test_damaged_files_read_alike(edits, duplicates: str, bad_rows: str) -> None
         path = Path(tmp) / "fuzz.txt"
         path.write_bytes(b"\n".join(lines) + b"\n")
         assert_same(path, duplicates=duplicates, bad_rows=bad_rows)
+
+
+def test_the_second_half_is_merged_after_the_helper_has_ended(tmp_path: Path, monkeypatch) -> None:
+    """The caller waits for the helper before it has taken in the helper's whole part, and after the wait
+    the helper has ended (its memory is gone before the caller's grows with the rest of its tokens)."""
+    path = tmp_path / "clean.txt"
+    path.write_text("\n".join(rows_text(4000, 7)) + "\n")
+    seen = []
+    wait = textsplit.Split._await_helper
+
+    def spy(self) -> None:
+        wait(self)
+        seen.append(self._process.returncode)
+
+    monkeypatch.setattr(textsplit.Split, "_await_helper", spy)
+    same_table(read_table(str(path), tuning=ONE), read_table(str(path), tuning=TWO))
+    assert seen and seen[0] is not None
