@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vecload._memory import mapping
 from vecload.errors import Option, ParseError, Wording
 from vecload.formats.table import MAX_EXAMPLES, ParseReport, ReadOptions, Table
 from vecload.formats.tokenset import TokenSet
@@ -232,16 +233,14 @@ def empty_rows(rows: int, dim: int, populate: bool = False, reserve: bool = True
     and where the kernel compacts memory to find them on first touch (``defrag=madvise``, a common
     default), filling a fresh 480 MB table took 1.0-1.3 s on this project's machines against 0.27-0.31 s
     in ordinary pages. A mapping of our own gets ordinary pages (untouched rows still cost nothing) and is
-    unmapped when the last array using it goes. ``populate`` maps every page at once (``MAP_POPULATE``),
-    for a table whose every row will be written; ``reserve=False`` reserves no swap for a bound far above
-    the rows to come (``MAP_NORESERVE``).
+    unmapped when the last array using it goes (:func:`vecload._memory.mapping`). ``populate`` maps every
+    page at once, for a table whose every row will be written; ``reserve=False`` reserves no swap, for a
+    bound far above the rows to come.
     """
     nbytes = rows * dim * 4
-    if nbytes < _OWN_MAPPING or not hasattr(mmap, "MAP_PRIVATE"):
+    memory = mapping(nbytes, populate, reserve) if nbytes >= _OWN_MAPPING else None
+    if memory is None:
         return np.empty((rows, dim), dtype=np.float32)
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)
-    flags |= 0 if reserve else getattr(mmap, "MAP_NORESERVE", 0)
-    memory = mmap.mmap(-1, nbytes, flags=flags)
     return np.frombuffer(memory, dtype=np.float32).reshape(rows, dim)
 
 
