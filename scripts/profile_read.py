@@ -133,14 +133,14 @@ def instrumented(profile: Profile) -> Iterator[None]:
 
     undo = [
         profile.wrap_generator(text, "blocks", "lines"),
-        profile.wrap(text._TextReader, "_block", "lines"),
-        profile.wrap(text._TextReader, "read_lines", "per-line path"),
+        profile.wrap(text.TextReader, "read_block", "lines"),
+        profile.wrap(text.TextReader, "read_lines", "per-line path"),
         profile.wrap(textbulk, "_bulk", "separators"),
         profile.wrap(textbulk.Controls, "of", "separators"),
         profile.wrap(textbulk, "_rows", "tokens"),  # its own work: cutting out the tokens' bytes
         profile.wrap(textbulk, "parse_rows", "numbers"),
         profile.wrap(text, "decode_tokens", "tokens"),
-        profile.wrap(text._TextReader, "add", "numbers"),  # its own work: rounding the per-line rows
+        profile.wrap(text.TextReader, "add", "numbers"),  # its own work: rounding the per-line rows
         profile.wrap(binary, "_records", "separators"),
         profile.wrap(binary, "_decode", "tokens"),
         profile.wrap(builder.TableBuilder, "add_chunk", "builder"),
