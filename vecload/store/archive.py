@@ -25,9 +25,11 @@ from typing import BinaryIO
 
 import numpy as np
 
+from vecload.store.direct import DIRECT_BYTES, PIECE, DirectWrites
+
 ROOT = "archive"
 ALIGNMENT = 64
-_CHUNK = 1 << 24
+_CHUNK = PIECE  # the values are written a chunk at a time: each one large enough to go directly
 _PADDING_ID = 0x4246  # the extra field id torch pads with ("FB")
 _LOCAL_HEADER = 30
 _ZIP64_EXTRA = 20  # what zipfile appends to a local header written with force_zip64
@@ -45,6 +47,15 @@ def write_archive(fh: BinaryIO, array: np.ndarray, serial: str, records: Iterabl
             taken once the values are written (so a record may depend on work done meanwhile).
         progress: Called with the number of bytes of values written, chunk by chunk.
     """
+    if array.nbytes < DIRECT_BYTES:
+        _write_records(fh, array, serial, records, progress)
+        return
+    with DirectWrites(fh) as direct:  # a large table goes past the page cache: see vecload.store.direct
+        _write_records(direct, array, serial, records, progress)
+
+
+def _write_records(fh: BinaryIO, array: np.ndarray, serial: str, records: Iterable[tuple[str, bytes | bytearray]],
+                   progress: Callable[[int], None] | None) -> None:
     rows, dim = array.shape
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         _record(archive, "data.pkl", tensor_pickle(rows, dim))
