@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.helpers import bits
 from vecload.formats import Tuning, read_table
 from vecload.formats.batches import parse_pool
-from vecload.formats.numbers import PAD, parse_rows
+from vecload.formats.numbers import PAD, BadNumber, parse_rows
 
 
 def expected(fields: list[bytes]) -> np.ndarray:
@@ -106,3 +106,53 @@ def test_generated_fields_parse_exactly(fields: list[str]) -> None:
     want = bits(expected(data))
     for threads in (1, 2):
         assert np.array_equal(bits(parse(data, threads=threads, batch=8)), want)
+
+
+def first_refused(fields: list[bytes]) -> int | None:
+    """The index of the first field ``float()`` refuses (or that has a '_' separator), None if none."""
+    for i, field in enumerate(fields):
+        try:
+            float(field)
+        except ValueError:
+            return i
+        if b"_" in field:
+            return i
+    return None
+
+
+SHORT = [b".", b"-.", b"-", b"+", b"5", b"-5", b"5.", b".5", b"-.5", b"-5.", b"0", b"-0", b"0.0", b"-0.0",
+         b"12345678", b"1234567.", b".1234567", b"-1234567", b"-.1234567", b"-1234567.", b"0.024385", b"-0.024385",
+         b"99999999", b"9999999.9", b"-9.9999999", b"1.2.3", b"--1", b"1-2", b"1..2", b"1e5", b"nan", b"-inf",
+         b"1_0", b"0x1", b"1.5e", b"12345678.9", b"+0.5", b"0.5+", b".-5", b"5-", b"1,5", b"\xff5", b"5a", b"a5"]
+
+
+@pytest.mark.parametrize("field", SHORT, ids=[f.decode("latin-1") for f in SHORT])
+def test_short_fields_parse_exactly_or_are_refused(field: bytes, threads: int) -> None:
+    """Each short field among short valid ones (so the one-word path reads the batch), at every place in the
+    batch: float32(float(text)) bit for bit, or BadNumber at its index where float() refuses it."""
+    for at in (0, 5, 63):
+        fields = [b"0.25258", b"-0.13939"] * 32
+        fields[at] = field
+        if first_refused(fields) is None:
+            assert np.array_equal(bits(parse(fields, threads=threads)), bits(expected(fields)))
+        else:
+            with pytest.raises(BadNumber) as caught:
+                parse(fields, threads=threads)
+            assert caught.value.index == at
+
+
+SHORT_FIELD = st.from_regex(rb"\A[-+]?[0-9.]{0,9}([eE][0-9]?)?\Z")
+
+
+@settings(max_examples=int(os.environ.get("VECLOAD_FUZZ_EXAMPLES", 100)), deadline=None)
+@given(st.lists(SHORT_FIELD.filter(bool), min_size=1, max_size=64))
+def test_generated_short_fields_parse_exactly_or_are_refused(fields: list[bytes]) -> None:
+    """Short fields in any mix of valid and invalid (dots, signs, exponents anywhere), on one and two threads."""
+    refused = first_refused(fields)
+    for threads in (1, 2):
+        if refused is None:
+            assert np.array_equal(bits(parse(fields, threads=threads, batch=8)), bits(expected(fields)))
+        else:
+            with pytest.raises(BadNumber) as caught:
+                parse(fields, threads=threads, batch=8)
+            assert caught.value.index == refused

@@ -67,7 +67,7 @@ class Scratch:
         self.lo, self.hi, self.dot_lo, self.dot_hi, self.t, self.t2 = (np.empty(size, np.uint64) for _ in range(6))
         self.starts, self.ends, self.lengths, self.pad, self.k, self.at = (np.empty(size, np.int64) for _ in range(6))
         self.negative, self.fits, self.fast, self.flag = (np.empty(size, np.bool_) for _ in range(4))
-        self.values, self.v, self.w, self.scale = (np.empty(size, np.float64) for _ in range(4))
+        self.values, self.w, self.scale = (np.empty(size, np.float64) for _ in range(3))
         self.c1, self.c2, self.c3 = (np.empty(size, np.uint8) for _ in range(3))
 
 
