@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import random
 import gzip
 import zipfile
 from pathlib import Path
@@ -15,6 +16,8 @@ from gensim.test.utils import datapath
 from tests.helpers import FIXTURES, bits, reference_parse, same_table, word2vec_binary
 from vecload import ParseError, VecloadError
 from vecload.formats import ReadOptions, Tuning, read_table
+from vecload.formats.numbers import PAD
+from vecload.formats.textbulk import Controls
 
 NATIVE = FIXTURES / "native"
 
@@ -148,6 +151,14 @@ def test_a_double_space_before_the_values_is_an_empty_field_not_a_token(tmp_path
         read_table(path)
     with pytest.raises(ParseError, match=rf"empty\.txt:2: {found} values, expected 1 \(gensim splits"):
         read_table(path, engine="gensim")
+
+
+def test_double_spaces_are_found_from_the_controls_as_in_the_bytes() -> None:
+    """Controls.double_space says what ``b"  " in data`` says, for blocks of spaces, tabs, newlines and text."""
+    rng = random.Random(7)
+    for _ in range(3000):
+        data = b"0" * PAD + bytes(rng.choice(b"ab  \n\t.") for _ in range(rng.randrange(0, 40)))
+        assert Controls.of(np.frombuffer(data, dtype=np.uint8)).double_space() == (b"  " in data), data
 
 
 def test_large_file_parity_exercises_bulk_path(tmp_path: Path) -> None:
