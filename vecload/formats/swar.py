@@ -16,7 +16,6 @@ import numpy as np
 from vecload.formats.batches import Scratch
 
 POW10_F64 = np.array([10.0**i for i in range(23)], dtype=np.float64)
-_POW10_F64_NEXT = POW10_F64[1:].copy()
 MAX_EXACT = np.uint64(1 << 53)
 _ONE, _FOUR, _SEVEN, _THREE_U8 = np.uint64(1), np.uint64(4), np.uint64(7), np.uint8(3)
 _SIXTY_THREE = np.uint64(63)
@@ -169,7 +168,7 @@ def _to_double(digits: np.ndarray, k: np.ndarray, negative: np.ndarray, out: np.
     w, scale, t = scratch.w[:n], scratch.scale[:n], scratch.t[:n]
     np.copyto(out, digits, casting="unsafe")
     np.take(POW10_F64, k, out=scale, mode="clip")
-    np.take(_POW10_F64_NEXT, k, out=w, mode="clip")
+    np.multiply(scale, 10.0, out=w)  # exact: k <= 15
     np.divide(out, w, out=w)
     np.floor(w, out=w)  # I: the fraction F / 10**(k+1) < 0.1 keeps the rounded quotient below I + 1
     w *= scale
