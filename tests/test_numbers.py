@@ -123,7 +123,9 @@ def first_refused(fields: list[bytes]) -> int | None:
 SHORT = [b".", b"-.", b"-", b"+", b"5", b"-5", b"5.", b".5", b"-.5", b"-5.", b"0", b"-0", b"0.0", b"-0.0",
          b"12345678", b"1234567.", b".1234567", b"-1234567", b"-.1234567", b"-1234567.", b"0.024385", b"-0.024385",
          b"99999999", b"9999999.9", b"-9.9999999", b"1.2.3", b"--1", b"1-2", b"1..2", b"1e5", b"nan", b"-inf",
-         b"1_0", b"0x1", b"1.5e", b"12345678.9", b"+0.5", b"0.5+", b".-5", b"5-", b"1,5", b"\xff5", b"5a", b"a5"]
+         b"1_0", b"0x1", b"1.5e", b"12345678.9", b"+0.5", b"0.5+", b".-5", b"5-", b"1,5", b"\xff5", b"5a", b"a5",
+         b"0.0032569", b"-0.0032569", b"00.123456", b"012345.67", b"-012345.67", b"0-1234567", b"-0-1234567",
+         b"012345678", b"0.00032569", b"1.0032569", b"+0.0032569", b"0.003256.", b"0..032569", b"0_.032569"]
 
 
 @pytest.mark.parametrize("field", SHORT, ids=[f.decode("latin-1") for f in SHORT])
@@ -141,7 +143,7 @@ def test_short_fields_parse_exactly_or_are_refused(field: bytes, threads: int) -
             assert caught.value.index == at
 
 
-SHORT_FIELD = st.from_regex(rb"\A[-+]?[0-9.]{0,9}([eE][0-9]?)?\Z")
+SHORT_FIELD = st.from_regex(rb"\A[-+]?0?[0-9.]{0,9}([eE][0-9]?)?\Z")
 
 
 @settings(max_examples=int(os.environ.get("VECLOAD_FUZZ_EXAMPLES", 100)), deadline=None)
