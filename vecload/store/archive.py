@@ -47,7 +47,7 @@ def write_archive(fh: BinaryIO, array: np.ndarray, serial: str, records: Iterabl
             taken once the values are written (so a record may depend on work done meanwhile).
         progress: Called with the number of bytes of values written, chunk by chunk.
     """
-    if array.nbytes < DIRECT_BYTES:
+    if array.nbytes < DIRECT_BYTES or not DirectWrites.suits(fh):
         _write_records(fh, array, serial, records, progress)
         return
     with DirectWrites(fh) as direct:  # a large table goes past the page cache: see vecload.store.direct

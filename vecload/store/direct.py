@@ -10,16 +10,23 @@ table: 0.35 s against 0.11 s): worth it only for the largest tables. So the valu
 :data:`DIRECT_BYTES` or more are written directly: each large write's whole pages go through one reused,
 page-aligned buffer with ``O_DIRECT`` set on the descriptor for that write only, and its unaligned ends
 through the file as usual. A file system that refuses ``O_DIRECT`` (older tmpfs, some network file
-systems) gets ordinary writes; the bytes in the file are the same either way.
+systems), a platform without ``fcntl`` and a file object that is not a plain file (``io.BytesIO``, a
+wrapper) get ordinary writes; the bytes in the file are the same either way.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
-import mmap
+import io
 import os
 from typing import Any, BinaryIO
+
+from vecload._memory import mapping
+
+try:
+    import fcntl
+except ImportError:  # no fcntl (Windows): ordinary writes
+    fcntl = None  # type: ignore[assignment]
 
 #: Tables this large (bytes of values) are written directly.
 DIRECT_BYTES = 1 << 30
@@ -35,8 +42,19 @@ class DirectWrites:
 
     def __init__(self, fh: BinaryIO) -> None:
         self._fh = fh
-        self._buffer: mmap.mmap | None = None
-        self._direct = hasattr(os, "O_DIRECT")
+        self._buffer: Any = None  # the aligned buffer, mapped at the first direct write
+        self._direct = fcntl is not None and hasattr(os, "O_DIRECT")
+
+    @staticmethod
+    def suits(fh: Any) -> bool:
+        """Whether ``fh`` is a file on a descriptor, written through as it is (not an in-memory file, nor a
+        wrapper whose ``write`` does more than write): only those are worth, and safe, writing around."""
+        if not isinstance(fh, (io.BufferedRandom, io.BufferedWriter, io.FileIO)):
+            return False
+        try:
+            return fh.fileno() >= 0 and fh.seekable()
+        except (OSError, ValueError):
+            return False
 
     def __enter__(self) -> DirectWrites:
         return self
@@ -69,18 +87,22 @@ class DirectWrites:
 
     def _write_direct(self, fd: int, view: memoryview, offset: int) -> int:
         """Write whole pages of ``view`` at ``offset`` (aligned) with O_DIRECT; return how many bytes were
-        written that way (the caller writes the rest as usual: all of it when O_DIRECT is refused)."""
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT)
-        except OSError:
-            self._direct = False
-            return 0
+        written that way (the caller writes the rest as usual: all of it when O_DIRECT is refused). The flag
+        is set only inside the ``try`` whose ``finally`` restores the descriptor's flags."""
         if self._buffer is None:
-            self._buffer = mmap.mmap(-1, PIECE)  # anonymous, so page-aligned
+            self._buffer = mapping(PIECE)  # anonymous, so page-aligned
+            if self._buffer is None:
+                self._direct = False
+                return 0
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         buffer = memoryview(self._buffer)
         done = 0
         try:
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT)
+            except OSError:
+                self._direct = False
+                return 0
             while done < len(view):
                 size = min(PIECE, len(view) - done)
                 buffer[:size] = view[done : done + size]
