@@ -96,7 +96,6 @@ def parse8(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, lengths: np.nd
     np.copyto(k, c1, casting="unsafe")
     np.subtract(7, k, out=k)
     _swar8(word)  # below 10**8: always exact as a double
-    # with the dot read as '0' the digits spell I * 10**(k+1) + F; the number is (I * 10**k + F) / 10**k
     _to_double(word, k, negative, out, scratch)
     return fast
 
