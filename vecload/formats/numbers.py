@@ -102,15 +102,15 @@ def _parse_batch(
         slow = np.flatnonzero(~parse8(buf, starts, ends, lengths, out, scratch))
         if len(slow) * 32 > n:  # fewer go to float(): its cost a field beats two words' fixed cost a batch
             longer = np.empty(len(slow), dtype=np.float64)
-            done = parse16(buf, wide, starts[slow], ends[slow], longer, scratch)
+            done = parse16(buf, wide, starts[slow], ends[slow], lengths[slow], longer, scratch)
             out[slow[done]] = longer[done]
             slow = slow[~done]
     else:
-        slow = np.flatnonzero(~parse16(buf, wide, starts, ends, out, scratch))
+        slow = np.flatnonzero(~parse16(buf, wide, starts, ends, lengths, out, scratch))
     if len(slow) * 8 > n:
-        lengths = ends[slow] - starts[slow]
-        width = 16 if np.count_nonzero(lengths > 16) * 64 < len(slow) else 24
-        slow = slow[~_parse_fixed(buf, ends[slow], lengths, width, out, slow)]
+        sizes = lengths[slow]
+        width = 16 if np.count_nonzero(sizes > 16) * 64 < len(slow) else 24
+        slow = slow[~_parse_fixed(buf, ends[slow], sizes, width, out, slow)]
     if len(slow):
         out[slow] = _floats(data, starts[slow].tolist(), ends[slow].tolist(), slow.tolist(), first)
 

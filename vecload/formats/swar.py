@@ -100,17 +100,16 @@ def parse8(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, lengths: np.nd
     return fast
 
 
-def parse16(buf: np.ndarray, wide: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray,
-            scratch: Scratch) -> np.ndarray:
+def parse16(buf: np.ndarray, wide: np.ndarray, starts: np.ndarray, ends: np.ndarray, lengths: np.ndarray,
+            out: np.ndarray, scratch: Scratch) -> np.ndarray:
     """Parse fields of at most 16 bytes (digits, one dot, a leading minus) with uint64 words into ``out``;
     return which it parsed (the rest are left to the slower paths), as a view of ``scratch``."""
     n = len(starts)
     lo, hi, dot_lo, dot_hi, t, t2 = (a[:n] for a in (scratch.lo, scratch.hi, scratch.dot_lo, scratch.dot_hi,
                                                       scratch.t, scratch.t2))
-    lengths, pad, k, at = (a[:n] for a in (scratch.lengths, scratch.pad, scratch.k, scratch.at))
+    pad, k, at = (a[:n] for a in (scratch.pad, scratch.k, scratch.at))
     negative, fits, fast, flag = (a[:n] for a in (scratch.negative, scratch.fits, scratch.fast, scratch.flag))
     c1, c2, c3 = (a[:n] for a in (scratch.c1, scratch.c2, scratch.c3))
-    np.subtract(ends, starts, out=lengths)
     np.take(buf, starts, out=c1, mode="clip")
     np.equal(c1, 0x2D, out=negative)
     # fits: at least one byte besides a minus, at most 16; pad: the bytes before the field, set to '0'
