@@ -77,14 +77,7 @@ def parse8(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, lengths: np.nd
     pad *= fits
     np.subtract(ends, 8, out=at)
     np.copyto(word, fields(buf, 8)[at].view("<u8"))  # each field's last 8 bytes (indexing: np.take is slower)
-    np.take(_KEEP8, pad, out=t, mode="clip")
-    word &= t
-    np.take(_ZERO8, pad, out=t, mode="clip")
-    word |= t
-    _bytes_equal(word, 0x2E, t, dot)
-    np.right_shift(dot, _SEVEN, out=t)  # the '.' read as '0'
-    t *= _DOT_TO_ZERO
-    word ^= t
+    _clean(word, _KEEP8, _ZERO8, pad, dot, t)
     np.bitwise_count(dot, out=c1)
     np.equal(c1, 1, out=fast)
     fast &= fits
@@ -124,17 +117,8 @@ def parse16(buf: np.ndarray, wide: np.ndarray, starts: np.ndarray, ends: np.ndar
     pair = wide[at].view("<u8")  # each field's last 16 bytes: two little-endian words
     np.copyto(lo, pair[0::2])
     np.copyto(hi, pair[1::2])
-    for word, keep, zero in ((lo, _KEEP_LO, _ZERO_LO), (hi, _KEEP_HI, _ZERO_HI)):
-        np.take(keep, pad, out=t, mode="clip")  # mode="clip": unbuffered, faster
-        word &= t
-        np.take(zero, pad, out=t, mode="clip")
-        word |= t
-    _bytes_equal(lo, 0x2E, t, dot_lo)
-    _bytes_equal(hi, 0x2E, t, dot_hi)
-    for word, dot in ((lo, dot_lo), (hi, dot_hi)):  # each '.' read as '0'
-        np.right_shift(dot, _SEVEN, out=t)
-        t *= _DOT_TO_ZERO
-        word ^= t
+    _clean(lo, _KEEP_LO, _ZERO_LO, pad, dot_lo, t)
+    _clean(hi, _KEEP_HI, _ZERO_HI, pad, dot_hi, t)
     np.bitwise_count(dot_lo, out=c1)
     np.bitwise_count(dot_hi, out=c2)
     c1 += c2
@@ -162,6 +146,20 @@ def parse16(buf: np.ndarray, wide: np.ndarray, starts: np.ndarray, ends: np.ndar
     fast &= flag
     _to_double(lo, k, negative, out, scratch)
     return fast
+
+
+def _clean(word: np.ndarray, keep: np.ndarray, zero: np.ndarray, pad: np.ndarray, dot: np.ndarray,
+           t: np.ndarray) -> None:
+    """In place: the ``pad`` bytes before each field set to '0' (the tables ``keep`` and ``zero`` of this word),
+    0x80 in ``dot`` at each '.', and each '.' read as '0'."""
+    np.take(keep, pad, out=t, mode="clip")
+    word &= t
+    np.take(zero, pad, out=t, mode="clip")
+    word |= t
+    _bytes_equal(word, 0x2E, t, dot)
+    np.right_shift(dot, _SEVEN, out=t)
+    t *= _DOT_TO_ZERO
+    word ^= t
 
 
 def _to_double(digits: np.ndarray, k: np.ndarray, negative: np.ndarray, out: np.ndarray, scratch: Scratch) -> None:
